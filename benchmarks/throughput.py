@@ -1,0 +1,69 @@
+"""Train-step throughput of jaxgan presets: median over timed steps after warm-up.
+
+  python benchmarks/throughput.py [--steps 10] [--cases dcgan64:8,dcgan64:32,dcgan32:32]
+  [--json results.json]
+
+Each case: compile time of the first step, then `--steps` steps timed one by one with
+`block_until_ready`; reports the median. Runs unchanged on CPU, GPU and TPU (`jax.devices()`).
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import jax
+import numpy as np
+
+from jaxgan import configs, nets
+from jaxgan.train import init_state, make_step
+
+
+def time_case(preset: str, batch_size: int, steps: int) -> dict:
+  config = configs.get(preset).replace(batch_size=batch_size)
+  generator, discriminator = nets.build(config)
+  state = init_state(config, generator, discriminator)
+  step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
+  shape = (batch_size, config.image_size, config.image_size, config.channels)
+  images = jax.device_put(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
+
+  start = time.perf_counter()
+  state, _ = jax.block_until_ready(step(state, images))
+  compile_s = time.perf_counter() - start
+  state, _ = jax.block_until_ready(step(state, images))  # one more warm-up step
+  times = []
+  for _ in range(steps):
+    start = time.perf_counter()
+    state, _ = jax.block_until_ready(step(state, images))
+    times.append(time.perf_counter() - start)
+  median = statistics.median(times)
+  return {'preset': preset, 'batch_size': batch_size, 'compile_s': round(compile_s, 2),
+          'ms_per_step': round(median * 1e3, 1), 'img_per_s': round(batch_size / median, 1)}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--steps', type=int, default=10)
+  parser.add_argument('--cases', default='dcgan64:8,dcgan64:32,dcgan32:32')
+  parser.add_argument('--json', help='also write the results here')
+  args = parser.parse_args()
+  device = jax.devices()[0]
+  print(f'jax {jax.__version__} on {len(jax.devices())} x {device.device_kind} '
+        f'({platform.processor() or platform.machine()})')
+  results = []
+  print(f'{"preset":10} {"batch":>5} {"compile s":>9} {"ms/step":>8} {"img/s":>7}')
+  for case in args.cases.split(','):
+    preset, batch = case.split(':')
+    row = time_case(preset, int(batch), args.steps)
+    results.append(row)
+    print(f'{row["preset"]:10} {row["batch_size"]:5} {row["compile_s"]:9} '
+          f'{row["ms_per_step"]:8} {row["img_per_s"]:7}')
+  if args.json:
+    with open(args.json, 'w') as f:
+      json.dump({'jax': jax.__version__, 'device': device.device_kind, 'results': results}, f,
+                indent=2)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,111 @@
+"""The command line of `train.py`: flags -> `Config` -> `jaxgan.train.run`.
+
+User errors (a bad flag, an unknown preset, an unwritable workdir, an unreadable dataset) end
+with one line on stderr and exit code 2; a diverged run ends with exit code 1.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from jaxgan import configs
+
+
+class _Parser(argparse.ArgumentParser):
+  def error(self, message):
+    self.exit(2, f'{self.prog}: error: {message}\n')
+
+
+def _positive_int(text: str) -> int:
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}') from None
+  if value <= 0:
+    raise argparse.ArgumentTypeError(f'must be positive, got {value}')
+  return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+  parser = _Parser(
+      prog='train.py', description='Train a GAN with jaxgan.',
+      epilog='Presets: ' + '; '.join(f'{name}: {fn.__doc__.splitlines()[0]}'
+                                     for name, fn in configs.PRESETS.items()))
+  parser.add_argument('--config', default=configs.DEFAULT, metavar='NAME',
+                      help=f'preset: {", ".join(configs.PRESETS)} (default: %(default)s)')
+  parser.add_argument('--dataset', metavar='SPEC', help="dataset (default: the preset's)")
+  parser.add_argument('--workdir', default='runs/default', metavar='DIR',
+                      help='where config.json, metrics.jsonl and samples/ go '
+                           '(default: %(default)s)')
+  parser.add_argument('--steps', type=_positive_int, metavar='N', help='training steps')
+  parser.add_argument('--batch-size', type=_positive_int, metavar='B', help='global batch size')
+  parser.add_argument('--seed', type=int, metavar='S', help='random seed (default: 0)')
+  parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
+                      help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
+  parser.add_argument('--summary', action='store_true',
+                      help='print both networks layer by layer with parameter counts, and exit')
+  parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+  return parser
+
+
+def build_config(args, parser) -> 'configs.Config':
+  try:
+    config = configs.get(args.config)
+    flags = {'dataset': args.dataset, 'steps': args.steps, 'batch_size': args.batch_size,
+             'seed': args.seed}
+    config = config.replace(**{k: v for k, v in flags.items() if v is not None})
+    return config.override(args.set)
+  except (KeyError, ValueError) as error:
+    parser.error(error.args[0])
+
+
+def print_summary(config) -> None:
+  import jax.numpy as jnp
+
+  from jaxgan import nets
+  from jaxgan.summary import summarize
+  generator, discriminator = nets.build(config)
+  print(summarize(generator, jnp.zeros((1, config.latent_dim)), title='generator'))
+  print()
+  image = jnp.zeros((1, config.image_size, config.image_size, config.channels))
+  print(summarize(discriminator, image, train=True, title='discriminator'))
+
+
+def _writable(workdir: Path) -> str | None:
+  """Why `workdir` cannot hold a run, or None."""
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    probe = workdir / '.write_test'
+    probe.write_text('')
+    probe.unlink()
+  except OSError as error:
+    return f'cannot write to workdir {str(workdir)!r}: {error.strerror or error}'
+  return None
+
+
+def main(argv=None) -> int:
+  parser = make_parser()
+  args = parser.parse_args(argv)
+  config = build_config(args, parser)
+  if args.summary:
+    print_summary(config)
+    return 0
+  workdir = Path(args.workdir)
+  if problem := _writable(workdir):
+    parser.error(problem)
+
+  from jaxgan import train
+  from jaxgan.data import DatasetError
+  try:
+    summary = train.run(config, workdir, progress=not args.no_progress)
+  except DatasetError as error:
+    parser.error(str(error))
+  except train.TrainingDiverged as error:
+    print(f'{parser.prog}: {error}', file=sys.stderr)
+    return 1
+  except KeyboardInterrupt:
+    print(f'{parser.prog}: interrupted', file=sys.stderr)
+    return 130
+  print(json.dumps(summary))
+  return 0

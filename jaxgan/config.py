@@ -1,0 +1,90 @@
+"""`Config`: one flat, frozen dataclass per run; presets live in `jaxgan.configs`."""
+
+import dataclasses
+import typing
+
+from jaxgan.losses import LOSSES
+from jaxgan.optim import OPTIMIZERS
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Every field can be set from the command line with `--set field=value`."""
+
+  name: str = 'custom'
+  # data
+  dataset: str = 'digits'
+  image_size: int = 64
+  channels: int = 3
+  # networks
+  arch: str = 'dcgan'
+  latent_dim: int = 128
+  g_base: int = 8
+  g_dense_features: int = 128
+  g_widths: tuple[int, ...] = (128, 256, 512)
+  d_widths: tuple[int, ...] = (64, 128, 128)
+  d_dropout: float = 0.2
+  # the game
+  loss: str = 'seed_bce'
+  label_noise: float = 0.05
+  optimizer: str = 'keras_adam'  # or 'adam' (optax's)
+  g_lr: float = 1e-4
+  d_lr: float = 1e-4
+  adam_b1: float = 0.9
+  adam_b2: float = 0.999
+  adam_eps: float = 1e-7  # Keras' default
+  ema_decay: float = 0.0  # 0: no generator EMA
+  # the run
+  batch_size: int = 32
+  steps: int = 10_000
+  seed: int = 0
+  log_every: int = 50
+  sample_every: int = 0  # 0: once per epoch, like the seed's GANMonitor
+  sample_grid: int = 8  # the sample PNG is a grid x grid mosaic
+
+  def __post_init__(self):
+    size = self.g_base * 2 ** len(self.g_widths)
+    if size != self.image_size:
+      raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
+                       f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
+    for field in ('batch_size', 'steps', 'log_every', 'image_size', 'latent_dim', 'sample_grid'):
+      if getattr(self, field) <= 0:
+        raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
+    for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
+      if getattr(self, field) not in known:
+        raise ValueError(f'unknown {field} {getattr(self, field)!r}; known: {", ".join(known)}')
+    if not 0.0 <= self.ema_decay < 1.0:
+      raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
+
+  def replace(self, **changes) -> 'Config':
+    return dataclasses.replace(self, **changes)
+
+  def override(self, assignments: list[str]) -> 'Config':
+    """Applies `field=value` strings, parsing each value by the field's type."""
+    types = typing.get_type_hints(Config)
+    changes = {}
+    for assignment in assignments:
+      field, sep, text = assignment.partition('=')
+      if not sep:
+        raise ValueError(f'expected field=value, got {assignment!r}')
+      if field not in types:
+        raise ValueError(f'unknown config field {field!r}')
+      changes[field] = _parse(types[field], text, field)
+    return self.replace(**changes)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+def _parse(kind, text: str, field: str):
+  try:
+    if kind is bool:
+      if text.lower() not in ('true', 'false', '1', '0'):
+        raise ValueError(text)
+      return text.lower() in ('true', '1')
+    if typing.get_origin(kind) is tuple:
+      (item,) = set(typing.get_args(kind)) - {Ellipsis}
+      return tuple(item(part) for part in text.split(',') if part)
+    return kind(text)
+  except ValueError:
+    raise ValueError(f'{field}: cannot read {text!r} as {getattr(kind, "__name__", kind)}') from None

@@ -1,0 +1,1 @@
+"""Sample-quality checks that need no pretrained network."""

@@ -1,0 +1,34 @@
+"""Image grids for sample PNGs."""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8(images: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+  lo, hi = value_range
+  scaled = (np.asarray(images, np.float32) - lo) / (hi - lo)
+  return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
+
+
+def grid(images: np.ndarray, columns: int) -> np.ndarray:
+  """uint8 `(n, h, w, c)` -> one `(rows*h, columns*w, c)` mosaic with 1-pixel gaps."""
+  n, h, w, c = images.shape
+  rows = -(-n // columns)
+  canvas = np.zeros((rows * (h + 1) - 1, columns * (w + 1) - 1, c), np.uint8)
+  for i, image in enumerate(images):
+    r, col = divmod(i, columns)
+    canvas[r * (h + 1):r * (h + 1) + h, col * (w + 1):col * (w + 1) + w] = image
+  return canvas
+
+
+def save_grid(images: np.ndarray, path: Path, columns: int, min_side: int = 256) -> None:
+  """Writes a PNG mosaic, enlarged (nearest neighbour) to at least `min_side` pixels wide."""
+  mosaic = grid(images, columns)
+  scale = max(1, -(-min_side // mosaic.shape[1]))
+  picture = Image.fromarray(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic)
+  if scale > 1:
+    picture = picture.resize((picture.width * scale, picture.height * scale),
+                             Image.Resampling.NEAREST)
+  picture.save(path)

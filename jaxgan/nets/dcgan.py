@@ -1,0 +1,60 @@
+"""The DCGAN family of the keras.io example `dcgan_overriding_train_step` (the seed).
+
+Defaults are the seed's 64x64 networks layer for layer: Keras initializers (Glorot uniform
+kernels, zero biases), 'same' padding, LeakyReLU 0.2, dropout 0.2. The discriminator returns the
+logit of its final Dense unit; the seed's sigmoid is applied inside the loss, where it is stable.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+from flax import linen as nn
+
+from jaxgan.nets.layers import PhaseConvTranspose
+
+KERAS_KERNEL_INIT = nn.initializers.glorot_uniform()
+LEAKY_SLOPE = 0.2
+
+
+class Generator(nn.Module):
+  """latent -> Dense -> (base, base, dense_features) -> [x2 upsample, LeakyReLU]* -> Conv, sigmoid."""
+
+  channels: int = 3
+  base: int = 8
+  dense_features: int = 128
+  widths: Sequence[int] = (128, 256, 512)
+  out_kernel: int = 5
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, z):
+    x = nn.Dense(self.base * self.base * self.dense_features, dtype=self.dtype,
+                 kernel_init=KERAS_KERNEL_INIT)(z)
+    x = x.reshape(z.shape[0], self.base, self.base, self.dense_features)
+    for width in self.widths:
+      x = PhaseConvTranspose(width, kernel_size=4, strides=2, dtype=self.dtype,
+                             kernel_init=KERAS_KERNEL_INIT)(x)
+      x = nn.leaky_relu(x, LEAKY_SLOPE)
+    x = nn.Conv(self.channels, (self.out_kernel, self.out_kernel), padding='SAME',
+                dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT)(x)
+    return nn.sigmoid(x.astype(jnp.float32))
+
+
+class Discriminator(nn.Module):
+  """image -> [Conv 4x4 stride 2, LeakyReLU]* -> Flatten -> Dropout -> Dense(1): one logit."""
+
+  widths: Sequence[int] = (64, 128, 128)
+  dropout: float = 0.2
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    for width in self.widths:
+      x = nn.Conv(width, (4, 4), strides=(2, 2), padding='SAME', dtype=self.dtype,
+                  kernel_init=KERAS_KERNEL_INIT)(x)
+      x = nn.leaky_relu(x, LEAKY_SLOPE)
+    x = x.reshape(x.shape[0], -1)
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    x = nn.Dense(1, dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT)(x)
+    return x[:, 0].astype(jnp.float32)

@@ -1,0 +1,51 @@
+"""`GANState`: the whole GAN in one pytree, so one pure step can advance it."""
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+
+class GANState(struct.PyTreeNode):
+  """Everything a training run changes, plus the two (static) optimizers.
+
+  `key` is the run's base key and never changes: the step derives its randomness from
+  `fold_in(key, step)`, so a state restored at step N draws exactly what the uninterrupted run
+  would. `g_ema_params` is None when no generator EMA is kept.
+  """
+
+  step: jax.Array
+  key: jax.Array
+  g_params: Any
+  d_params: Any
+  g_opt_state: Any
+  d_opt_state: Any
+  g_ema_params: Any
+  g_tx: optax.GradientTransformation = struct.field(pytree_node=False)
+  d_tx: optax.GradientTransformation = struct.field(pytree_node=False)
+
+  @classmethod
+  def create(cls, key, generator, discriminator, g_tx, d_tx, latent_dim, image_shape,
+             use_ema=False):
+    """Initialise both networks and optimizers from one key."""
+    k_g, k_d, k_train = jax.random.split(key, 3)
+    g_params = generator.init(k_g, jnp.zeros((1, latent_dim)))
+    d_params = discriminator.init(k_d, jnp.zeros((1, *image_shape)), train=False)
+    return cls(
+        step=jnp.zeros((), jnp.int32),
+        key=k_train,
+        g_params=g_params,
+        d_params=d_params,
+        g_opt_state=g_tx.init(g_params),
+        d_opt_state=d_tx.init(d_params),
+        g_ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
+        g_tx=g_tx,
+        d_tx=d_tx,
+    )
+
+  @property
+  def sampling_params(self):
+    """The generator parameters to sample with: the EMA when kept."""
+    return self.g_params if self.g_ema_params is None else self.g_ema_params
