@@ -36,11 +36,14 @@ def make_parser() -> argparse.ArgumentParser:
                       help=f'preset: {", ".join(configs.PRESETS)} (default: %(default)s)')
   parser.add_argument('--dataset', metavar='SPEC', help="dataset (default: the preset's)")
   parser.add_argument('--workdir', default='runs/default', metavar='DIR',
-                      help='where config.json, metrics.jsonl and samples/ go '
-                           '(default: %(default)s)')
+                      help='where config.json, metrics.jsonl, samples/ and checkpoints/ go; '
+                           'a workdir with checkpoints is resumed (default: %(default)s)')
   parser.add_argument('--steps', type=_positive_int, metavar='N', help='training steps')
   parser.add_argument('--batch-size', type=_positive_int, metavar='B', help='global batch size')
   parser.add_argument('--seed', type=int, metavar='S', help='random seed (default: 0)')
+  parser.add_argument('--checkpoint-every', type=_positive_int, metavar='N',
+                      help="save a checkpoint every N steps (and at the end)")
+  parser.add_argument('--keep', type=_positive_int, metavar='K', help='keep the last K checkpoints')
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
   parser.add_argument('--summary', action='store_true',
@@ -53,7 +56,7 @@ def build_config(args, parser) -> 'configs.Config':
   try:
     config = configs.get(args.config)
     flags = {'dataset': args.dataset, 'steps': args.steps, 'batch_size': args.batch_size,
-             'seed': args.seed}
+             'seed': args.seed, 'checkpoint_every': args.checkpoint_every, 'keep': args.keep}
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})
     return config.override(args.set)
   except (KeyError, ValueError) as error:
@@ -99,13 +102,13 @@ def main(argv=None) -> int:
   from jaxgan.data import DatasetError
   try:
     summary = train.run(config, workdir, progress=not args.no_progress)
-  except DatasetError as error:
+  except (DatasetError, train.CheckpointMismatch) as error:
     parser.error(str(error))
   except train.TrainingDiverged as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 1
-  except KeyboardInterrupt:
-    print(f'{parser.prog}: interrupted', file=sys.stderr)
-    return 130
+  except train.Interrupted as error:
+    print(f'{parser.prog}: {error}', file=sys.stderr)
+    return 128 + error.signum
   print(json.dumps(summary))
   return 0

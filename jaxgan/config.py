@@ -1,6 +1,7 @@
 """`Config`: one flat, frozen dataclass per run; presets live in `jaxgan.configs`."""
 
 import dataclasses
+import json
 import typing
 
 from jaxgan.losses import LOSSES
@@ -39,6 +40,8 @@ class Config:
   steps: int = 10_000
   seed: int = 0
   log_every: int = 50
+  checkpoint_every: int = 500
+  keep: int = 3  # checkpoints kept
   sample_every: int = 0  # 0: once per epoch, like the seed's GANMonitor
   sample_grid: int = 8  # the sample PNG is a grid x grid mosaic
 
@@ -47,7 +50,8 @@ class Config:
     if size != self.image_size:
       raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
                        f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
-    for field in ('batch_size', 'steps', 'log_every', 'image_size', 'latent_dim', 'sample_grid'):
+    for field in ('batch_size', 'steps', 'log_every', 'checkpoint_every', 'keep', 'image_size',
+                  'latent_dim', 'sample_grid'):
       if getattr(self, field) <= 0:
         raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
     for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
@@ -74,6 +78,26 @@ class Config:
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, values: dict) -> 'Config':
+    """Inverse of `to_dict` after a JSON round trip (lists back to tuples)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+  def structure_changes(self, saved: dict) -> list[str]:
+    """Fields that differ from a saved config in a way that changes the state's shapes."""
+    def structural(values: dict, field: str):
+      value = values.get(field)
+      return value > 0 if field == 'ema_decay' else value  # kept or not; the decay may change
+
+    current = json.loads(json.dumps(self.to_dict()))  # tuples as JSON lists, like `saved`
+    return [field for field in STRUCTURE_FIELDS
+            if structural(saved, field) != structural(current, field)]
+
+
+# Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.
+STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g_dense_features',
+                    'g_widths', 'd_widths', 'optimizer', 'ema_decay')
 
 
 def _parse(kind, text: str, field: str):

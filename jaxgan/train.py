@@ -1,7 +1,9 @@
 """The training loop behind `train.py`: data, the jitted step, logging, samples."""
 
+import contextlib
 import json
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxgan import data, losses, nets
+from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
 from jaxgan.optim import OPTIMIZERS
 from jaxgan.images import save_grid, to_uint8
@@ -22,6 +25,19 @@ DIGIT_CHECK_SAMPLES = 1000
 
 class TrainingDiverged(RuntimeError):
   """A loss became NaN or infinite; the message names the step and the loss."""
+
+
+class CheckpointMismatch(ValueError):
+  """The workdir's checkpoint was made with a config of other shapes."""
+
+
+class Interrupted(RuntimeError):
+  """SIGINT or SIGTERM stopped the run after saving a checkpoint."""
+
+  def __init__(self, signum: int, step: int):
+    super().__init__(f'stopped by {signal.Signals(signum).name} at step {step}; checkpoint '
+                     f'saved, run the same command again to continue')
+    self.signum = signum
 
 
 def init_state(config: Config, generator, discriminator) -> GANState:
@@ -52,20 +68,19 @@ def fixed_latents(config: Config, count: int) -> jax.Array:
 
 
 def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
-  """Trains `config.steps` steps; writes config.json, metrics.jsonl and samples/ in `workdir`.
+  """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
-  Returns a summary: final metrics, compile and train time, and for the digits dataset the
-  classifier check of `jaxgan.evaluate.digits`.
+  Writes config.json, metrics.jsonl, samples/ and checkpoints/ in `workdir`. Returns a summary:
+  final metrics, compile and train time, and for the digits dataset the classifier check of
+  `jaxgan.evaluate.digits`. SIGINT/SIGTERM finish the current step, save, and raise
+  `Interrupted`.
   """
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
-
   images = data.load_images(config.dataset, config.image_size, config.channels)
   batches = data.EpochBatches(images, config.batch_size, config.seed)
   generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
   train_step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
   generate = jax.jit(generator.apply)
   grid_latents = fixed_latents(config, config.sample_grid ** 2)
@@ -73,35 +88,51 @@ def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
 
   def save_samples(name):
     pictures = np.asarray(generate(state.sampling_params, grid_latents))
-    save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png', columns=config.sample_grid)
+    save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
+              columns=config.sample_grid)
 
-  summary = {'steps': config.steps, 'batch_size': config.batch_size}
-  start = mark_time = time.perf_counter()
-  mark_step = 0
-  with (workdir / 'metrics.jsonl').open('w') as log, tqdm(
-      total=config.steps, disable=not progress, unit='step', mininterval=1.0) as bar:
-    for step, batch in zip(range(config.steps), batches.iterate(0)):
-      state, metrics = train_step(state, batch)
-      done = step + 1
-      if done == 1:
-        jax.block_until_ready(state)
-        summary['compile_s'] = round(time.perf_counter() - start, 2)
-      if done % config.log_every == 0 or done == config.steps:
-        metrics = {name: float(value) for name, value in jax.device_get(metrics).items()}
-        _check_finite(metrics, done)
-        now = time.perf_counter()
-        metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time), 1)
-        log.write(json.dumps({'step': done, **metrics}) + '\n')
-        log.flush()
-        bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}', 'g/loss': f'{metrics["g/loss"]:.3f}',
-                         'img/s': f'{metrics["img_per_s"]:.0f}'})
-        summary['final'] = metrics
-      if done == 1 or done % config.log_every == 0:
-        mark_step, mark_time = done, time.perf_counter()
-      if done % sample_every == 0:
-        save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
-                     else f'step_{done:07d}')
-      bar.update(1)
+  with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
+      _StopOnSignals() as stop:
+    state, first_step = _resume(config, checkpoints, generator, discriminator)
+    (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
+    summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step}
+    start = mark_time = time.perf_counter()
+    mark_step = first_step
+    with _metrics_log(workdir / 'metrics.jsonl', first_step) as log, tqdm(
+        initial=first_step, total=config.steps, disable=not progress, unit='step',
+        mininterval=1.0) as bar:
+      for done, batch in zip(range(first_step + 1, config.steps + 1),
+                             batches.iterate(first_step)):
+        state, metrics = train_step(state, batch)
+        stopping = stop.signal  # read once: a signal may arrive at any line below
+        if done == first_step + 1:
+          jax.block_until_ready(state)
+          summary['compile_s'] = round(time.perf_counter() - start, 2)
+        logging = done % config.log_every == 0 or done == config.steps
+        saving = done % config.checkpoint_every == 0 or done == config.steps or stopping
+        if logging or saving:
+          metrics = {name: float(value) for name, value in jax.device_get(metrics).items()}
+          _check_finite(metrics, done)  # before any save: a diverged state is never written
+        if logging:
+          now = time.perf_counter()
+          metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
+                                       1)
+          log.write(json.dumps({'step': done, **metrics}) + '\n')
+          log.flush()
+          bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}',
+                           'g/loss': f'{metrics["g/loss"]:.3f}',
+                           'img/s': f'{metrics["img_per_s"]:.0f}'})
+          summary['final'] = metrics
+        if done == first_step + 1 or logging:
+          mark_step, mark_time = done, time.perf_counter()
+        if saving:
+          checkpoints.save(state, config.to_dict())
+        if done % sample_every == 0:
+          save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
+                       else f'step_{done:07d}')
+        bar.update(1)
+        if stopping:
+          raise Interrupted(stopping, done)
   summary['train_s'] = round(time.perf_counter() - start, 2)
   save_samples('final')
 
@@ -114,7 +145,54 @@ def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
   return summary
 
 
+def _resume(config, checkpoints, generator, discriminator):
+  """(state, step) from the latest checkpoint, or the initial state at step 0."""
+  step = checkpoints.latest_step()
+  if step is None:
+    return init_state(config, generator, discriminator), 0
+  if changed := config.structure_changes(checkpoints.config(step)):
+    raise CheckpointMismatch(
+        f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
+        f'config to resume, or a new --workdir to start a fresh run')
+  abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
+  return checkpoints.restore_state(step, abstract), step
+
+
+@contextlib.contextmanager
+def _metrics_log(path: Path, first_step: int):
+  """metrics.jsonl opened for appending, without records past `first_step` (a resumed run
+  logs those steps again)."""
+  if path.exists():
+    kept = [line for line in path.read_text().splitlines(keepends=True)
+            if json.loads(line)['step'] <= first_step]
+    path.write_text(''.join(kept))
+  with path.open('a') as log:
+    yield log
+
+
+class _StopOnSignals:
+  """Records SIGINT/SIGTERM instead of dying, so the loop can save and stop between steps."""
+
+  SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+  def __init__(self):
+    self.signal = 0
+
+  def _record(self, signum, frame):
+    del frame
+    self.signal = signum
+
+  def __enter__(self):
+    self._previous = [signal.signal(s, self._record) for s in self.SIGNALS]
+    return self
+
+  def __exit__(self, *exc_info):
+    for s, handler in zip(self.SIGNALS, self._previous):
+      signal.signal(s, handler)
+
+
 def _check_finite(metrics: dict, step: int) -> None:
   bad = [name for name, value in metrics.items() if not math.isfinite(value)]
   if bad:
-    raise TrainingDiverged(f'training diverged at step {step}: {", ".join(bad)} is not finite')
+    raise TrainingDiverged(f'training diverged at step {step}, not finite: {", ".join(bad)}; '
+                           f'no checkpoint of this state was written')

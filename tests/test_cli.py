@@ -31,8 +31,10 @@ def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
                      'final.png']
   check = json.loads((tmp_path / 'digits_check.json').read_text())
   assert sum(check['class_histogram']) == 1000
-  # Untrained, the generator's grey blobs score 0.0; the real held-out digits about 0.89.
+  # Held-out real digits score 0.89. A collapsed generator can score high on one class (blobs
+  # after 30 steps: 1.0, all "9"), so the classes must be spread too.
   assert check['confident_fraction'] >= 0.3, check
+  assert sum(count >= 20 for count in check['class_histogram']) >= 8, check
   assert json.loads(result.stdout.splitlines()[-1])['digits_check'] == check
 
 
