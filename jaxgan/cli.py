@@ -12,12 +12,14 @@ from pathlib import Path
 from jaxgan import configs
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
+  """argparse that reports a usage error in one line (no usage dump), exit code 2."""
+
   def error(self, message):
     self.exit(2, f'{self.prog}: error: {message}\n')
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
   try:
     value = int(text)
   except ValueError:
@@ -28,7 +30,7 @@ def _positive_int(text: str) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-  parser = _Parser(
+  parser = OneLineErrorParser(
       prog='train.py', description='Train a GAN with jaxgan.',
       epilog='Presets: ' + '; '.join(f'{name}: {fn.__doc__.splitlines()[0]}'
                                      for name, fn in configs.PRESETS.items()))
@@ -38,12 +40,12 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--workdir', default='runs/default', metavar='DIR',
                       help='where config.json, metrics.jsonl, samples/ and checkpoints/ go; '
                            'a workdir with checkpoints is resumed (default: %(default)s)')
-  parser.add_argument('--steps', type=_positive_int, metavar='N', help='training steps')
-  parser.add_argument('--batch-size', type=_positive_int, metavar='B', help='global batch size')
+  parser.add_argument('--steps', type=positive_int, metavar='N', help='training steps')
+  parser.add_argument('--batch-size', type=positive_int, metavar='B', help='global batch size')
   parser.add_argument('--seed', type=int, metavar='S', help='random seed (default: 0)')
-  parser.add_argument('--checkpoint-every', type=_positive_int, metavar='N',
+  parser.add_argument('--checkpoint-every', type=positive_int, metavar='N',
                       help="save a checkpoint every N steps (and at the end)")
-  parser.add_argument('--keep', type=_positive_int, metavar='K', help='keep the last K checkpoints')
+  parser.add_argument('--keep', type=positive_int, metavar='K', help='keep the last K checkpoints')
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
   parser.add_argument('--summary', action='store_true',

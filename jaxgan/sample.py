@@ -6,7 +6,6 @@ A .png is a grid of the images; a .npy holds them as float32 (n, h, w, c) in [0,
 --seed gives the same images.
 """
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from jaxgan import nets
 from jaxgan.checkpoint import Checkpoints
-from jaxgan.cli import _Parser, _positive_int
+from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.train import VALUE_RANGE
@@ -40,9 +39,10 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
 
 
 def main(argv=None) -> int:
-  parser = _Parser(prog='python -m jaxgan.sample', description=__doc__.splitlines()[0])
+  parser = OneLineErrorParser(prog='python -m jaxgan.sample',
+                              description=__doc__.splitlines()[0])
   parser.add_argument('--workdir', required=True, metavar='DIR')
-  parser.add_argument('--num', type=_positive_int, default=64, metavar='N')
+  parser.add_argument('--num', type=positive_int, default=64, metavar='N')
   parser.add_argument('--out', required=True, metavar='FILE', help='.png (grid) or .npy')
   parser.add_argument('--seed', type=int, default=0, metavar='S')
   parser.add_argument('--step', type=int, metavar='K', help='checkpoint step (default: latest)')

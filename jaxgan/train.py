@@ -161,10 +161,10 @@ def _resume(config, checkpoints, generator, discriminator):
 @contextlib.contextmanager
 def _metrics_log(path: Path, first_step: int):
   """metrics.jsonl opened for appending, without records past `first_step` (a resumed run
-  logs those steps again)."""
+  logs those steps again) and without a last line cut short by a kill."""
   if path.exists():
     kept = [line for line in path.read_text().splitlines(keepends=True)
-            if json.loads(line)['step'] <= first_step]
+            if line.endswith('\n') and json.loads(line)['step'] <= first_step]
     path.write_text(''.join(kept))
   with path.open('a') as log:
     yield log
