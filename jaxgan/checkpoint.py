@@ -11,6 +11,7 @@ complete. A save interrupted by a crash stays a temporary directory that Orbax n
 
 from pathlib import Path
 
+import jax
 import orbax.checkpoint as ocp
 
 
@@ -30,8 +31,9 @@ class Checkpoints:
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def save(self, state, config: dict) -> None:
-    self._manager.save(int(state.step), args=ocp.args.Composite(
+  def save(self, step: int, state, config: dict) -> None:
+    """Saves `state` (global arrays; every process of a multi-host run calls this)."""
+    self._manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
         generator=ocp.args.StandardSave(state.sampling_params),
         config=ocp.args.JsonSave(config)))
@@ -41,14 +43,25 @@ class Checkpoints:
         config=ocp.args.JsonRestore()))['config']
 
   def restore_state(self, step: int, abstract_state):
-    """The state saved at `step`, shaped like `abstract_state` (from `jax.eval_shape`)."""
+    """The state saved at `step`, shaped like `abstract_state` (from `jax.eval_shape`), on the
+    leaves' shardings or else this process's first device."""
     return self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract_state)))['state']
+        state=ocp.args.StandardRestore(_with_sharding(abstract_state))))['state']
 
   def restore_generator(self, step: int, abstract_params):
     return self._manager.restore(step, args=ocp.args.Composite(
-        generator=ocp.args.StandardRestore(abstract_params)))['generator']
+        generator=ocp.args.StandardRestore(_with_sharding(abstract_params))))['generator']
 
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
+
+
+def _with_sharding(abstract):
+  """Gives unsharded leaves this process's first device. Otherwise Orbax restores onto the
+  saving run's devices, which a run on other hardware (or a multi-host run's) does not have."""
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  return jax.tree.map(
+      lambda x: x if x.sharding is not None else jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                                                        sharding=device),
+      abstract)

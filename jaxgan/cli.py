@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from jaxgan import configs
+from jaxgan import configs, parallel
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -51,6 +51,20 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--summary', action='store_true',
                       help='print both networks layer by layer with parameter counts, and exit')
   parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+  multi = parser.add_argument_group(
+      'data parallelism', 'the global batch is split over every local device (and every host of '
+      'a multi-process run); the result matches a one-device run up to float rounding')
+  multi.add_argument('--parallel', choices=parallel.MODES, default=parallel.DEFAULT_MODE,
+                     help='how the step runs over devices (default: %(default)s)')
+  multi.add_argument('--devices', type=positive_int, metavar='N',
+                     help='use only the first N local devices of each process')
+  multi.add_argument('--coordinator', metavar='HOST:PORT',
+                     help="multi-process run: process 0's address (or JAX_COORDINATOR_ADDRESS); "
+                          "'auto' lets JAX detect SLURM, Open MPI or Cloud TPU")
+  multi.add_argument('--num-processes', type=positive_int, metavar='P',
+                     help='multi-process run: number of processes (or JAX_NUM_PROCESSES)')
+  multi.add_argument('--process-id', type=int, metavar='I',
+                     help='multi-process run: this process, 0..P-1 (or JAX_PROCESS_ID)')
   return parser
 
 
@@ -103,8 +117,10 @@ def main(argv=None) -> int:
   from jaxgan import train
   from jaxgan.data import DatasetError
   try:
-    summary = train.run(config, workdir, progress=not args.no_progress)
-  except (DatasetError, train.CheckpointMismatch) as error:
+    parallel.initialize(args.coordinator, args.num_processes, args.process_id)
+    data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
+    summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel)
+  except (DatasetError, train.CheckpointMismatch, parallel.ParallelError) as error:
     parser.error(str(error))
   except train.TrainingDiverged as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)

@@ -2,8 +2,15 @@
 
 One call does what the seed's `GAN.train_step` does: a discriminator update on a generated and
 a real batch, then a generator update through the freshly updated discriminator, with fresh
-latents for each. Everything random comes from `fold_in(state.key, state.step)` (and the device
-index when data-parallel), split into named subkeys that are each used once.
+latents for each. Everything random comes from `fold_in(state.key, state.step)`, split into
+named subkeys that are each used once.
+
+Data-parallel (`axis_name` given), each device holds n of the global batch's N = n * devices
+images. Gradients are `pmean`ed, so they equal the gradient of the mean loss over the global batch,
+as the single-device step computes it. The latents are drawn for the global batch and each device
+takes its own rows, so they are the single-device step's latents whatever the device count.
+Dropout masks and loss noise are drawn per device from `fold_in(key, axis_index)`: distinct on
+every device, but a different draw for each device count.
 """
 
 from typing import Any
@@ -29,8 +36,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
   """Returns `train_step(state, images) -> (state, metrics)`, pure and ready for `jax.jit`.
 
   `images` is a uint8 batch `(n, h, w, c)`. With `axis_name`, the step is the per-device body of
-  a data-parallel step (pmap / shard_map): gradients and metrics are averaged over that axis and
-  each device draws its own noise.
+  a data-parallel step (`jaxgan.parallel`): gradients and metrics are averaged over that axis.
   """
 
   def average(tree: Any) -> Any:
@@ -38,13 +44,22 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
 
   def train_step(state: GANState, images: jax.Array):
     key = jax.random.fold_in(state.key, state.step)
-    if axis_name is not None:
-      key = jax.random.fold_in(key, jax.lax.axis_index(axis_name))
     k_z_d, k_z_g, k_drop_d, k_drop_g, k_loss_d, k_loss_g = jax.random.split(key, 6)
-
     real = to_model_range(images, value_range)
     n = real.shape[0]
-    fake = generator.apply(state.g_params, jax.random.normal(k_z_d, (n, latent_dim)))
+
+    def latents(key):
+      if axis_name is None:
+        return jax.random.normal(key, (n, latent_dim))
+      everyone = jax.random.normal(key, (n * jax.lax.axis_size(axis_name), latent_dim))
+      return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(axis_name) * n, n)
+
+    if axis_name is not None:
+      device = jax.lax.axis_index(axis_name)
+      k_drop_d, k_drop_g, k_loss_d, k_loss_g = (
+          jax.random.fold_in(k, device) for k in (k_drop_d, k_drop_g, k_loss_d, k_loss_g))
+
+    fake = generator.apply(state.g_params, latents(k_z_d))
 
     def d_loss_fn(d_params):
       logits = discriminator.apply(d_params, jnp.concatenate([fake, real]), train=True,
@@ -60,7 +75,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
     d_params = optax.apply_updates(state.d_params, d_updates)
 
     def g_loss_fn(g_params):
-      fake = generator.apply(g_params, jax.random.normal(k_z_g, (n, latent_dim)))
+      fake = generator.apply(g_params, latents(k_z_g))
       logits = discriminator.apply(d_params, fake, train=True, rngs={'dropout': k_drop_g})
       return loss.generator(logits, k_loss_g)
 

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import math
+import os
 import signal
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from tqdm import tqdm
 
 from jaxgan import data, losses, nets
 from jaxgan.checkpoint import Checkpoints
+from jaxgan.parallel import AXIS, DataParallel
 from jaxgan.config import Config
 from jaxgan.optim import OPTIMIZERS
 from jaxgan.images import save_grid, to_uint8
@@ -67,43 +69,53 @@ def fixed_latents(config: Config, count: int) -> jax.Array:
   return jax.random.normal(key, (count, config.latent_dim))
 
 
-def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
+def run(config: Config, workdir: str | Path, progress: bool = True,
+        parallel: DataParallel | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
-  Writes config.json, metrics.jsonl, samples/ and checkpoints/ in `workdir`. Returns a summary:
-  final metrics, compile and train time, and for the digits dataset the classifier check of
-  `jaxgan.evaluate.digits`. SIGINT/SIGTERM finish the current step, save, and raise
-  `Interrupted`.
+  The step runs data-parallel over `parallel`'s devices (default: every local device, and every
+  host when `jaxgan.parallel.initialize` joined a multi-process run). Process 0 writes
+  config.json, metrics.jsonl and samples/ in `workdir`; every process takes part in the
+  checkpoints/. Returns a summary: final metrics, compile and train time, and for the digits
+  dataset the classifier check of `jaxgan.evaluate.digits`. SIGINT/SIGTERM finish the current
+  step, save, and raise `Interrupted`.
   """
+  parallel = parallel or DataParallel()
+  parallel.check_batch_size(config.batch_size)
+  main_process = jax.process_index() == 0
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
   images = data.load_images(config.dataset, config.image_size, config.channels)
   batches = data.EpochBatches(images, config.batch_size, config.seed)
+  my_rows = parallel.process_rows(config.batch_size)
   generator, discriminator = nets.build(config)
-  train_step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
+  train_step = parallel.compile(make_step(config, generator, discriminator, axis_name=AXIS))
   generate = jax.jit(generator.apply)
   grid_latents = fixed_latents(config, config.sample_grid ** 2)
   sample_every = config.sample_every or batches.steps_per_epoch
 
   def save_samples(name):
-    pictures = np.asarray(generate(state.sampling_params, grid_latents))
-    save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
-              columns=config.sample_grid)
+    if main_process:
+      pictures = np.asarray(generate(parallel.local(state.sampling_params), grid_latents))
+      save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
+                columns=config.sample_grid)
 
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _StopOnSignals() as stop:
-    state, first_step = _resume(config, checkpoints, generator, discriminator)
-    (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
-    summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step}
+    state, first_step = _resume(config, checkpoints, generator, discriminator, parallel)
+    if main_process:
+      (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
+    summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step,
+               'devices': parallel.num_devices, 'parallel': parallel.mode}
     start = mark_time = time.perf_counter()
     mark_step = first_step
-    with _metrics_log(workdir / 'metrics.jsonl', first_step) as log, tqdm(
-        initial=first_step, total=config.steps, disable=not progress, unit='step',
-        mininterval=1.0) as bar:
+    with _metrics_log(workdir / 'metrics.jsonl', first_step, main_process) as log, tqdm(
+        initial=first_step, total=config.steps, disable=not (progress and main_process),
+        unit='step', mininterval=1.0) as bar:
       for done, batch in zip(range(first_step + 1, config.steps + 1),
                              batches.iterate(first_step)):
-        state, metrics = train_step(state, batch)
+        state, metrics = train_step(state, parallel.shard_batch(batch[my_rows]))
         stopping = stop.signal  # read once: a signal may arrive at any line below
         if done == first_step + 1:
           jax.block_until_ready(state)
@@ -111,7 +123,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
         logging = done % config.log_every == 0 or done == config.steps
         saving = done % config.checkpoint_every == 0 or done == config.steps or stopping
         if logging or saving:
-          metrics = {name: float(value) for name, value in jax.device_get(metrics).items()}
+          metrics = {name: float(value) for name, value in parallel.local(metrics).items()}
           _check_finite(metrics, done)  # before any save: a diverged state is never written
         if logging:
           now = time.perf_counter()
@@ -126,7 +138,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
         if saving:
-          checkpoints.save(state, config.to_dict())
+          checkpoints.save(done, parallel.global_replicated(state), config.to_dict())
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
                        else f'step_{done:07d}')
@@ -136,32 +148,39 @@ def run(config: Config, workdir: str | Path, progress: bool = True) -> dict:
   summary['train_s'] = round(time.perf_counter() - start, 2)
   save_samples('final')
 
-  if config.dataset == 'digits':
+  if config.dataset == 'digits' and main_process:
     from jaxgan.evaluate.digits import digit_report
     latents = jax.random.normal(jax.random.key(config.seed + 1), (DIGIT_CHECK_SAMPLES,
                                                                   config.latent_dim))
-    summary['digits_check'] = digit_report(np.asarray(generate(state.sampling_params, latents)))
+    summary['digits_check'] = digit_report(
+        np.asarray(generate(parallel.local(state.sampling_params), latents)))
     (workdir / 'digits_check.json').write_text(json.dumps(summary['digits_check']) + '\n')
   return summary
 
 
-def _resume(config, checkpoints, generator, discriminator):
-  """(state, step) from the latest checkpoint, or the initial state at step 0."""
+def _resume(config, checkpoints, generator, discriminator, parallel):
+  """(state, step) from the latest checkpoint, or the initial state at step 0, laid out for
+  `parallel` (a run may resume on another number of devices)."""
   step = checkpoints.latest_step()
   if step is None:
-    return init_state(config, generator, discriminator), 0
+    return parallel.replicate(init_state(config, generator, discriminator)), 0
   if changed := config.structure_changes(checkpoints.config(step)):
     raise CheckpointMismatch(
         f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
         f'config to resume, or a new --workdir to start a fresh run')
   abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
-  return checkpoints.restore_state(step, abstract), step
+  restored = checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
+  return parallel.replicate(restored), step
 
 
 @contextlib.contextmanager
-def _metrics_log(path: Path, first_step: int):
+def _metrics_log(path: Path, first_step: int, writer: bool = True):
   """metrics.jsonl opened for appending, without records past `first_step` (a resumed run
-  logs those steps again) and without a last line cut short by a kill."""
+  logs those steps again) and without a last line cut short by a kill. Not `writer`: a sink."""
+  if not writer:
+    with open(os.devnull, 'w') as sink:
+      yield sink
+    return
   if path.exists():
     kept = [line for line in path.read_text().splitlines(keepends=True)
             if line.endswith('\n') and json.loads(line)['step'] <= first_step]

@@ -5,39 +5,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-from jaxgan import nets
-from jaxgan.checkpoint import Checkpoints
-from jaxgan.config import Config
 from jaxgan.sample import generate
-from jaxgan.train import init_state
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ['--set', 'g_widths=32,16', '--set', 'd_widths=16,32', '--set', 'g_dense_features=32',
-        '--batch-size', '16', '--no-progress']
-
-
-def _command(workdir, *args):
-  return [sys.executable, str(ROOT / 'train.py'), '--workdir', str(workdir), *TINY, *args]
-
-
-def _train(workdir, *args):
-  return subprocess.run(_command(workdir, *args), capture_output=True, text=True, timeout=300)
-
-
-def _final_state(workdir):
-  with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
-    step = checkpoints.latest_step()
-    config = Config.from_dict(checkpoints.config(step))
-    generator, discriminator = nets.build(config)
-    abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
-    return checkpoints.restore_state(step, abstract)
-
+from runs import final_state, train, train_command
 
 def _assert_bitwise_equal(a, b):
   assert int(a.step) == int(b.step)
@@ -53,19 +27,19 @@ def _assert_bitwise_equal(a, b):
 def uninterrupted(tmp_path_factory):
   """24 steps in one go: the run every interrupted run must end equal to."""
   workdir = tmp_path_factory.mktemp('uninterrupted')
-  result = _train(workdir, '--steps', '24', '--checkpoint-every', '4')
+  result = train(workdir, '--steps', '24', '--checkpoint-every', '4')
   assert result.returncode == 0, result.stderr
   return workdir
 
 
 def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_path):
-  assert _train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
+  assert train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
   with (tmp_path / 'metrics.jsonl').open('a') as log:
     log.write('{"step": 13, "d/lo')  # a record cut short, as by a kill mid-write
-  result = _train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
+  result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 12
-  resumed, whole = _final_state(tmp_path), _final_state(uninterrupted)
+  resumed, whole = final_state(tmp_path), final_state(uninterrupted)
   _assert_bitwise_equal(resumed, whole)  # parameters, optimizer states, EMA, key, step
   steps = [json.loads(line)['step'] for line in (tmp_path / 'metrics.jsonl').open()]
   assert steps == [12, 24]  # log_every 50: only the end of each run is logged
@@ -75,20 +49,21 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_signal_finishes_the_step_saves_and_exits(tmp_path, signum):
-  process = subprocess.Popen(_command(tmp_path, '--steps', '100000', '--checkpoint-every', '1000'),
-                             stderr=subprocess.PIPE, text=True)
+  process = subprocess.Popen(
+      train_command(tmp_path, '--steps', '100000', '--checkpoint-every', '1000'),
+      stderr=subprocess.PIPE, text=True)
   _wait_for(lambda: (tmp_path / 'samples' / 'epoch_001.png').exists(), process)
   process.send_signal(signum)
   _, stderr = process.communicate(timeout=60)
   assert process.returncode == 128 + signum
   assert f'stopped by {signal.Signals(signum).name} at step' in stderr
   stopped_at = int(stderr.split(' at step ')[1].split(';')[0])
-  assert _final_state(tmp_path).step == stopped_at > 0
+  assert final_state(tmp_path).step == stopped_at > 0
 
 
 def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path):
   """Killed (SIGKILL) mid-run, often mid-save (a save every step), three times; then finished."""
-  command = _command(tmp_path, '--steps', '24', '--checkpoint-every', '1')
+  command = train_command(tmp_path, '--steps', '24', '--checkpoint-every', '1')
   for delay in (0.3, 1.1, 2.3):
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     # Each time once training has started (a checkpoint newer than before exists).
@@ -97,24 +72,24 @@ def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path
     time.sleep(delay)
     process.kill()
     process.wait()
-  result = _train(tmp_path, '--steps', '24', '--checkpoint-every', '1')
+  result = train(tmp_path, '--steps', '24', '--checkpoint-every', '1')
   assert result.returncode == 0, result.stderr
-  _assert_bitwise_equal(_final_state(tmp_path), _final_state(uninterrupted))
+  _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
 
 
 def test_divergence_stops_without_writing_a_checkpoint(uninterrupted, tmp_path):
-  assert _train(tmp_path, '--steps', '8', '--checkpoint-every', '4').returncode == 0
-  result = _train(tmp_path, '--steps', '16', '--checkpoint-every', '4',
+  assert train(tmp_path, '--steps', '8', '--checkpoint-every', '4').returncode == 0
+  result = train(tmp_path, '--steps', '16', '--checkpoint-every', '4',
                   '--set', 'label_noise=nan')
   assert result.returncode == 1
   assert 'training diverged at step 12, not finite: ' in result.stderr
   assert 'd/loss' in result.stderr and 'g/loss' in result.stderr
   assert result.stderr.count('\n') == 1
-  assert _final_state(tmp_path).step == 8  # the last good checkpoint, intact
+  assert final_state(tmp_path).step == 8  # the last good checkpoint, intact
 
 
 def test_resuming_with_other_shapes_names_the_fields(uninterrupted):
-  result = _train(uninterrupted, '--steps', '30', '--set', 'latent_dim=32',
+  result = train(uninterrupted, '--steps', '30', '--set', 'latent_dim=32',
                   '--set', 'd_widths=8,16')
   assert result.returncode == 2
   assert result.stderr.count('\n') == 1

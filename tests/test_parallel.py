@@ -1,0 +1,156 @@
+"""Data parallelism: N devices (and 2 processes) train the same run as one device."""
+
+import json
+import os
+import socket
+import subprocess
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import configs, losses, nets, parallel
+from jaxgan.train import init_state, make_step
+from runs import final_state, train, train_command
+
+# Dropout masks and label noise are drawn per device (see jaxgan/step.py), so they are off here;
+# the latents are the same whatever the device count.
+CONFIG = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
+                                       g_dense_features=8, latent_dim=4, d_dropout=0.0,
+                                       label_noise=0.0, batch_size=16, ema_decay=0.9)
+BATCHES = [np.random.default_rng(i).integers(0, 256, (16, 8, 8, 1), dtype=np.uint8)
+           for i in range(4)]
+# Not zero: each device averages its own rows and pmean averages the averages, so float32 sums
+# run in another order (about 1e-7 relative), and Adam's normalisation turns that into a
+# parameter difference of up to ~1e-7 per step. A gradient off by a factor, as a double
+# reduction gives, moves parameters by ~1e-4 here.
+ATOL = 1e-6
+
+
+def _one_device_run():
+  generator, discriminator = nets.build(CONFIG)
+  state = init_state(CONFIG, generator, discriminator)
+  step = jax.jit(make_step(CONFIG, generator, discriminator))
+  for images in BATCHES:
+    state, metrics = step(state, images)
+  return state, metrics
+
+
+def _data_parallel_run(mode, num_devices, config=CONFIG, loss=None):
+  generator, discriminator = nets.build(config)
+  data_parallel = parallel.DataParallel(mode, parallel.select_devices(num_devices))
+  step = make_step(config, generator, discriminator, axis_name=parallel.AXIS)
+  if loss is not None:
+    from jaxgan.step import make_train_step
+    step = make_train_step(generator, discriminator, loss, config.latent_dim,
+                           axis_name=parallel.AXIS)
+  step = data_parallel.compile(step)
+  state = data_parallel.replicate(init_state(config, generator, discriminator))
+  for images in BATCHES:
+    state, metrics = step(state, data_parallel.shard_batch(images))
+  return data_parallel, state, metrics
+
+
+@pytest.mark.parametrize('mode', parallel.MODES)
+@pytest.mark.parametrize('num_devices', [1, 2, 8])
+def test_n_devices_train_the_one_device_run(mode, num_devices):
+  reference, reference_metrics = _one_device_run()
+  data_parallel, state, metrics = _data_parallel_run(mode, num_devices)
+  for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_ema_params)):
+    copies = [np.asarray(shard.data) for shard in leaf.addressable_shards]
+    assert len(copies) == num_devices
+    for copy in copies[1:]:  # replicated and bit-identical on every device
+      np.testing.assert_array_equal(copy, copies[0])
+  local = data_parallel.local(state)
+  assert int(local.step) == len(BATCHES)
+  for got, want in zip(jax.tree.leaves((local.g_params, local.d_params, local.g_ema_params,
+                                        local.d_opt_state)),
+                       jax.tree.leaves((reference.g_params, reference.d_params,
+                                        reference.g_ema_params, reference.d_opt_state))):
+    np.testing.assert_allclose(got, want, rtol=0, atol=ATOL)
+  for name, value in data_parallel.local(metrics).items():
+    np.testing.assert_allclose(value, reference_metrics[name], rtol=1e-5)
+
+
+def test_each_device_draws_its_own_noise():
+  """A loss whose value is its key's uniform draw: the step's d/loss is the mean over devices
+  of uniform(fold_in(k_loss_d, device)), eight distinct draws."""
+  def key_probe(real_logits, fake_logits, key):
+    return jax.random.uniform(key) + 0.0 * (real_logits.sum() + fake_logits.sum())
+
+  probe = losses.GANLoss(discriminator=key_probe, generator=lambda fake, key: fake.mean())
+  data_parallel, state, metrics = _data_parallel_run('shard_map', 8, loss=probe)
+  base = data_parallel.local(state).key
+  k_loss_d = jax.random.split(jax.random.fold_in(base, len(BATCHES) - 1), 6)[4]
+  draws = [float(jax.random.uniform(jax.random.fold_in(k_loss_d, i))) for i in range(8)]
+  assert len(set(draws)) == 8
+  np.testing.assert_allclose(float(data_parallel.local(metrics)['d/loss']), np.mean(draws),
+                             rtol=1e-6)
+
+
+def test_bad_device_counts_name_the_numbers():
+  with pytest.raises(parallel.ParallelError, match='global batch size 20 .* 8 devices'):
+    parallel.DataParallel('pmap').check_batch_size(20)
+  with pytest.raises(parallel.ParallelError, match=r'--devices 9 .* \(8 cpu devices\)'):
+    parallel.select_devices(9)
+  with pytest.raises(parallel.ParallelError, match='unknown parallel mode'):
+    parallel.DataParallel('threads')
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--devices', '3'], '--devices 3 asked for more devices than this process has (2 cpu'),
+    (['--batch-size', '15'], 'global batch size 15 is not divisible by the 2 devices'),
+])
+def test_cli_bad_device_counts_are_one_line(tmp_path, flags, message):
+  result = train(tmp_path, '--steps', '1', *flags, env=_env(devices=2))
+  assert result.returncode == 2
+  assert result.stderr.count('\n') == 1 and message in result.stderr, result.stderr
+
+
+def _env(devices):
+  return {**os.environ, 'XLA_FLAGS': f'--xla_force_host_platform_device_count={devices}'}
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def _two_processes(workdir, *args):
+  port = _free_port()
+  runs = [subprocess.Popen(train_command(workdir, *args, '--coordinator', f'localhost:{port}',
+                                    '--num-processes', '2', '--process-id', str(i)),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=_env(devices=2))
+          for i in range(2)]
+  outputs = [run.communicate(timeout=300) for run in runs]
+  for run, (_, stderr) in zip(runs, outputs):
+    assert run.returncode == 0, stderr[-3000:]
+  return [json.loads(stdout.splitlines()[-1]) for stdout, _ in outputs]
+
+
+NOISELESS = ['--set', 'd_dropout=0', '--set', 'label_noise=0', '--checkpoint-every', '3']
+
+
+@pytest.mark.parametrize('mode', parallel.MODES)
+def test_two_processes_train_and_resume_the_one_process_run(tmp_path, mode):
+  """2 processes x 2 devices: 3 steps, then a resumed run to 6, equal one process on 1 device."""
+  single = train(tmp_path / 'single', '--steps', '6', *NOISELESS, env=_env(devices=1))
+  assert single.returncode == 0, single.stderr
+  multi = tmp_path / 'multi'
+  first = _two_processes(multi, '--steps', '3', '--parallel', mode, *NOISELESS)
+  assert [summary['devices'] for summary in first] == [4, 4]
+  resumed = _two_processes(multi, '--steps', '6', '--parallel', mode, *NOISELESS)
+  assert [summary['resumed_from'] for summary in resumed] == [3, 3]
+
+  want, got = final_state(tmp_path / 'single'), final_state(multi)
+  assert int(got.step) == int(want.step) == 6
+  for a, b in zip(jax.tree.leaves((got.g_params, got.d_params, got.g_ema_params)),
+                  jax.tree.leaves((want.g_params, want.d_params, want.g_ema_params))):
+    np.testing.assert_allclose(a, b, rtol=0, atol=ATOL)
+  # Only process 0 logs: one record per logged step (each run's last), not two.
+  records = (multi / 'metrics.jsonl').read_text().splitlines()
+  steps = [json.loads(line)['step'] for line in records]
+  assert steps == [3, 6]
+  assert 'digits_check' in resumed[0] and 'digits_check' not in resumed[1]
