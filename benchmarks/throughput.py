@@ -10,11 +10,10 @@ Each case: compile time of the first step, then `--steps` steps timed one by one
 import argparse
 import json
 import platform
-import statistics
-import time
 
 import jax
 import numpy as np
+from timing import compile_and_warm_up, median, step_times
 
 from jaxgan import configs, nets
 from jaxgan.train import init_state, make_step
@@ -28,18 +27,11 @@ def time_case(preset: str, batch_size: int, steps: int) -> dict:
   shape = (batch_size, config.image_size, config.image_size, config.channels)
   images = jax.device_put(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
 
-  start = time.perf_counter()
-  state, _ = jax.block_until_ready(step(state, images))
-  compile_s = time.perf_counter() - start
-  state, _ = jax.block_until_ready(step(state, images))  # one more warm-up step
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    state, _ = jax.block_until_ready(step(state, images))
-    times.append(time.perf_counter() - start)
-  median = statistics.median(times)
+  state, compile_s = compile_and_warm_up(step, state, images)
+  _, times = step_times(step, state, images, steps)
+  seconds = median(times)
   return {'preset': preset, 'batch_size': batch_size, 'compile_s': round(compile_s, 2),
-          'ms_per_step': round(median * 1e3, 1), 'img_per_s': round(batch_size / median, 1)}
+          'ms_per_step': round(seconds * 1e3, 1), 'img_per_s': round(batch_size / seconds, 1)}
 
 
 def main():

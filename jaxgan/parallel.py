@@ -18,7 +18,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 AXIS = 'data'
 MODES = ('shard_map', 'pmap')
-DEFAULT_MODE = 'shard_map'  # faster in benchmarks/scaling.py; see the README
+DEFAULT_MODE = 'shard_map'  # at least as fast as pmap in benchmarks/scaling.py (README)
 
 
 class ParallelError(ValueError):
@@ -44,10 +44,14 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     raise ParallelError('a multi-process run needs the coordinator address, the number of '
                         'processes and this process id (flags or JAX_COORDINATOR_ADDRESS, '
                         'JAX_NUM_PROCESSES, JAX_PROCESS_ID)')
-  if coordinator == 'auto':
-    jax.distributed.initialize()
-  else:
-    jax.distributed.initialize(coordinator, num_processes, process_id)
+  try:
+    if coordinator == 'auto':
+      jax.distributed.initialize()
+    else:
+      jax.distributed.initialize(coordinator, num_processes, process_id)
+  except (RuntimeError, ValueError) as error:  # e.g. no coordinator answered within 5 minutes
+    raise ParallelError(f'could not join the multi-process run at {coordinator}: '
+                        f'{str(error).splitlines()[0]}') from error
   return True
 
 
@@ -57,7 +61,7 @@ def select_devices(per_process: int | None = None) -> list:
   local = jax.local_device_count()
   if per_process is not None and per_process > local:
     raise ParallelError(f'--devices {per_process} asked for more devices than this process has '
-                        f'({local} {jax.default_backend()} devices)')
+                        f'({local} {jax.default_backend()} device{"s" if local > 1 else ""})')
   count = per_process or local
   return [device for p in range(jax.process_count())
           for device in sorted((d for d in jax.devices() if d.process_index == p),
