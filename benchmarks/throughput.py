@@ -4,7 +4,8 @@
   [--json results.json]
 
 Each case: compile time of the first step, then `--steps` steps timed one by one with
-`block_until_ready`; reports the median. Runs unchanged on CPU, GPU and TPU (`jax.devices()`).
+`block_until_ready`; reports the median. Beside it, the input pipeline's images/s at the same
+image size and batch (`benchmarks/loader.py`). Runs unchanged on CPU, GPU and TPU.
 """
 
 import argparse
@@ -14,6 +15,8 @@ import platform
 import jax
 import numpy as np
 from timing import compile_and_warm_up, median, step_times
+
+import loader
 
 from jaxgan import configs, nets
 from jaxgan.train import init_state, make_step
@@ -39,18 +42,30 @@ def main():
   parser.add_argument('--steps', type=int, default=10)
   parser.add_argument('--cases', default='dcgan64:8,dcgan64:32,dcgan32:32')
   parser.add_argument('--json', help='also write the results here')
+  parser.add_argument('--loader-images', type=int, default=512,
+                      help='synthetic CelebA-like JPEGs to time the input pipeline on')
   args = parser.parse_args()
   device = jax.devices()[0]
   print(f'jax {jax.__version__} on {len(jax.devices())} x {device.device_kind} '
         f'({platform.processor() or platform.machine()})')
+  cases = [(preset, int(batch)) for preset, batch in
+           (case.split(':') for case in args.cases.split(','))]
+  loaders = {}  # image size -> loader.measure(...) for the cases' batch sizes
+  for size in {configs.get(preset).image_size for preset, _ in cases}:
+    batch_sizes = {b for p, b in cases if configs.get(p).image_size == size}
+    loaders[size] = loader.measure(args.loader_images, size, sorted(batch_sizes))
   results = []
-  print(f'{"preset":10} {"batch":>5} {"compile s":>9} {"ms/step":>8} {"img/s":>7}')
-  for case in args.cases.split(','):
-    preset, batch = case.split(':')
-    row = time_case(preset, int(batch), args.steps)
+  print(f'{"preset":10} {"batch":>5} {"compile s":>9} {"ms/step":>8} {"img/s":>7} '
+        f'{"loader img/s: folder":>20} {"tfds":>6}')
+  for preset, batch in cases:
+    row = time_case(preset, batch, args.steps)
+    measured = loaders[configs.get(preset).image_size]
+    row['loader_img_per_s'] = {'folder_cache': round(measured['folder'][batch]),
+                               'tfds': round(measured['tfds'][batch])}
     results.append(row)
     print(f'{row["preset"]:10} {row["batch_size"]:5} {row["compile_s"]:9} '
-          f'{row["ms_per_step"]:8} {row["img_per_s"]:7}')
+          f'{row["ms_per_step"]:8} {row["img_per_s"]:7} '
+          f'{row["loader_img_per_s"]["folder_cache"]:20} {row["loader_img_per_s"]["tfds"]:6}')
   if args.json:
     with open(args.json, 'w') as f:
       json.dump({'jax': jax.__version__, 'device': device.device_kind, 'results': results}, f,

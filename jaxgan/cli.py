@@ -36,7 +36,13 @@ def make_parser() -> argparse.ArgumentParser:
                                      for name, fn in configs.PRESETS.items()))
   parser.add_argument('--config', default=configs.DEFAULT, metavar='NAME',
                       help=f'preset: {", ".join(configs.PRESETS)} (default: %(default)s)')
-  parser.add_argument('--dataset', metavar='SPEC', help="dataset (default: the preset's)")
+  parser.add_argument('--dataset', metavar='SPEC',
+                      help="the preset's by default; 'digits' (embedded), tfds:NAME[:SPLIT] "
+                           "(prepared as array_record in --data-dir), or a folder of "
+                           "JPEG/PNG/WebP images (searched recursively, cached once)")
+  parser.add_argument('--data-dir', metavar='DIR',
+                      help="TFDS datasets' directory (default: TFDS's) and where folder "
+                           "datasets are cached (default: ~/.cache/jaxgan)")
   parser.add_argument('--workdir', default='runs/default', metavar='DIR',
                       help='where config.json, metrics.jsonl, samples/ and checkpoints/ go; '
                            'a workdir with checkpoints is resumed (default: %(default)s)')
@@ -119,7 +125,8 @@ def main(argv=None) -> int:
   try:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
-    summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel)
+    summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
+                        data_dir=args.data_dir)
   except (DatasetError, train.CheckpointMismatch, parallel.ParallelError) as error:
     parser.error(str(error))
   except train.TrainingDiverged as error:

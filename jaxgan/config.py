@@ -14,9 +14,10 @@ class Config:
 
   name: str = 'custom'
   # data
-  dataset: str = 'digits'
-  image_size: int = 64
-  channels: int = 3
+  dataset: str = 'digits'  # see jaxgan.data.load_images
+  image_size: int = 64  # images are center-cropped to a square and resized to this
+  channels: int = 3  # 1: grayscale, 3: RGB
+  hflip: bool = False  # mirror each training image left-right with probability 1/2
   # networks
   arch: str = 'dcgan'
   latent_dim: int = 128

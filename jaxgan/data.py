@@ -6,25 +6,47 @@ would have seen, and the data position is the step itself.
 """
 
 import concurrent.futures
+import hashlib
+import os
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 EMBEDDED = ('digits',)
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp')
+DEFAULT_CACHE = Path('~/.cache/jaxgan').expanduser()
 
 
 class DatasetError(ValueError):
   """A dataset that cannot be read; the message says why and what to do."""
 
 
-def load_images(spec: str, image_size: int, channels: int) -> np.ndarray:
-  """The images a dataset spec names, as uint8 `(n, image_size, image_size, channels)`."""
-  if spec == 'digits':
-    images = _digits()
-  else:
-    raise DatasetError(f'unknown dataset {spec!r}; available: {", ".join(EMBEDDED)}')
-  return np.stack([_fit(image, image_size, channels) for image in images])
+def load_images(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
+                report=print):
+  """The images a dataset spec names, as a random-access uint8 array-like
+  `(n, image_size, image_size, channels)` that `EpochBatches` indexes.
+
+  spec: an embedded name (`digits`); `tfds:NAME[:SPLIT]`, a TFDS dataset prepared as
+  array_record in `data_dir` (read without TensorFlow); or a folder of JPEG/PNG/WebP images,
+  searched recursively, prepared once into a memory-mapped `.npy` cache under `data_dir`
+  (default ~/.cache/jaxgan) keyed by the folder's file list, sizes and modification times.
+  Every image is center-cropped to a square, resized to `image_size` and converted to
+  `channels`. `report` receives the one line about skipped files, if any.
+  """
+  if spec in EMBEDDED:
+    return np.stack([_fit(image, image_size, channels) for image in _digits()])
+  if spec.startswith('tfds:'):
+    return TfdsImages(spec, image_size, channels, data_dir)
+  folder = Path(spec).expanduser()
+  if not folder.exists():
+    raise DatasetError(f'dataset {spec!r} is neither an embedded dataset '
+                       f'({", ".join(EMBEDDED)}), tfds:NAME[:SPLIT], nor an existing folder')
+  if not folder.is_dir():
+    raise DatasetError(f'dataset {spec!r} is a file; give a folder of images')
+  return _folder_cache(folder, image_size, channels, Path(data_dir or DEFAULT_CACHE), report)
 
 
 def _digits() -> list[Image.Image]:
@@ -32,6 +54,117 @@ def _digits() -> list[Image.Image]:
   from sklearn.datasets import load_digits
   pixels = np.round(load_digits().images * (255.0 / 16.0)).astype(np.uint8)
   return [Image.fromarray(image, mode='L') for image in pixels]
+
+
+class TfdsImages:
+  """A prepared TFDS split, read by index through `tfds.data_source` (no TensorFlow)."""
+
+  def __init__(self, spec: str, image_size: int, channels: int, data_dir=None):
+    import tensorflow_datasets as tfds
+    from absl import logging
+    logging.set_verbosity(logging.ERROR)  # tfds' warnings (missing files, no OpenCV) are noise here
+    name, _, split = spec.removeprefix('tfds:').partition(':')
+    split = split or 'train'
+    try:
+      self._source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+    except Exception:  # tfds raises several types; all mean "not there"
+      where = data_dir or 'the default TFDS data dir'
+      raise DatasetError(
+          f'TFDS dataset {name!r} (split {split!r}) is not prepared as array_record in {where}; '
+          f'prepare it once where there is network access: '
+          f'tfds build {name} --file_format=array_record --data_dir DIR, then pass '
+          f'--data-dir DIR (preparing may need TensorFlow; reading does not)') from None
+    self._size, self._channels = image_size, channels
+    self._pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
+
+  def __len__(self) -> int:
+    return len(self._source)
+
+  def __getitem__(self, indices) -> np.ndarray:
+    """Decodes and fits the records in parallel (PIL releases the GIL)."""
+    def read(index):
+      pixels = _squeeze(self._source[int(index)]['image'])
+      return _fit(Image.fromarray(pixels), self._size, self._channels)
+    return np.stack(list(self._pool.map(read, indices)))
+
+
+def _squeeze(pixels: np.ndarray) -> np.ndarray:
+  """TFDS keeps a channel axis on grayscale images; PIL wants (h, w)."""
+  return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+
+
+def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path, report):
+  """The folder's images, fitted, from (or first into) a memory-mapped cache file."""
+  files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES
+                 and p.is_file())
+  if not files:
+    raise DatasetError(f'no .jpg, .jpeg, .png or .webp files in {str(folder)!r}')
+  fingerprint = hashlib.sha256()
+  for path in files:
+    stat = path.stat()
+    fingerprint.update(f'{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'
+                       .encode())
+  cache = cache_root / 'folders' / (f'{folder.name}-{fingerprint.hexdigest()[:16]}-'
+                                    f'{image_size}x{image_size}x{channels}.npy')
+  if not cache.exists():
+    try:
+      _prepare(files, cache, image_size, channels, report)
+    except OSError as error:
+      raise DatasetError(f'cannot write the dataset cache {str(cache)!r} '
+                         f'({error.strerror or error}); choose another --data-dir') from None
+  return np.load(cache, mmap_mode='r')
+
+
+def _prepare(files, cache: Path, image_size: int, channels: int, report) -> None:
+  """Decodes and fits every file (two threads per core) into `cache`, written atomically.
+  Unreadable, truncated and decompression-bomb files are skipped and reported once."""
+  cache.parent.mkdir(parents=True, exist_ok=True)
+  partial = cache.with_name(f'{cache.stem}.{os.getpid()}.partial.npy')
+  trimmed = partial.with_suffix('.trimmed.npy')
+  try:
+    rows = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8,
+                                     shape=(len(files), image_size, image_size, channels))
+    skipped, count = [], 0
+    with concurrent.futures.ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as pool:
+      for path, image in zip(files, pool.map(lambda f: _read(f, image_size, channels), files)):
+        if image is None:
+          skipped.append(path)
+        else:
+          rows[count] = image
+          count += 1
+    if not count:
+      raise DatasetError(f'none of the {len(files)} image files could be read (corrupt, '
+                         f'truncated or too large)')
+    if skipped:
+      names = ', '.join(p.name for p in skipped[:3]) + (', ...' if len(skipped) > 3 else '')
+      report(f'skipped {len(skipped)} of {len(files)} image files that could not be read '
+             f'(corrupt, truncated or too large): {names}')
+    rows.flush()
+    if skipped:  # copy without the unused rows at the end
+      kept = np.lib.format.open_memmap(trimmed, mode='w+', dtype=np.uint8,
+                                       shape=(count, *rows.shape[1:]))
+      kept[:] = rows[:count]
+      kept.flush()
+      del kept
+      trimmed.replace(partial)
+    del rows
+    partial.replace(cache)
+  finally:
+    partial.unlink(missing_ok=True)
+    trimmed.unlink(missing_ok=True)
+
+
+def _read(path: Path, image_size: int, channels: int) -> np.ndarray | None:
+  """One file, fitted; None when it is not a readable image or a decompression bomb."""
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter('error', Image.DecompressionBombWarning)
+      with Image.open(path) as image:
+        image.load()
+        return _fit(image, image_size, channels)
+  except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+          SyntaxError):
+    return None
 
 
 def _fit(image: Image.Image, size: int, channels: int) -> np.ndarray:
@@ -49,16 +182,19 @@ def _fit(image: Image.Image, size: int, channels: int) -> np.ndarray:
 class EpochBatches:
   """Batches of `batch_size` images; epoch e is the permutation drawn from (seed, e).
 
-  Incomplete final batches are dropped so every step has the same shape (one compilation).
+  Incomplete final batches are dropped so every step has the same shape (one compilation). With
+  `hflip`, each image of step s is mirrored left-right with probability 1/2, drawn from
+  (seed, s): a resumed run flips exactly as the uninterrupted one.
   """
 
-  def __init__(self, images: np.ndarray, batch_size: int, seed: int):
+  def __init__(self, images, batch_size: int, seed: int, hflip: bool = False):
     if len(images) < batch_size:
       raise DatasetError(f'the dataset has {len(images)} images, fewer than one batch of '
                          f'{batch_size}')
     self.images = images
     self.batch_size = batch_size
     self.seed = seed
+    self.hflip = hflip
     self.steps_per_epoch = len(images) // batch_size
     self._epoch, self._order = -1, None
 
@@ -67,7 +203,12 @@ class EpochBatches:
     if epoch != self._epoch:
       self._epoch = epoch
       self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
-    return self.images[self._order[index * self.batch_size:(index + 1) * self.batch_size]]
+    rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+    batch = self.images[np.sort(rows)]  # in file order: a memory-mapped cache reads ahead
+    if self.hflip:
+      flip = np.random.default_rng([self.seed, step, 1]).random(len(batch)) < 0.5
+      batch = np.where(flip[:, None, None, None], batch[:, :, ::-1], batch)
+    return batch
 
   def iterate(self, start_step: int) -> Iterator[np.ndarray]:
     """Batches from `start_step` on, the next one prepared in a background thread."""

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def fixed_latents(config: Config, count: int) -> jax.Array:
 
 
 def run(config: Config, workdir: str | Path, progress: bool = True,
-        parallel: DataParallel | None = None) -> dict:
+        parallel: DataParallel | None = None, data_dir: str | Path | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The step runs data-parallel over `parallel`'s devices (default: every local device, and every
@@ -78,7 +79,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   config.json, metrics.jsonl and samples/ in `workdir`; every process takes part in the
   checkpoints/. Returns a summary: final metrics, compile and train time, and for the digits
   dataset the classifier check of `jaxgan.evaluate.digits`. SIGINT/SIGTERM finish the current
-  step, save, and raise `Interrupted`.
+  step, save, and raise `Interrupted`. `data_dir`: see `jaxgan.data.load_images`.
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -86,8 +87,9 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  images = data.load_images(config.dataset, config.image_size, config.channels)
-  batches = data.EpochBatches(images, config.batch_size, config.seed)
+  images = data.load_images(config.dataset, config.image_size, config.channels, data_dir,
+                            report=lambda line: main_process and print(line, file=sys.stderr))
+  batches = data.EpochBatches(images, config.batch_size, config.seed, config.hflip)
   my_rows = parallel.process_rows(config.batch_size)
   generator, discriminator = nets.build(config)
   train_step = parallel.compile(make_step(config, generator, discriminator, axis_name=AXIS))

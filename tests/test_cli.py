@@ -54,9 +54,14 @@ def test_summary_prints_the_seed_parameter_counts():
     (['--set', 'g_lrr=1'], "unknown config field 'g_lrr'"),
     (['--set', 'g_lr=fast'], "g_lr: cannot read 'fast' as float"),
     (['--set', 'g_widths=64'], 'generator makes 8x8 images'),
-    (['--dataset', 'nope'], "unknown dataset 'nope'"),
+    (['--dataset', 'nope'], "dataset 'nope' is neither an embedded dataset"),
+    (['--dataset', 'tfds:mnist', '--data-dir', '{tmp}'], "TFDS dataset 'mnist' (split 'train') "
+                                                          "is not prepared as array_record"),
+    (['--dataset', '{tmp}'], 'no .jpg, .jpeg, .png or .webp files'),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, message):
+  args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
+  (tmp_path / 'empty').mkdir()
   result = _train('--workdir', str(tmp_path / 'run'), '--steps', '1', *args)
   assert result.returncode == 2
   assert result.stderr.count('\n') == 1 and message in result.stderr, result.stderr

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
+from PIL import Image
 
 from jaxgan import data
 
@@ -15,11 +17,6 @@ def test_digits_resized_and_converted_to_rgb():
   images = data.load_images('digits', 16, 3)
   assert images.shape == (1797, 16, 16, 3)
   np.testing.assert_array_equal(images[..., 0], images[..., 2])
-
-
-def test_unknown_dataset():
-  with pytest.raises(data.DatasetError, match='unknown dataset'):
-    data.load_images('nope', 8, 1)
 
 
 def test_epochs_are_seeded_permutations_and_resumable():
@@ -44,3 +41,124 @@ def test_epochs_are_seeded_permutations_and_resumable():
 def test_too_few_images_for_a_batch():
   with pytest.raises(data.DatasetError, match='fewer than one batch'):
     data.EpochBatches(np.zeros((2, 1, 1, 1), np.uint8), batch_size=3, seed=0)
+
+
+def test_hflip_mirrors_about_half_and_resumes_identically():
+  images = np.arange(40 * 2, dtype=np.uint8).reshape(40, 1, 2, 1)  # left != right in each
+  plain = data.EpochBatches(images, batch_size=40, seed=3)
+  flipped = data.EpochBatches(images, batch_size=40, seed=3, hflip=True)
+  mirrored = np.all(flipped.batch(5) == plain.batch(5)[:, :, ::-1], axis=(1, 2, 3))
+  kept = np.all(flipped.batch(5) == plain.batch(5), axis=(1, 2, 3))
+  assert np.all(mirrored ^ kept) and 10 < mirrored.sum() < 30
+  np.testing.assert_array_equal(flipped.batch(5),
+                                data.EpochBatches(images, 40, seed=3, hflip=True).batch(5))
+
+
+def _write_folder(root, rng, count=12):
+  """Images of mixed sizes, modes and formats, some in a subfolder, plus a text file."""
+  (root / 'sub').mkdir(parents=True)
+  for i in range(count):
+    height, width = rng.integers(20, 60, 2)
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    image = [image, image.convert('L'), image.convert('RGBA'), image.convert('P')][i % 4]
+    suffix = ['.png', '.jpg' if i % 4 < 2 else '.png', '.webp'][i % 3]
+    image.save(root / ('sub' if i % 2 else '.') / f'{i:03d}{suffix}')
+  (root / 'README.txt').write_text('not an image')
+
+
+def test_folder_is_found_recursively_fitted_and_cached_once(tmp_path, monkeypatch):
+  folder = tmp_path / 'faces'
+  _write_folder(folder, np.random.default_rng(0))
+  images = data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache')
+  assert images.shape == (12, 16, 16, 3) and images.dtype == np.uint8
+  # Reading again decodes nothing; a changed folder is prepared again.
+  monkeypatch.setattr(data, '_read', lambda *args: pytest.fail('decoded again'))
+  np.testing.assert_array_equal(data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache'),
+                                images)
+  monkeypatch.undo()
+  Image.new('RGB', (30, 20), (255, 0, 0)).save(folder / 'sub' / 'new.png')
+  assert data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache').shape[0] == 13
+  assert len(list((tmp_path / 'cache' / 'folders').iterdir())) == 2  # no partial files left
+
+
+def test_center_crop_resize_and_mode_conversion(tmp_path):
+  wide = np.zeros((20, 60, 3), np.uint8)
+  wide[:, :20] = (255, 0, 0)
+  wide[:, 20:40] = (0, 255, 0)  # the center square
+  wide[:, 40:] = (0, 0, 255)
+  (tmp_path / 'wide').mkdir()
+  Image.fromarray(wide).save(tmp_path / 'wide' / 'a.png')
+  rgb = data.load_images(str(tmp_path / 'wide'), 10, 3, data_dir=tmp_path / 'cache')
+  np.testing.assert_array_equal(rgb[0], np.broadcast_to([0, 255, 0], (10, 10, 3)))
+  gray = data.load_images(str(tmp_path / 'wide'), 10, 1, data_dir=tmp_path / 'cache')
+  assert gray.shape == (1, 10, 10, 1) and np.all(gray == round(0.587 * 255))  # ITU-R 601 luma
+
+
+def test_corrupt_truncated_and_bomb_files_are_skipped_and_reported_once(tmp_path, monkeypatch):
+  folder = tmp_path / 'mixed'
+  _write_folder(folder, np.random.default_rng(1))
+  (folder / 'garbage.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+  whole = (folder / '000.png').read_bytes()
+  (folder / 'truncated.png').write_bytes(whole[:len(whole) // 2])
+  Image.new('L', (200, 200)).save(folder / 'bomb.png')  # a bomb under the limit set below
+  monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 10_000)
+  reports = []
+  images = data.load_images(str(folder), 8, 3, data_dir=tmp_path / 'cache', report=reports.append)
+  assert images.shape == (12, 8, 8, 3)
+  assert len(reports) == 1 and reports[0].startswith('skipped 3 of 15 image files')
+  for name in ('garbage.jpg', 'truncated.png', 'bomb.png'):
+    assert name in reports[0]
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda root: None, 'neither an embedded dataset'),
+    (lambda root: root.mkdir(), 'no .jpg, .jpeg, .png or .webp files'),
+    (lambda root: (root.mkdir(), (root / 'x.png').write_bytes(b'junk')), 'none of the 1 image'),
+    (lambda root: root.write_text('a file'), 'is a file'),
+])
+def test_unusable_folders_raise_dataset_errors(tmp_path, make, message):
+  root = tmp_path / 'data'
+  make(root)
+  with pytest.raises(data.DatasetError, match=message):
+    data.load_images(str(root), 8, 1, data_dir=tmp_path / 'cache')
+
+
+class TinyImages(tfds.core.GeneratorBasedBuilder):
+  """A real TFDS dataset in array_record, prepared by the test (no network, no TensorFlow)."""
+
+  VERSION = tfds.core.Version('1.0.0')
+
+  def _info(self):
+    image = tfds.features.Image(shape=(None, None, 3), encoding_format='png')
+    features = tfds.features.FeaturesDict({'image': image})
+    return tfds.core.DatasetInfo(builder=self, features=features)
+
+  def _split_generators(self, dl_manager):
+    return {'train': self._generate_examples(5), 'test': self._generate_examples(3)}
+
+  def _generate_examples(self, count):
+    for i in range(count):
+      yield i, {'image': Image.new('RGB', (30 + i, 20), (10 * count, i, 0))}
+
+
+def test_tfds_array_record_split_is_read_by_index(tmp_path):
+  TinyImages(data_dir=tmp_path, file_format='array_record').download_and_prepare()
+  test = data.load_images('tfds:tiny_images:test', 8, 3, data_dir=tmp_path)
+  assert len(test) == 3
+  batch = test[np.array([0, 1, 2])]
+  assert batch.shape == (3, 8, 8, 3) and batch.dtype == np.uint8
+  # TFDS shuffles records when it prepares: each example once, in its own order.
+  assert sorted(map(tuple, batch[:, 0, 0])) == [(30, 0, 0), (30, 1, 0), (30, 2, 0)]
+  assert len(data.load_images('tfds:tiny_images', 8, 3, data_dir=tmp_path)) == 5  # train
+
+
+def test_tfds_grayscale_through_mock_data():
+  with tfds.testing.mock_data(num_examples=4, policy=tfds.testing.MockPolicy.USE_CODE):
+    mnist = data.load_images('tfds:mnist', 16, 1)
+    assert len(mnist) == 4 and mnist[np.arange(4)].shape == (4, 16, 16, 1)
+    assert data.load_images('tfds:mnist', 16, 3)[np.array([1])].shape == (1, 16, 16, 3)
+
+
+def test_unprepared_tfds_dataset_fails_fast_with_how_to_prepare(tmp_path):
+  with pytest.raises(data.DatasetError, match='tfds build mnist --file_format=array_record'):
+    data.load_images('tfds:mnist', 8, 1, data_dir=tmp_path)
