@@ -84,9 +84,9 @@ def measure(count: int, size: int, batch_sizes: list[int]) -> dict:
     root = Path(tmp)
     folder = celeba_like_folder(root, count)
     start = time.perf_counter()
-    cached = data.load_images(str(folder), size, 3, data_dir=root / 'cache')
+    cached = data.load_dataset(str(folder), size, 3, data_dir=root / 'cache')
     prepare = count / (time.perf_counter() - start)
-    tfds_images = data.load_images(tfds_copy(folder, root / 'tfds'), size, 3,
+    tfds_images = data.load_dataset(tfds_copy(folder, root / 'tfds'), size, 3,
                                    data_dir=root / 'tfds')
     return {'prepare': prepare,
             'folder': {b: images_per_second(cached, b) for b in batch_sizes},

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import typing
 
+from jaxgan.augment import diff_augment
 from jaxgan.losses import LOSSES
 from jaxgan.optim import OPTIMIZERS
 
@@ -14,7 +15,7 @@ class Config:
 
   name: str = 'custom'
   # data
-  dataset: str = 'digits'  # see jaxgan.data.load_images
+  dataset: str = 'digits'  # see jaxgan.data.load_dataset
   image_size: int = 64  # images are center-cropped to a square and resized to this
   channels: int = 3  # 1: grayscale, 3: RGB
   hflip: bool = False  # mirror each training image left-right with probability 1/2
@@ -26,15 +27,22 @@ class Config:
   g_widths: tuple[int, ...] = (128, 256, 512)
   d_widths: tuple[int, ...] = (64, 128, 128)
   d_dropout: float = 0.2
+  spectral_norm: bool = False  # spectral normalization of the discriminator's layers
   # the game
-  loss: str = 'seed_bce'
-  label_noise: float = 0.05
+  loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES
+  label_noise: float = 0.05  # seed_bce only
+  n_critic: int = 1  # discriminator updates per generator update
+  gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: none)
+  r1_gamma: float = 0.0  # R1 penalty weight (0: none)
+  r1_every: int = 1  # lazy R1: every N steps, scaled by N
+  augment: str = ''  # DiffAugment policy, e.g. 'color,translation,cutout' ('' : none)
   optimizer: str = 'keras_adam'  # or 'adam' (optax's)
   g_lr: float = 1e-4
   d_lr: float = 1e-4
   adam_b1: float = 0.9
   adam_b2: float = 0.999
   adam_eps: float = 1e-7  # Keras' default
+  lr_decay: str = 'constant'  # or 'cosine': both learning rates decay to 0 over the run
   ema_decay: float = 0.0  # 0: no generator EMA
   # the run
   batch_size: int = 32
@@ -48,11 +56,11 @@ class Config:
 
   def __post_init__(self):
     size = self.g_base * 2 ** len(self.g_widths)
-    if size != self.image_size:
+    if self.arch == 'dcgan' and size != self.image_size:
       raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
                        f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
     for field in ('batch_size', 'steps', 'log_every', 'checkpoint_every', 'keep', 'image_size',
-                  'latent_dim', 'sample_grid'):
+                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every'):
       if getattr(self, field) <= 0:
         raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
     for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
@@ -60,6 +68,9 @@ class Config:
         raise ValueError(f'unknown {field} {getattr(self, field)!r}; known: {", ".join(known)}')
     if not 0.0 <= self.ema_decay < 1.0:
       raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
+    diff_augment(self.augment)  # raises on an unknown augmentation
+    if self.lr_decay not in ('constant', 'cosine'):
+      raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
 
   def replace(self, **changes) -> 'Config':
     return dataclasses.replace(self, **changes)
@@ -89,7 +100,9 @@ class Config:
     """Fields that differ from a saved config in a way that changes the state's shapes."""
     def structural(values: dict, field: str):
       value = values.get(field)
-      return value > 0 if field == 'ema_decay' else value  # kept or not; the decay may change
+      if field in ('ema_decay', 'gp_weight', 'r1_gamma'):
+        return (value or 0) > 0  # used or not (its state exists or not); the value may change
+      return value
 
     current = json.loads(json.dumps(self.to_dict()))  # tuples as JSON lists, like `saved`
     return [field for field in STRUCTURE_FIELDS
@@ -98,7 +111,8 @@ class Config:
 
 # Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.
 STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g_dense_features',
-                    'g_widths', 'd_widths', 'optimizer', 'ema_decay')
+                    'g_widths', 'd_widths', 'spectral_norm', 'optimizer', 'ema_decay', 'gp_weight',
+                    'r1_gamma')
 
 
 def _parse(kind, text: str, field: str):

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-EMBEDDED = ('digits',)
+EMBEDDED = ('digits', 'ring8', 'grid25')
+POINTS = 100_000  # samples drawn once from a 2-D mixture: its training set
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp')
 DEFAULT_CACHE = Path('~/.cache/jaxgan').expanduser()
 
@@ -24,20 +25,25 @@ class DatasetError(ValueError):
   """A dataset that cannot be read; the message says why and what to do."""
 
 
-def load_images(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
+def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
                 report=print):
   """The images a dataset spec names, as a random-access uint8 array-like
-  `(n, image_size, image_size, channels)` that `EpochBatches` indexes.
+  `(n, image_size, image_size, channels)` that `EpochBatches` indexes (for the 2-D mixtures,
+  float32 points `(n, 2)`).
 
-  spec: an embedded name (`digits`); `tfds:NAME[:SPLIT]`, a TFDS dataset prepared as
+  spec: an embedded name (`digits`; `ring8` and `grid25`, the mixtures of
+  `jaxgan.evaluate.modes`); `tfds:NAME[:SPLIT]`, a TFDS dataset prepared as
   array_record in `data_dir` (read without TensorFlow); or a folder of JPEG/PNG/WebP images,
   searched recursively, prepared once into a memory-mapped `.npy` cache under `data_dir`
   (default ~/.cache/jaxgan) keyed by the folder's file list, sizes and modification times.
   Every image is center-cropped to a square, resized to `image_size` and converted to
   `channels`. `report` receives the one line about skipped files, if any.
   """
-  if spec in EMBEDDED:
+  if spec == 'digits':
     return np.stack([_fit(image, image_size, channels) for image in _digits()])
+  if spec in EMBEDDED:
+    from jaxgan.evaluate.modes import MIXTURES
+    return MIXTURES[spec]().sample(np.random.default_rng(0), POINTS)
   if spec.startswith('tfds:'):
     return TfdsImages(spec, image_size, channels, data_dir)
   folder = Path(spec).expanduser()
@@ -184,10 +190,12 @@ class EpochBatches:
 
   Incomplete final batches are dropped so every step has the same shape (one compilation). With
   `hflip`, each image of step s is mirrored left-right with probability 1/2, drawn from
-  (seed, s): a resumed run flips exactly as the uninterrupted one.
+  (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
+  every batch this process feeds (`DataParallel.process_rows`); only those images are read.
   """
 
-  def __init__(self, images, batch_size: int, seed: int, hflip: bool = False):
+  def __init__(self, images, batch_size: int, seed: int, hflip: bool = False,
+               rows: slice = slice(None)):
     if len(images) < batch_size:
       raise DatasetError(f'the dataset has {len(images)} images, fewer than one batch of '
                          f'{batch_size}')
@@ -195,6 +203,7 @@ class EpochBatches:
     self.batch_size = batch_size
     self.seed = seed
     self.hflip = hflip
+    self.rows = rows
     self.steps_per_epoch = len(images) // batch_size
     self._epoch, self._order = -1, None
 
@@ -203,11 +212,11 @@ class EpochBatches:
     if epoch != self._epoch:
       self._epoch = epoch
       self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
-    rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-    batch = self.images[np.sort(rows)]  # in file order: a memory-mapped cache reads ahead
+    chosen = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+    batch = self.images[chosen[self.rows]]  # in file order: a memory-mapped cache reads ahead
     if self.hflip:
-      flip = np.random.default_rng([self.seed, step, 1]).random(len(batch)) < 0.5
-      batch = np.where(flip[:, None, None, None], batch[:, :, ::-1], batch)
+      flip = np.random.default_rng([self.seed, step, 1]).random(self.batch_size) < 0.5
+      batch = np.where(flip[self.rows, None, None, None], batch[:, :, ::-1], batch)
     return batch
 
   def iterate(self, start_step: int) -> Iterator[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Image grids for sample PNGs."""
+"""Sample PNGs: image grids, and scatter plots for 2-D samples."""
 
 from pathlib import Path
 
@@ -32,3 +32,24 @@ def save_grid(images: np.ndarray, path: Path, columns: int, min_side: int = 256)
     picture = picture.resize((picture.width * scale, picture.height * scale),
                              Image.Resampling.NEAREST)
   picture.save(path)
+
+
+def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray, side: int = 400) -> None:
+  """Writes 2-D `points` (white) over the `reference` points (red: e.g. a mixture's modes) as a
+  square PNG framed around the reference, with a margin."""
+  lo, hi = reference.min(axis=0), reference.max(axis=0)
+  margin = 0.25 * max(hi - lo) + 0.1
+  lo, span = lo - margin, max(hi - lo) + 2 * margin
+  canvas = np.zeros((side, side, 3), np.uint8)
+
+  def pixels(xy):
+    ij = np.round((np.asarray(xy) - lo) / span * (side - 1)).astype(int)
+    inside = np.all((ij >= 0) & (ij < side), axis=1)
+    return (side - 1 - ij[inside, 1]), ij[inside, 0]  # y up
+
+  canvas[pixels(points)] = 255
+  for dy in (-2, -1, 0, 1, 2):
+    rows, cols = pixels(reference)
+    canvas[np.clip(rows + dy, 0, side - 1), cols] = (255, 0, 0)
+    canvas[rows, np.clip(cols + dy, 0, side - 1)] = (255, 0, 0)
+  Image.fromarray(canvas).save(path)

@@ -13,7 +13,8 @@ class GANState(struct.PyTreeNode):
 
   `key` is the run's base key and never changes: the step derives its randomness from
   `fold_in(key, step)`, so a state restored at step N draws exactly what the uninterrupted run
-  would. `g_ema_params` is None when no generator EMA is kept.
+  would. `g_ema_params` is None when no generator EMA is kept. `d_reg_state` is the
+  discriminator regularizer's state (`()` when it has none).
   """
 
   step: jax.Array
@@ -23,13 +24,14 @@ class GANState(struct.PyTreeNode):
   g_opt_state: Any
   d_opt_state: Any
   g_ema_params: Any
+  d_reg_state: Any
   g_tx: optax.GradientTransformation = struct.field(pytree_node=False)
   d_tx: optax.GradientTransformation = struct.field(pytree_node=False)
 
   @classmethod
   def create(cls, key, generator, discriminator, g_tx, d_tx, latent_dim, image_shape,
-             use_ema=False):
-    """Initialise both networks and optimizers from one key."""
+             use_ema=False, regularizer=None):
+    """Initialise both networks and optimizers (and the regularizer's state) from one key."""
     k_g, k_d, k_train = jax.random.split(key, 3)
     g_params = generator.init(k_g, jnp.zeros((1, latent_dim)))
     d_params = discriminator.init(k_d, jnp.zeros((1, *image_shape)), train=False)
@@ -41,6 +43,7 @@ class GANState(struct.PyTreeNode):
         g_opt_state=g_tx.init(g_params),
         d_opt_state=d_tx.init(d_params),
         g_ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
+        d_reg_state=() if regularizer is None else regularizer.init(),
         g_tx=g_tx,
         d_tx=d_tx,
     )

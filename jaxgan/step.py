@@ -2,15 +2,21 @@
 
 One call does what the seed's `GAN.train_step` does: a discriminator update on a generated and
 a real batch, then a generator update through the freshly updated discriminator, with fresh
-latents for each. Everything random comes from `fold_in(state.key, state.step)`, split into
-named subkeys that are each used once.
+latents for each. Around that game every piece is a value passed in: the loss (`jaxgan.losses`),
+regularizers added to the discriminator's loss (`jaxgan.regularizers`), an augmentation applied to
+everything the discriminator sees (`jaxgan.augment`), and `n_critic` discriminator updates per
+generator update (WGAN), each on its own real batch.
+
+Randomness: `key = fold_in(state.key, state.step)` splits into the discriminator's and the
+generator's keys; critic update i uses `fold_in(k_d, i)`. Each splits into named subkeys (latents,
+dropout, loss, augmentation, regularizer), each used once.
 
 Data-parallel (`axis_name` given), each device holds n of the global batch's N = n * devices
 images. Gradients are `pmean`ed, so they equal the gradient of the mean loss over the global batch,
 as the single-device step computes it. The latents are drawn for the global batch and each device
 takes its own rows, so they are the single-device step's latents whatever the device count.
-Dropout masks and loss noise are drawn per device from `fold_in(key, axis_index)`: distinct on
-every device, but a different draw for each device count.
+Dropout masks, loss noise, augmentations and regularizer draws come from `fold_in(key,
+axis_index)`: distinct on every device, but a different draw for each device count.
 """
 
 from typing import Any
@@ -20,8 +26,12 @@ import jax.numpy as jnp
 import optax
 from flax import linen as nn
 
+from jaxgan.augment import Augment
 from jaxgan.losses import GANLoss
+from jaxgan.regularizers import Regularizer
 from jaxgan.state import GANState
+
+STATS = 'batch_stats'  # a discriminator's non-trained variables (spectral norm's power iteration)
 
 
 def to_model_range(images: jax.Array, value_range: tuple[float, float]) -> jax.Array:
@@ -32,52 +42,102 @@ def to_model_range(images: jax.Array, value_range: tuple[float, float]) -> jax.A
 
 def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLoss,
                     latent_dim: int, value_range: tuple[float, float] = (0.0, 1.0),
-                    ema_decay: float = 0.0, axis_name: str | None = None):
-  """Returns `train_step(state, images) -> (state, metrics)`, pure and ready for `jax.jit`.
+                    ema_decay: float = 0.0, axis_name: str | None = None,
+                    regularizer: Regularizer | None = None, augment: Augment | None = None,
+                    n_critic: int = 1):
+  """Returns `train_step(state, batch) -> (state, metrics)`, pure and ready for `jax.jit`.
 
-  `images` is a uint8 batch `(n, h, w, c)`. With `axis_name`, the step is the per-device body of
-  a data-parallel step (`jaxgan.parallel`): gradients and metrics are averaged over that axis.
+  `batch` holds `n * n_critic` samples: uint8 images `(…, h, w, c)` are scaled to `value_range`,
+  float samples (e.g. 2-D points) are used as they are. Sample `i * n_critic + k` is the i-th real
+  sample of critic update k. With `axis_name`, the step is the per-device body of a
+  data-parallel step (`jaxgan.parallel`): gradients and metrics are averaged over that axis.
+  `state.d_reg_state` must come from `regularizer.init()` (`GANState.create(regularizer=...)`).
   """
 
   def average(tree: Any) -> Any:
     return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
-  def train_step(state: GANState, images: jax.Array):
-    key = jax.random.fold_in(state.key, state.step)
-    k_z_d, k_z_g, k_drop_d, k_drop_g, k_loss_d, k_loss_g = jax.random.split(key, 6)
-    real = to_model_range(images, value_range)
-    n = real.shape[0]
-
-    def latents(key):
-      if axis_name is None:
-        return jax.random.normal(key, (n, latent_dim))
-      everyone = jax.random.normal(key, (n * jax.lax.axis_size(axis_name), latent_dim))
-      return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(axis_name) * n, n)
-
-    if axis_name is not None:
+  def named_keys(key):
+    names = ('z', 'drop', 'loss', 'augment', 'regularizer')
+    keys = dict(zip(names, jax.random.split(key, len(names))))
+    if axis_name is not None:  # the latents stay global, see `latents`
       device = jax.lax.axis_index(axis_name)
-      k_drop_d, k_drop_g, k_loss_d, k_loss_g = (
-          jax.random.fold_in(k, device) for k in (k_drop_d, k_drop_g, k_loss_d, k_loss_g))
+      keys = {name: k if name == 'z' else jax.random.fold_in(k, device)
+              for name, k in keys.items()}
+    return keys
 
-    fake = generator.apply(state.g_params, latents(k_z_d))
+  def latents(key, n):
+    if axis_name is None:
+      return jax.random.normal(key, (n, latent_dim))
+    everyone = jax.random.normal(key, (n * jax.lax.axis_size(axis_name), latent_dim))
+    return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(axis_name) * n, n)
 
-    def d_loss_fn(d_params):
-      logits = discriminator.apply(d_params, jnp.concatenate([fake, real]), train=True,
-                                   rngs={'dropout': k_drop_d})
-      fake_logits, real_logits = logits[:n], logits[n:]
-      d_loss = loss.discriminator(real_logits, fake_logits, k_loss_d)
-      return d_loss, (real_logits.mean(), fake_logits.mean())
+  def augmented(key, images):
+    return images if augment is None else augment(key, images)
 
-    (d_loss, (real_logit, fake_logit)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
-        state.d_params)
-    d_updates, d_opt_state = state.d_tx.update(average(d_grads), state.d_opt_state,
-                                               state.d_params)
-    d_params = optax.apply_updates(state.d_params, d_updates)
+  def critic(d_params, images, key, update_stats=False):
+    """Logits (and the variables, with updated statistics when asked and kept)."""
+    if STATS not in d_params:
+      return discriminator.apply(d_params, images, train=True, rngs={'dropout': key}), d_params
+    logits, updates = discriminator.apply(d_params, images, train=True, rngs={'dropout': key},
+                                          update_stats=update_stats, mutable=[STATS])
+    return logits, {**d_params, **updates} if update_stats else d_params
+
+  def train_step(state: GANState, batch: jax.Array):
+    key = jax.random.fold_in(state.key, state.step)
+    k_d, k_g = jax.random.split(key)
+    real = batch if jnp.issubdtype(batch.dtype, jnp.floating) else to_model_range(batch,
+                                                                                  value_range)
+    n = real.shape[0] // n_critic
+    real = jnp.swapaxes(real.reshape(n, n_critic, *real.shape[1:]), 0, 1)
+
+    def critic_update(carry, inputs):
+      d_params, d_opt_state, d_reg_state = carry
+      real, key = inputs
+      keys = named_keys(key)
+      fake = generator.apply(state.g_params, latents(keys['z'], n))
+      both = augmented(keys['augment'], jnp.concatenate([fake, real]))
+
+      def d_loss_fn(trained):
+        logits, variables = critic({**d_params, 'params': trained}, both, keys['drop'],
+                                   update_stats=True)
+        fake_logits, real_logits = logits[:n], logits[n:]
+        metrics = {'d/loss': loss.discriminator(real_logits, fake_logits, keys['loss']),
+                   'd/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean()}
+        reg_state = d_reg_state
+        if regularizer is None:
+          return metrics['d/loss'], (metrics, variables, reg_state)
+        at_params = lambda images: critic({**d_params, 'params': trained}, images,
+                                          keys['drop'])[0]
+        metrics['d/penalty'], reg_state = regularizer.apply(
+            d_reg_state, at_params, both[n:], both[:n], keys['regularizer'], state.step)
+        return metrics['d/loss'] + metrics['d/penalty'], (metrics, variables, reg_state)
+
+      (_, (metrics, variables, d_reg_state)), d_grads = jax.value_and_grad(
+          d_loss_fn, has_aux=True)(d_params['params'])
+      # Variables that are not trained (spectral norm's vectors) get zero gradients, which
+      # leave them where they are, and then take the values the forward pass computed.
+      grads = {**jax.tree.map(jnp.zeros_like, d_params), 'params': average(d_grads)}
+      updates, d_opt_state = state.d_tx.update(grads, d_opt_state, d_params)
+      d_params = {**optax.apply_updates(d_params, updates),
+                  **{name: value for name, value in variables.items() if name != 'params'}}
+      return (d_params, d_opt_state, d_reg_state), metrics
+
+    carry = (state.d_params, state.d_opt_state, state.d_reg_state)
+    critic_keys = jax.vmap(lambda i: jax.random.fold_in(k_d, i))(jnp.arange(n_critic))
+    if n_critic == 1:  # no loop: XLA optimises the plain step better
+      carry, metrics = critic_update(carry, (real[0], critic_keys[0]))
+    else:
+      carry, metrics = jax.lax.scan(critic_update, carry, (real, critic_keys))
+      metrics = {name: value[-1] for name, value in metrics.items()}  # the last update's
+    d_params, d_opt_state, d_reg_state = carry
+
+    keys = named_keys(k_g)
 
     def g_loss_fn(g_params):
-      fake = generator.apply(g_params, latents(k_z_g))
-      logits = discriminator.apply(d_params, fake, train=True, rngs={'dropout': k_drop_g})
-      return loss.generator(logits, k_loss_g)
+      fake = augmented(keys['augment'], generator.apply(g_params, latents(keys['z'], n)))
+      logits, _ = critic(d_params, fake, keys['drop'])
+      return loss.generator(logits, keys['loss'])
 
     g_loss, g_grads = jax.value_and_grad(g_loss_fn)(state.g_params)
     g_updates, g_opt_state = state.g_tx.update(average(g_grads), state.g_opt_state,
@@ -90,9 +150,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
 
     new_state = state.replace(
         step=state.step + 1, g_params=g_params, d_params=d_params, g_opt_state=g_opt_state,
-        d_opt_state=d_opt_state, g_ema_params=g_ema_params)
-    metrics = {'d/loss': d_loss, 'g/loss': g_loss, 'd/real_logit': real_logit,
-               'd/fake_logit': fake_logit}
+        d_opt_state=d_opt_state, g_ema_params=g_ema_params, d_reg_state=d_reg_state)
+    metrics['g/loss'] = g_loss
     return new_state, average(metrics)
 
   return train_step

@@ -11,14 +11,17 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import optax
 from tqdm import tqdm
 
-from jaxgan import data, losses, nets
+from jaxgan import data, losses, nets, regularizers
+from jaxgan.augment import diff_augment
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.parallel import AXIS, DataParallel
 from jaxgan.config import Config
 from jaxgan.optim import OPTIMIZERS
-from jaxgan.images import save_grid, to_uint8
+from jaxgan.evaluate import modes
+from jaxgan.images import save_grid, save_scatter, to_uint8
 from jaxgan.state import GANState
 from jaxgan.step import make_train_step
 
@@ -43,25 +46,40 @@ class Interrupted(RuntimeError):
     self.signum = signum
 
 
+def make_regularizer(config: Config) -> regularizers.Regularizer | None:
+  """The discriminator penalties a config asks for (None without any)."""
+  chosen = []
+  if config.gp_weight > 0:
+    chosen.append(regularizers.gradient_penalty(config.gp_weight))
+  if config.r1_gamma > 0:
+    chosen.append(regularizers.r1(config.r1_gamma, config.r1_every))
+  return regularizers.chain(*chosen) if chosen else None
+
+
 def init_state(config: Config, generator, discriminator) -> GANState:
-  """The step-0 state of a run: both networks and both optimizer states."""
-  def adam(learning_rate):
+  """The step-0 state of a run: both networks, both optimizer states, the regularizer's."""
+  def adam(learning_rate, updates):
+    if config.lr_decay == 'cosine':
+      learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
     return OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1, config.adam_b2,
                                         config.adam_eps)
 
   key = jax.random.fold_in(jax.random.key(config.seed), 0)
   return GANState.create(
-      key, generator, discriminator, g_tx=adam(config.g_lr), d_tx=adam(config.d_lr),
-      latent_dim=config.latent_dim,
-      image_shape=(config.image_size, config.image_size, config.channels),
-      use_ema=config.ema_decay > 0)
+      key, generator, discriminator, g_tx=adam(config.g_lr, config.steps),
+      d_tx=adam(config.d_lr, config.steps * config.n_critic),
+      latent_dim=config.latent_dim, image_shape=nets.sample_shape(config),
+      use_ema=config.ema_decay > 0, regularizer=make_regularizer(config))
 
 
 def make_step(config: Config, generator, discriminator, axis_name: str | None = None):
   """The pure (not yet jitted) train step a config describes."""
-  loss = losses.LOSSES[config.loss](config.label_noise)
+  loss = (losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
+          else losses.LOSSES[config.loss]())
   return make_train_step(generator, discriminator, loss, config.latent_dim, VALUE_RANGE,
-                         ema_decay=config.ema_decay, axis_name=axis_name)
+                         ema_decay=config.ema_decay, axis_name=axis_name,
+                         regularizer=make_regularizer(config),
+                         augment=diff_augment(config.augment), n_critic=config.n_critic)
 
 
 def fixed_latents(config: Config, count: int) -> jax.Array:
@@ -77,9 +95,10 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   The step runs data-parallel over `parallel`'s devices (default: every local device, and every
   host when `jaxgan.parallel.initialize` joined a multi-process run). Process 0 writes
   config.json, metrics.jsonl and samples/ in `workdir`; every process takes part in the
-  checkpoints/. Returns a summary: final metrics, compile and train time, and for the digits
-  dataset the classifier check of `jaxgan.evaluate.digits`. SIGINT/SIGTERM finish the current
-  step, save, and raise `Interrupted`. `data_dir`: see `jaxgan.data.load_images`.
+  checkpoints/. Returns a summary: final metrics, compile and train time, and for the embedded
+  datasets a quality check (`jaxgan.evaluate.digits`, `jaxgan.evaluate.modes`).
+  SIGINT/SIGTERM finish the current step, save, and raise `Interrupted`. `data_dir`: see
+  `jaxgan.data.load_dataset`.
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -87,21 +106,27 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  images = data.load_images(config.dataset, config.image_size, config.channels, data_dir,
+  images = data.load_dataset(config.dataset, config.image_size, config.channels, data_dir,
                             report=lambda line: main_process and print(line, file=sys.stderr))
-  batches = data.EpochBatches(images, config.batch_size, config.seed, config.hflip)
-  my_rows = parallel.process_rows(config.batch_size)
+  rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
+  batches = data.EpochBatches(images, rows_per_step, config.seed, config.hflip,
+                              rows=parallel.process_rows(rows_per_step))
   generator, discriminator = nets.build(config)
   train_step = parallel.compile(make_step(config, generator, discriminator, axis_name=AXIS))
   generate = jax.jit(generator.apply)
-  grid_latents = fixed_latents(config, config.sample_grid ** 2)
+  points = config.arch == 'mlp2d'
+  grid_latents = fixed_latents(config, modes.NUM_SAMPLES if points else config.sample_grid ** 2)
   sample_every = config.sample_every or batches.steps_per_epoch
 
   def save_samples(name):
     if main_process:
       pictures = np.asarray(generate(parallel.local(state.sampling_params), grid_latents))
-      save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
-                columns=config.sample_grid)
+      if points:
+        save_scatter(pictures, samples_dir / f'{name}.png', modes.MIXTURES[config.dataset]().centers
+                     if config.dataset in modes.MIXTURES else pictures)
+      else:
+        save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
+                  columns=config.sample_grid)
 
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _StopOnSignals() as stop:
@@ -117,7 +142,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         unit='step', mininterval=1.0) as bar:
       for done, batch in zip(range(first_step + 1, config.steps + 1),
                              batches.iterate(first_step)):
-        state, metrics = train_step(state, parallel.shard_batch(batch[my_rows]))
+        state, metrics = train_step(state, parallel.shard_batch(batch))
         stopping = stop.signal  # read once: a signal may arrive at any line below
         if done == first_step + 1:
           jax.block_until_ready(state)
@@ -150,14 +175,23 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   summary['train_s'] = round(time.perf_counter() - start, 2)
   save_samples('final')
 
-  if config.dataset == 'digits' and main_process:
-    from jaxgan.evaluate.digits import digit_report
-    latents = jax.random.normal(jax.random.key(config.seed + 1), (DIGIT_CHECK_SAMPLES,
-                                                                  config.latent_dim))
-    summary['digits_check'] = digit_report(
-        np.asarray(generate(parallel.local(state.sampling_params), latents)))
-    (workdir / 'digits_check.json').write_text(json.dumps(summary['digits_check']) + '\n')
+  if main_process and (check := _quality_check(config)):
+    name, report, count = check
+    latents = jax.random.normal(jax.random.key(config.seed + 1), (count, config.latent_dim))
+    summary[name] = report(np.asarray(generate(parallel.local(state.sampling_params), latents)))
+    (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
+
+
+def _quality_check(config: Config):
+  """(name, report(samples) -> dict, sample count) for the embedded datasets, else None."""
+  if config.dataset == 'digits' and config.arch == 'dcgan':
+    from jaxgan.evaluate.digits import digit_report
+    return 'digits_check', digit_report, DIGIT_CHECK_SAMPLES
+  if config.dataset in modes.MIXTURES and config.arch == 'mlp2d':
+    mixture = modes.MIXTURES[config.dataset]()
+    return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES
+  return None
 
 
 def _resume(config, checkpoints, generator, discriminator, parallel):

@@ -7,14 +7,14 @@ from jaxgan import data
 
 
 def test_digits_are_the_real_sklearn_digits():
-  images = data.load_images('digits', 8, 1)
+  images = data.load_dataset('digits', 8, 1)
   assert images.shape == (1797, 8, 8, 1) and images.dtype == np.uint8
   from sklearn.datasets import load_digits
   np.testing.assert_array_equal(images[..., 0], np.round(load_digits().images * 255 / 16))
 
 
 def test_digits_resized_and_converted_to_rgb():
-  images = data.load_images('digits', 16, 3)
+  images = data.load_dataset('digits', 16, 3)
   assert images.shape == (1797, 16, 16, 3)
   np.testing.assert_array_equal(images[..., 0], images[..., 2])
 
@@ -69,15 +69,15 @@ def _write_folder(root, rng, count=12):
 def test_folder_is_found_recursively_fitted_and_cached_once(tmp_path, monkeypatch):
   folder = tmp_path / 'faces'
   _write_folder(folder, np.random.default_rng(0))
-  images = data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache')
+  images = data.load_dataset(str(folder), 16, 3, data_dir=tmp_path / 'cache')
   assert images.shape == (12, 16, 16, 3) and images.dtype == np.uint8
   # Reading again decodes nothing; a changed folder is prepared again.
   monkeypatch.setattr(data, '_read', lambda *args: pytest.fail('decoded again'))
-  np.testing.assert_array_equal(data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache'),
+  np.testing.assert_array_equal(data.load_dataset(str(folder), 16, 3, data_dir=tmp_path / 'cache'),
                                 images)
   monkeypatch.undo()
   Image.new('RGB', (30, 20), (255, 0, 0)).save(folder / 'sub' / 'new.png')
-  assert data.load_images(str(folder), 16, 3, data_dir=tmp_path / 'cache').shape[0] == 13
+  assert data.load_dataset(str(folder), 16, 3, data_dir=tmp_path / 'cache').shape[0] == 13
   assert len(list((tmp_path / 'cache' / 'folders').iterdir())) == 2  # no partial files left
 
 
@@ -88,9 +88,9 @@ def test_center_crop_resize_and_mode_conversion(tmp_path):
   wide[:, 40:] = (0, 0, 255)
   (tmp_path / 'wide').mkdir()
   Image.fromarray(wide).save(tmp_path / 'wide' / 'a.png')
-  rgb = data.load_images(str(tmp_path / 'wide'), 10, 3, data_dir=tmp_path / 'cache')
+  rgb = data.load_dataset(str(tmp_path / 'wide'), 10, 3, data_dir=tmp_path / 'cache')
   np.testing.assert_array_equal(rgb[0], np.broadcast_to([0, 255, 0], (10, 10, 3)))
-  gray = data.load_images(str(tmp_path / 'wide'), 10, 1, data_dir=tmp_path / 'cache')
+  gray = data.load_dataset(str(tmp_path / 'wide'), 10, 1, data_dir=tmp_path / 'cache')
   assert gray.shape == (1, 10, 10, 1) and np.all(gray == round(0.587 * 255))  # ITU-R 601 luma
 
 
@@ -103,7 +103,7 @@ def test_corrupt_truncated_and_bomb_files_are_skipped_and_reported_once(tmp_path
   Image.new('L', (200, 200)).save(folder / 'bomb.png')  # a bomb under the limit set below
   monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 10_000)
   reports = []
-  images = data.load_images(str(folder), 8, 3, data_dir=tmp_path / 'cache', report=reports.append)
+  images = data.load_dataset(str(folder), 8, 3, data_dir=tmp_path / 'cache', report=reports.append)
   assert images.shape == (12, 8, 8, 3)
   assert len(reports) == 1 and reports[0].startswith('skipped 3 of 15 image files')
   for name in ('garbage.jpg', 'truncated.png', 'bomb.png'):
@@ -120,7 +120,7 @@ def test_unusable_folders_raise_dataset_errors(tmp_path, make, message):
   root = tmp_path / 'data'
   make(root)
   with pytest.raises(data.DatasetError, match=message):
-    data.load_images(str(root), 8, 1, data_dir=tmp_path / 'cache')
+    data.load_dataset(str(root), 8, 1, data_dir=tmp_path / 'cache')
 
 
 class TinyImages(tfds.core.GeneratorBasedBuilder):
@@ -143,22 +143,32 @@ class TinyImages(tfds.core.GeneratorBasedBuilder):
 
 def test_tfds_array_record_split_is_read_by_index(tmp_path):
   TinyImages(data_dir=tmp_path, file_format='array_record').download_and_prepare()
-  test = data.load_images('tfds:tiny_images:test', 8, 3, data_dir=tmp_path)
+  test = data.load_dataset('tfds:tiny_images:test', 8, 3, data_dir=tmp_path)
   assert len(test) == 3
   batch = test[np.array([0, 1, 2])]
   assert batch.shape == (3, 8, 8, 3) and batch.dtype == np.uint8
   # TFDS shuffles records when it prepares: each example once, in its own order.
   assert sorted(map(tuple, batch[:, 0, 0])) == [(30, 0, 0), (30, 1, 0), (30, 2, 0)]
-  assert len(data.load_images('tfds:tiny_images', 8, 3, data_dir=tmp_path)) == 5  # train
+  assert len(data.load_dataset('tfds:tiny_images', 8, 3, data_dir=tmp_path)) == 5  # train
 
 
 def test_tfds_grayscale_through_mock_data():
   with tfds.testing.mock_data(num_examples=4, policy=tfds.testing.MockPolicy.USE_CODE):
-    mnist = data.load_images('tfds:mnist', 16, 1)
+    mnist = data.load_dataset('tfds:mnist', 16, 1)
     assert len(mnist) == 4 and mnist[np.arange(4)].shape == (4, 16, 16, 1)
-    assert data.load_images('tfds:mnist', 16, 3)[np.array([1])].shape == (1, 16, 16, 3)
+    assert data.load_dataset('tfds:mnist', 16, 3)[np.array([1])].shape == (1, 16, 16, 3)
 
 
 def test_unprepared_tfds_dataset_fails_fast_with_how_to_prepare(tmp_path):
   with pytest.raises(data.DatasetError, match='tfds build mnist --file_format=array_record'):
-    data.load_images('tfds:mnist', 8, 1, data_dir=tmp_path)
+    data.load_dataset('tfds:mnist', 8, 1, data_dir=tmp_path)
+
+
+def test_process_rows_are_the_matching_slice_of_the_global_batch():
+  images = np.arange(24 * 2, dtype=np.uint8).reshape(24, 1, 2, 1)
+  whole = data.EpochBatches(images, batch_size=8, seed=1, hflip=True)
+  halves = [data.EpochBatches(images, 8, seed=1, hflip=True, rows=slice(4 * p, 4 * p + 4))
+            for p in range(2)]
+  for step in range(5):
+    np.testing.assert_array_equal(np.concatenate([h.batch(step) for h in halves]),
+                                  whole.batch(step))

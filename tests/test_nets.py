@@ -28,13 +28,15 @@ def test_dcgan64_matches_the_seed_keras_models():
 
 
 @pytest.mark.parametrize('name', list(configs.PRESETS))
-def test_presets_produce_their_image_size(name):
+def test_presets_produce_their_sample_shape(name):
   import jax
   config = configs.get(name)
   generator, discriminator = nets.build(config)
   latents = jnp.zeros((2, config.latent_dim))
   images = jax.eval_shape(lambda: generator.init_with_output(jax.random.key(0), latents)[0])
-  assert images.shape == (2, config.image_size, config.image_size, config.channels)
+  expected = (2, 2) if config.arch == 'mlp2d' else (2, config.image_size, config.image_size,
+                                                    config.channels)
+  assert images.shape == (2, *nets.sample_shape(config)) == expected
   logits = jax.eval_shape(lambda: discriminator.init_with_output(
       jax.random.key(0), jnp.zeros(images.shape), train=False)[0])
   assert logits.shape == (2,)

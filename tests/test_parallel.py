@@ -18,8 +18,14 @@ from runs import final_state, train, train_command
 CONFIG = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
                                        g_dense_features=8, latent_dim=4, d_dropout=0.0,
                                        label_noise=0.0, batch_size=16, ema_decay=0.9)
-BATCHES = [np.random.default_rng(i).integers(0, 256, (16, 8, 8, 1), dtype=np.uint8)
-           for i in range(4)]
+STEPS = 4
+
+
+def _batches(config):
+  """STEPS global batches; a real batch for every critic update."""
+  rows = config.batch_size * config.n_critic
+  return [np.random.default_rng(i).integers(0, 256, (rows, 8, 8, 1), dtype=np.uint8)
+          for i in range(STEPS)]
 # Not zero: each device averages its own rows and pmean averages the averages, so float32 sums
 # run in another order (about 1e-7 relative), and Adam's normalisation turns that into a
 # parameter difference of up to ~1e-7 per step. A gradient off by a factor, as a double
@@ -27,11 +33,11 @@ BATCHES = [np.random.default_rng(i).integers(0, 256, (16, 8, 8, 1), dtype=np.uin
 ATOL = 1e-6
 
 
-def _one_device_run():
-  generator, discriminator = nets.build(CONFIG)
-  state = init_state(CONFIG, generator, discriminator)
-  step = jax.jit(make_step(CONFIG, generator, discriminator))
-  for images in BATCHES:
+def _one_device_run(config=CONFIG):
+  generator, discriminator = nets.build(config)
+  state = init_state(config, generator, discriminator)
+  step = jax.jit(make_step(config, generator, discriminator))
+  for images in _batches(config):
     state, metrics = step(state, images)
   return state, metrics
 
@@ -46,23 +52,25 @@ def _data_parallel_run(mode, num_devices, config=CONFIG, loss=None):
                            axis_name=parallel.AXIS)
   step = data_parallel.compile(step)
   state = data_parallel.replicate(init_state(config, generator, discriminator))
-  for images in BATCHES:
+  for images in _batches(config):
     state, metrics = step(state, data_parallel.shard_batch(images))
   return data_parallel, state, metrics
 
 
-@pytest.mark.parametrize('mode', parallel.MODES)
-@pytest.mark.parametrize('num_devices', [1, 2, 8])
-def test_n_devices_train_the_one_device_run(mode, num_devices):
-  reference, reference_metrics = _one_device_run()
-  data_parallel, state, metrics = _data_parallel_run(mode, num_devices)
+@pytest.mark.parametrize('mode, num_devices, n_critic', [
+    ('shard_map', 1, 1), ('shard_map', 2, 1), ('shard_map', 8, 1),
+    ('pmap', 1, 1), ('pmap', 2, 1), ('pmap', 8, 1), ('shard_map', 4, 2)])
+def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic):
+  config = CONFIG.replace(n_critic=n_critic)
+  reference, reference_metrics = _one_device_run(config)
+  data_parallel, state, metrics = _data_parallel_run(mode, num_devices, config)
   for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_ema_params)):
     copies = [np.asarray(shard.data) for shard in leaf.addressable_shards]
     assert len(copies) == num_devices
     for copy in copies[1:]:  # replicated and bit-identical on every device
       np.testing.assert_array_equal(copy, copies[0])
   local = data_parallel.local(state)
-  assert int(local.step) == len(BATCHES)
+  assert int(local.step) == STEPS
   for got, want in zip(jax.tree.leaves((local.g_params, local.d_params, local.g_ema_params,
                                         local.d_opt_state)),
                        jax.tree.leaves((reference.g_params, reference.d_params,
@@ -81,7 +89,8 @@ def test_each_device_draws_its_own_noise():
   probe = losses.GANLoss(discriminator=key_probe, generator=lambda fake, key: fake.mean())
   data_parallel, state, metrics = _data_parallel_run('shard_map', 8, loss=probe)
   base = data_parallel.local(state).key
-  k_loss_d = jax.random.split(jax.random.fold_in(base, len(BATCHES) - 1), 6)[4]
+  k_d, _ = jax.random.split(jax.random.fold_in(base, STEPS - 1))
+  k_loss_d = jax.random.split(jax.random.fold_in(k_d, 0), 5)[2]
   draws = [float(jax.random.uniform(jax.random.fold_in(k_loss_d, i))) for i in range(8)]
   assert len(set(draws)) == 8
   np.testing.assert_allclose(float(data_parallel.local(metrics)['d/loss']), np.mean(draws),

@@ -71,8 +71,11 @@ def test_step_equals_the_seed_train_step_written_out():
 
   for t in range(1, 4):
     images = _images(t)
-    key = jax.random.fold_in(state.key, t - 1)
-    k_z_d, k_z_g, _, _, k_noise, _ = jax.random.split(key, 6)
+    # The documented derivation: fold_in(key, step) -> (critic, generator); critic update 0 uses
+    # fold_in(k_d, 0); each splits into (latents, dropout, loss, augment, regularizer).
+    k_d, k_g = jax.random.split(jax.random.fold_in(state.key, t - 1))
+    k_z_d, _, k_noise, _, _ = jax.random.split(jax.random.fold_in(k_d, 0), 5)
+    k_z_g = jax.random.split(k_g, 5)[0]
     real_images = images / 255.0
     generated_images = generator.apply(g, jax.random.normal(k_z_d, (n, latent)))
     combined_images = jnp.concatenate([generated_images, real_images])

@@ -34,7 +34,38 @@ def digits() -> Config:
                 adam_b1=0.5, ema_decay=0.99, batch_size=64, steps=1_500)
 
 
-PRESETS = {preset.__name__: preset for preset in (digits, dcgan64, dcgan32)}
+def wgan_gp() -> Config:
+  """WGAN-GP (Gulrajani et al. 2017) on the seed's backbone at the digits' 16x16x1.
+
+  A critic without sigmoid or dropout trained with the Wasserstein loss plus a gradient penalty
+  of weight 10, 5 critic updates (each on its own real batch) per generator update, Adam 1e-4
+  with betas (0, 0.9), as in the paper.
+    python train.py --config wgan_gp
+  """
+  return digits().replace(name='wgan_gp', loss='wasserstein', gp_weight=10.0, n_critic=5,
+                          d_dropout=0.0, optimizer='adam', g_lr=1e-4, d_lr=1e-4, adam_b1=0.0,
+                          adam_b2=0.9, adam_eps=1e-8, steps=1_000)
+
+
+def mlp2d() -> Config:
+  """MLPs on a 2-D Gaussian mixture: the mode-collapse benchmark's recipe (about a minute).
+
+  A 2-D latent, 3x128 ReLU generator, 3x128 LeakyReLU discriminator; the non-saturating loss
+  with lazy R1 (gamma 0.1 every 8 steps); Adam 1e-3 (0.5, 0.999) with cosine decay to 0 over
+  40,000 steps of batch 128; samples from a generator EMA. `dataset`: grid25 or ring8.
+    python train.py --config mlp2d --dataset ring8
+    python benchmarks/modes.py
+  """
+  return Config(name='mlp2d', arch='mlp2d', dataset='grid25', latent_dim=2,
+                g_widths=(128, 128, 128), d_widths=(128, 128, 128), d_dropout=0.0,
+                loss='non_saturating', r1_gamma=0.1, r1_every=8, optimizer='adam', g_lr=1e-3,
+                d_lr=1e-3, adam_b1=0.5, adam_b2=0.999, adam_eps=1e-8, lr_decay='cosine',
+                ema_decay=0.999, batch_size=128, steps=40_000, log_every=1_000,
+                checkpoint_every=10_000, sample_every=10_000)
+
+
+PRESETS = {preset.__name__: preset
+           for preset in (digits, dcgan64, dcgan32, wgan_gp, mlp2d)}
 DEFAULT = 'digits'
 
 

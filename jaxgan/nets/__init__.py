@@ -1,18 +1,31 @@
 """Network families. `build(config)` returns the (generator, discriminator) a config names."""
 
-from jaxgan.nets import dcgan
+from jaxgan.nets import dcgan, mlp
 from jaxgan.nets.layers import PhaseConvTranspose
+
+ARCHS = ('dcgan', 'mlp2d')
 
 
 def build(config):
   """The generator and discriminator modules described by a `jaxgan.config.Config`."""
+  if config.arch == 'mlp2d':
+    return (mlp.Generator(widths=config.g_widths, features=2),
+            mlp.Discriminator(widths=config.d_widths, spectral_norm=config.spectral_norm))
   if config.arch != 'dcgan':
-    raise ValueError(f'unknown arch {config.arch!r}; known: dcgan')
+    raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
       channels=config.channels, base=config.g_base, dense_features=config.g_dense_features,
       widths=config.g_widths)
-  discriminator = dcgan.Discriminator(widths=config.d_widths, dropout=config.d_dropout)
+  discriminator = dcgan.Discriminator(widths=config.d_widths, dropout=config.d_dropout,
+                                      spectral_norm=config.spectral_norm)
   return generator, discriminator
 
 
-__all__ = ['PhaseConvTranspose', 'build', 'dcgan']
+def sample_shape(config) -> tuple[int, ...]:
+  """The shape of one training sample: an image, or a 2-D point for mlp2d."""
+  if config.arch == 'mlp2d':
+    return (2,)
+  return (config.image_size, config.image_size, config.channels)
+
+
+__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'sample_shape']

@@ -42,19 +42,33 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """image -> [Conv 4x4 stride 2, LeakyReLU]* -> Flatten -> Dropout -> Dense(1): one logit."""
+  """image -> [Conv 4x4 stride 2, LeakyReLU]* -> Flatten -> Dropout -> Dense(1): one logit.
+
+  With `spectral_norm`, every layer's weight is divided by its largest singular value, estimated
+  by one power iteration per training forward pass (Miyato et al. 2018); the iteration's vectors
+  live in the 'batch_stats' collection and advance when `update_stats` is true.
+  """
 
   widths: Sequence[int] = (64, 128, 128)
   dropout: float = 0.2
+  spectral_norm: bool = False
   dtype: Any = None
 
   @nn.compact
-  def __call__(self, x, train: bool):
+  def __call__(self, x, train: bool, update_stats: bool = False):
     for width in self.widths:
-      x = nn.Conv(width, (4, 4), strides=(2, 2), padding='SAME', dtype=self.dtype,
-                  kernel_init=KERAS_KERNEL_INIT)(x)
+      x = normalized(nn.Conv(width, (4, 4), strides=(2, 2), padding='SAME', dtype=self.dtype,
+                             kernel_init=KERAS_KERNEL_INIT), self.spectral_norm, x, update_stats)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    x = nn.Dense(1, dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT)(x)
+    x = normalized(nn.Dense(1, dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT),
+                   self.spectral_norm, x, update_stats)
     return x[:, 0].astype(jnp.float32)
+
+
+def normalized(layer: nn.Module, spectral_norm: bool, x, update_stats: bool):
+  """`layer(x)`, spectrally normalized when asked (call inside a compact module)."""
+  if spectral_norm:
+    return nn.SpectralNorm(layer)(x, update_stats=update_stats)
+  return layer(x)

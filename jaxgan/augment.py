@@ -1,0 +1,82 @@
+"""Differentiable augmentations: pure `(key, images) -> images` functions, and `compose`.
+
+The step applies one to every batch the discriminator sees, real and generated alike, and the
+generator's gradient flows through it (DiffAugment, Zhao et al. 2020). Images are float
+`(n, h, w, c)` in the generator's range; each image draws its own parameters.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+Augment = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def compose(*augments: Augment) -> Augment:
+  """Applies `augments` in order, each with its own key."""
+  def apply(key, images):
+    for augment, k in zip(augments, jax.random.split(key, max(len(augments), 1))):
+      images = augment(k, images)
+    return images
+  return apply
+
+
+def _per_image(key, images, low=0.0, high=1.0):
+  return jax.random.uniform(key, (images.shape[0], 1, 1, 1), minval=low, maxval=high)
+
+
+def color() -> Augment:
+  """DiffAugment's color: brightness + U(-0.5, 0.5), saturation x U(0, 2), contrast
+  x U(0.5, 1.5), each drawn per image."""
+  def apply(key, images):
+    k_brightness, k_saturation, k_contrast = jax.random.split(key, 3)
+    images = images + _per_image(k_brightness, images, -0.5, 0.5)
+    mean = images.mean(axis=3, keepdims=True)
+    images = (images - mean) * _per_image(k_saturation, images, 0.0, 2.0) + mean
+    mean = images.mean(axis=(1, 2, 3), keepdims=True)
+    return (images - mean) * _per_image(k_contrast, images, 0.5, 1.5) + mean
+  return apply
+
+
+def translation(ratio: float = 0.125) -> Augment:
+  """Shifts each image by up to `ratio` of its size in each direction, filling with zeros."""
+  def apply(key, images):
+    n, h, w, _ = images.shape
+    pad_h, pad_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    k_y, k_x = jax.random.split(key)
+    dy = jax.random.randint(k_y, (n,), -pad_h, pad_h + 1)
+    dx = jax.random.randint(k_x, (n,), -pad_w, pad_w + 1)
+    rows = jnp.arange(h)[None, :] - dy[:, None]  # (n, h): source row of each output row
+    cols = jnp.arange(w)[None, :] - dx[:, None]
+    inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+    moved = jax.vmap(lambda image, r, c: image[jnp.clip(r, 0, h - 1)][:, jnp.clip(c, 0, w - 1)])(
+        images, rows, cols)
+    return moved * inside[..., None]
+  return apply
+
+
+def cutout(ratio: float = 0.5) -> Augment:
+  """Zeroes one square of `ratio` times the image size per image, centred anywhere."""
+  def apply(key, images):
+    n, h, w, _ = images.shape
+    size_h, size_w = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    k_y, k_x = jax.random.split(key)
+    top = jax.random.randint(k_y, (n, 1, 1), 0, h + (1 - size_h % 2)) - size_h // 2
+    left = jax.random.randint(k_x, (n, 1, 1), 0, w + (1 - size_w % 2)) - size_w // 2
+    y, x = jnp.arange(h)[None, :, None], jnp.arange(w)[None, None, :]
+    hole = (y >= top) & (y < top + size_h) & (x >= left) & (x < left + size_w)
+    return images * ~hole[..., None]
+  return apply
+
+
+AUGMENTS = {'color': color, 'translation': translation, 'cutout': cutout}
+
+
+def diff_augment(policy: str = 'color,translation,cutout') -> Augment | None:
+  """DiffAugment's policy string -> the composed augmentation (None for an empty policy)."""
+  names = [name for name in policy.split(',') if name]
+  unknown = [name for name in names if name not in AUGMENTS]
+  if unknown:
+    raise ValueError(f'unknown augmentation {unknown[0]!r}; known: {", ".join(AUGMENTS)}')
+  return compose(*(AUGMENTS[name]() for name in names)) if names else None

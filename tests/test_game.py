@@ -1,0 +1,206 @@
+"""The game's pieces: losses, regularizers, augmentations, spectral norm, n_critic; composed
+pieces equal the same sums written out by hand."""
+
+import json
+import re
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import augment, configs, losses, nets, regularizers
+from jaxgan.nets import dcgan
+from jaxgan.step import make_train_step
+from jaxgan.train import init_state, make_step
+from runs import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
+                                     g_dense_features=8, latent_dim=4, d_dropout=0.0,
+                                     batch_size=6, ema_decay=0.0)
+
+
+def _images(seed, n=6):
+  return np.random.default_rng(seed).integers(0, 256, (n, 8, 8, 1), dtype=np.uint8)
+
+
+def test_losses_match_their_formulas():
+  real, fake = jnp.array([-2.0, 0.3, 1.5]), jnp.array([0.7, -1.1, 0.0])
+  p_real, p_fake = jax.nn.sigmoid(real), jax.nn.sigmoid(fake)
+  cross_entropy = -jnp.log(p_real).mean() - jnp.log(1 - p_fake).mean()
+  expected = {
+      'non_saturating': (cross_entropy, -jnp.log(p_fake).mean()),
+      'minimax': (cross_entropy, jnp.log(1 - p_fake).mean()),
+      'hinge': (jnp.maximum(0, 1 - real).mean() + jnp.maximum(0, 1 + fake).mean(), -fake.mean()),
+      'wasserstein': (fake.mean() - real.mean(), -fake.mean()),
+      'least_squares': (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
+                        0.5 * ((fake - 1) ** 2).mean()),
+  }
+  key = jax.random.key(0)
+  for name, (d_loss, g_loss) in expected.items():
+    loss = losses.LOSSES[name]()
+    np.testing.assert_allclose(loss.discriminator(real, fake, key), d_loss, rtol=1e-6)
+    np.testing.assert_allclose(loss.generator(fake, key), g_loss, rtol=1e-6)
+
+
+def _tiny_critic():
+  discriminator = dcgan.Discriminator(widths=(4,), dropout=0.0)
+  params = discriminator.init(jax.random.key(1), jnp.zeros((1, 8, 8, 1)), train=False)
+  return discriminator, params
+
+
+def _per_sample_input_gradients(discriminator, params, images):
+  """Each image's own logit gradient, one image at a time (not the batch-sum trick)."""
+  one = lambda image: discriminator.apply(params, image[None], train=True)[0]
+  return jax.vmap(jax.grad(one))(images).reshape(len(images), -1)
+
+
+def test_chained_penalties_equal_the_sum_written_out():
+  discriminator, params = _tiny_critic()
+  real = jax.random.uniform(jax.random.key(2), (5, 8, 8, 1))
+  fake = jax.random.uniform(jax.random.key(3), (5, 8, 8, 1))
+  key, step = jax.random.key(4), jnp.int32(8)
+  composed = regularizers.chain(regularizers.gradient_penalty(10.0), regularizers.r1(3.0, every=4))
+
+  def chained(params):
+    critic = lambda x: discriminator.apply(params, x, train=True)
+    penalty, _ = composed.apply(composed.init(), critic, real, fake, key, step)
+    return penalty
+
+  def by_hand(params):
+    k_gp, _ = jax.random.split(key)  # chain gives each regularizer its own key
+    alpha = jax.random.uniform(k_gp, (5, 1, 1, 1))
+    between = _per_sample_input_gradients(discriminator, params, alpha * real + (1 - alpha) * fake)
+    gp = 10.0 * jnp.mean((jnp.linalg.norm(between, axis=1) - 1.0) ** 2)
+    at_real = _per_sample_input_gradients(discriminator, params, real)
+    r1 = 4 * 3.0 / 2 * jnp.mean(jnp.sum(at_real ** 2, axis=1))  # lazy: x4 on steps 0, 4, 8...
+    return gp + r1
+
+  np.testing.assert_allclose(chained(params), by_hand(params), rtol=1e-5)
+  for got, want in zip(jax.tree.leaves(jax.grad(chained)(params)),
+                       jax.tree.leaves(jax.grad(by_hand)(params))):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+  critic = lambda x: discriminator.apply(params, x, train=True)
+  off_step, _ = composed.apply(composed.init(), critic, real, fake, key, jnp.int32(9))
+  gp_only, _ = regularizers.gradient_penalty(10.0).apply((), critic, real, fake,
+                                                         jax.random.split(key)[0], 9)
+  np.testing.assert_allclose(off_step, gp_only, rtol=1e-6)  # lazy R1 skips step 9
+
+
+def test_step_with_composed_pieces_equals_step_with_their_sum_by_hand():
+  """hinge + chain(GP, R1) + DiffAugment through the step == one hand-written regularizer."""
+  generator, discriminator = nets.build(TINY)
+  composed = regularizers.chain(regularizers.gradient_penalty(10.0), regularizers.r1(1.0))
+
+  def written_out(critic, real, fake, key, step):
+    k_gp, _ = jax.random.split(key)
+    alpha = jax.random.uniform(k_gp, (real.shape[0], 1, 1, 1))
+    between = alpha * real + (1 - alpha) * fake
+    grad_between = jax.grad(lambda x: critic(x).sum())(between).reshape(len(real), -1)
+    grad_real = jax.grad(lambda x: critic(x).sum())(real).reshape(len(real), -1)
+    return (10.0 * jnp.mean((jnp.sqrt(jnp.sum(grad_between ** 2, 1) + 1e-12) - 1) ** 2)
+            + 0.5 * jnp.mean(jnp.sum(grad_real ** 2, 1)))
+
+  results = []
+  for regularizer in (composed, regularizers.stateless(written_out)):
+    step = jax.jit(make_train_step(generator, discriminator, losses.hinge(), TINY.latent_dim,
+                                   regularizer=regularizer, augment=augment.diff_augment()))
+    state = init_state(TINY, generator, discriminator).replace(d_reg_state=regularizer.init())
+    for i in range(2):
+      state, metrics = step(state, _images(i))
+    results.append((state, metrics))
+  (composed_state, composed_metrics), (hand_state, hand_metrics) = results
+  np.testing.assert_allclose(composed_metrics['d/penalty'], hand_metrics['d/penalty'], rtol=1e-5)
+  assert composed_metrics['d/penalty'] > 0
+  for got, want in zip(jax.tree.leaves((composed_state.g_params, composed_state.d_params)),
+                       jax.tree.leaves((hand_state.g_params, hand_state.d_params))):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_n_critic_updates_the_critic_n_times_per_generator_update():
+  config = TINY.replace(n_critic=3, loss='wasserstein', gp_weight=10.0, optimizer='adam')
+  generator, discriminator = nets.build(config)
+  state = init_state(config, generator, discriminator)
+  step = jax.jit(make_step(config, generator, discriminator))
+  for i in range(2):
+    state, metrics = step(state, _images(i, n=6 * 3))  # a real batch per critic update
+  assert int(state.d_opt_state[0].count) == 6 and int(state.g_opt_state[0].count) == 2
+  assert np.isfinite(float(metrics['d/penalty'])) and float(metrics['d/penalty']) > 0
+
+
+def test_translation_and_cutout_move_and_hide_pixels():
+  images = jax.random.uniform(jax.random.key(0), (16, 8, 8, 1)) + 1.0  # no zero pixels
+  moved = np.asarray(augment.translation(0.25)(jax.random.key(1), images))
+  for image, out in zip(np.asarray(images), moved):
+    shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+              if np.array_equal(out, _shifted(image, dy, dx))]
+    assert len(shifts) == 1
+  hidden = np.asarray(augment.cutout(0.5)(jax.random.key(2), images))
+  zeros = hidden == 0
+  assert np.all(hidden[~zeros] == np.asarray(images)[~zeros])
+  assert all(0 < z.sum() <= 16 for z in zeros)  # one 4x4 square, clipped at the borders
+  # Differentiable, and each key gives its own draw.
+  policy = augment.diff_augment()
+  gradient = jax.grad(lambda x: policy(jax.random.key(3), x).sum())(images)
+  assert np.all(np.isfinite(gradient)) and np.any(gradient != 0)
+  assert not np.allclose(policy(jax.random.key(3), images), policy(jax.random.key(4), images))
+  with pytest.raises(ValueError, match="unknown augmentation 'blur'"):
+    augment.diff_augment('color,blur')
+
+
+def _shifted(image, dy, dx):
+  out = np.zeros_like(image)
+  h, w = image.shape[:2]
+  out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+      image[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+  return out
+
+
+def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
+  config = TINY.replace(spectral_norm=True, d_widths=(8, 16), g_widths=(8, 8), image_size=16)
+  generator, discriminator = nets.build(config)
+  state = init_state(config, generator, discriminator)
+  assert 'batch_stats' in state.d_params
+  step = jax.jit(make_step(config, generator, discriminator))
+  before = jax.tree.leaves(state.d_params['batch_stats'])
+  for i in range(30):
+    state, metrics = step(state, np.random.default_rng(i).integers(0, 256, (6, 16, 16, 1),
+                                                                     dtype=np.uint8))
+  assert np.isfinite(float(metrics['d/loss']))
+  assert not all(np.array_equal(a, b) for a, b in
+                 zip(before, jax.tree.leaves(state.d_params['batch_stats'])))
+  # The power iteration's estimate tracks each kernel's largest singular value.
+  estimates = {name.split('/')[0]: float(value)
+               for stats in state.d_params['batch_stats'].values()
+               for name, value in stats.items() if name.endswith('/kernel/sigma')}
+  assert set(estimates) == set(state.d_params['params']) == {'Conv_0', 'Conv_1', 'Dense_0'}
+  for layer, estimate in estimates.items():
+    kernel = np.asarray(state.d_params['params'][layer]['kernel'])
+    sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+    np.testing.assert_allclose(estimate, sigma, rtol=0.05, err_msg=layer)
+
+
+def test_readme_extension_example_runs():
+  """The README's custom regularizer, in a user's own file, needs no change to jaxgan."""
+  readme = (ROOT / 'README.md').read_text()
+  example = re.search(r'```python\n(# my_penalties\.py.*?)```', readme, re.S).group(1)
+  namespace = {}
+  exec(compile(example, 'my_penalties.py', 'exec'), namespace)
+  assert len(example.splitlines()) <= 30
+  state, metrics = namespace['state'], namespace['metrics']
+  assert int(state.step) == 1 and np.isfinite(float(metrics['d/penalty']))
+
+
+@pytest.mark.parametrize('preset, steps, check', [('wgan_gp', '4', None),
+                                                  ('mlp2d', '200', 'modes_check')])
+def test_presets_train_from_the_command_line(tmp_path, preset, steps, check):
+  result = train(tmp_path, '--config', preset, '--steps', steps, '--set', 'log_every=2')
+  assert result.returncode == 0, result.stderr
+  record = json.loads((tmp_path / 'metrics.jsonl').read_text().splitlines()[-1])
+  assert all(np.isfinite(record[name]) for name in ('d/loss', 'd/penalty', 'g/loss'))
+  assert (tmp_path / 'samples' / 'final.png').exists()
+  if check:
+    report = json.loads((tmp_path / f'{check}.json').read_text())
+    assert set(report) == {'modes', 'high_quality', 'reverse_kl'}
