@@ -6,6 +6,7 @@ with one line on stderr and exit code 2; a diverged run ends with exit code 1.
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _writable(workdir: Path) -> str | None:
   """Why `workdir` cannot hold a run, or None."""
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    probe = workdir / '.write_test'
+    probe = workdir / f'.write_test.{os.getpid()}'  # every process of a multi-host run probes
     probe.write_text('')
     probe.unlink()
   except OSError as error:

@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 import jax
 import numpy as np
@@ -127,16 +128,30 @@ def _free_port():
 
 
 def _two_processes(workdir, *args):
+  """Runs train.py as processes 0 and 1 of one run; their last stdout lines (the summaries)."""
   port = _free_port()
-  runs = [subprocess.Popen(train_command(workdir, *args, '--coordinator', f'localhost:{port}',
-                                    '--num-processes', '2', '--process-id', str(i)),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=_env(devices=2))
-          for i in range(2)]
-  outputs = [run.communicate(timeout=300) for run in runs]
-  for run, (_, stderr) in zip(runs, outputs):
-    assert run.returncode == 0, stderr[-3000:]
-  return [json.loads(stdout.splitlines()[-1]) for stdout, _ in outputs]
+  logs = [workdir.parent / f'{workdir.name}.process{i}.log' for i in range(2)]
+  runs = []
+  for i, log in enumerate(logs):
+    with log.open('w') as out:  # files, not pipes: nobody reads while both run
+      runs.append(subprocess.Popen(
+          train_command(workdir, *args, '--coordinator', f'localhost:{port}',
+                        '--num-processes', '2', '--process-id', str(i)),
+          stdout=out, stderr=subprocess.STDOUT, env=_env(devices=2)))
+  deadline = time.monotonic() + 300
+  while any(run.poll() is None for run in runs) and time.monotonic() < deadline:
+    if any(run.poll() not in (None, 0) for run in runs):
+      break  # one failed: the other would wait for it until JAX's 5-minute timeout
+    time.sleep(0.2)
+  for run in runs:
+    if run.poll() is None:
+      run.kill()
+    run.wait()
+  outputs = [log.read_text() for log in logs]
+  for run, output in zip(runs, outputs):
+    assert run.returncode == 0, output[-3000:]
+  return [json.loads(next(line for line in reversed(output.splitlines())
+                          if line.startswith('{"steps"'))) for output in outputs]
 
 
 NOISELESS = ['--set', 'd_dropout=0', '--set', 'label_noise=0', '--checkpoint-every', '3']
