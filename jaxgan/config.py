@@ -5,6 +5,7 @@ import json
 import typing
 
 from jaxgan.augment import diff_augment
+from jaxgan.evaluate.modes import MIXTURES
 from jaxgan.losses import LOSSES
 from jaxgan.optim import OPTIMIZERS
 
@@ -69,6 +70,10 @@ class Config:
     if not 0.0 <= self.ema_decay < 1.0:
       raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
     diff_augment(self.augment)  # raises on an unknown augmentation
+    if (self.arch == 'mlp2d') != (self.dataset in MIXTURES):
+      raise ValueError(f'arch {self.arch} cannot train on dataset {self.dataset!r}: the 2-D '
+                       f'mixtures ({", ".join(MIXTURES)}) go with arch mlp2d (--config mlp2d), '
+                       f'images with dcgan')
     if self.lr_decay not in ('constant', 'cosine'):
       raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
 

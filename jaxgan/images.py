@@ -34,10 +34,12 @@ def save_grid(images: np.ndarray, path: Path, columns: int, min_side: int = 256)
   picture.save(path)
 
 
-def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray, side: int = 400) -> None:
+def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray | None = None,
+                 side: int = 400) -> None:
   """Writes 2-D `points` (white) over the `reference` points (red: e.g. a mixture's modes) as a
-  square PNG framed around the reference, with a margin."""
-  lo, hi = reference.min(axis=0), reference.max(axis=0)
+  square PNG framed around the reference (else the points), with a margin."""
+  frame = points if reference is None else reference
+  lo, hi = frame.min(axis=0), frame.max(axis=0)
   margin = 0.25 * max(hi - lo) + 0.1
   lo, span = lo - margin, max(hi - lo) + 2 * margin
   canvas = np.zeros((side, side, 3), np.uint8)
@@ -48,7 +50,7 @@ def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray, side: in
     return (side - 1 - ij[inside, 1]), ij[inside, 0]  # y up
 
   canvas[pixels(points)] = 255
-  for dy in (-2, -1, 0, 1, 2):
+  for dy in (-2, -1, 0, 1, 2) if reference is not None else ():
     rows, cols = pixels(reference)
     canvas[np.clip(rows + dy, 0, side - 1), cols] = (255, 0, 0)
     canvas[rows, np.clip(cols + dy, 0, side - 1)] = (255, 0, 0)

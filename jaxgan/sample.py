@@ -2,8 +2,8 @@
 
   python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy [--seed S] [--step K]
 
-A .png is a grid of the images; a .npy holds them as float32 (n, h, w, c) in [0, 1]. The same
---seed gives the same images.
+A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
+(n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples.
 """
 
 import math
@@ -17,7 +17,7 @@ from jaxgan import nets
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config
-from jaxgan.images import save_grid, to_uint8
+from jaxgan.images import save_grid, save_scatter, to_uint8
 from jaxgan.train import VALUE_RANGE
 
 
@@ -57,6 +57,8 @@ def main(argv=None) -> int:
   try:
     if out.suffix == '.npy':
       np.save(out, images.astype(np.float32))
+    elif images.ndim == 2:
+      save_scatter(images, out)
     else:
       save_grid(to_uint8(images, VALUE_RANGE), out, columns=math.ceil(math.sqrt(args.num)))
   except OSError as error:

@@ -58,6 +58,9 @@ def test_summary_prints_the_seed_parameter_counts():
     (['--dataset', 'tfds:mnist', '--data-dir', '{tmp}'], "TFDS dataset 'mnist' (split 'train') "
                                                           "is not prepared as array_record"),
     (['--dataset', '{tmp}'], 'no .jpg, .jpeg, .png or .webp files'),
+    (['--dataset', 'grid25'], 'arch dcgan cannot train on dataset'),
+    (['--config', 'mlp2d', '--dataset', 'digits'], 'arch mlp2d cannot train on dataset'),
+    (['--set', 'augment=color,blur'], "unknown augmentation 'blur'"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, message):
   args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
