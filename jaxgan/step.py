@@ -123,14 +123,12 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
                   **{name: value for name, value in variables.items() if name != 'params'}}
       return (d_params, d_opt_state, d_reg_state), metrics
 
+    # A Python loop, not lax.scan: XLA:CPU runs the convolutions inside a while loop about 10x
+    # slower (wgan_gp's step: 4.2 s as a scan, 0.42 s unrolled).
     carry = (state.d_params, state.d_opt_state, state.d_reg_state)
-    critic_keys = jax.vmap(lambda i: jax.random.fold_in(k_d, i))(jnp.arange(n_critic))
-    if n_critic == 1:  # no loop: XLA optimises the plain step better
-      carry, metrics = critic_update(carry, (real[0], critic_keys[0]))
-    else:
-      carry, metrics = jax.lax.scan(critic_update, carry, (real, critic_keys))
-      metrics = {name: value[-1] for name, value in metrics.items()}  # the last update's
-    d_params, d_opt_state, d_reg_state = carry
+    for i in range(n_critic):
+      carry, metrics = critic_update(carry, (real[i], jax.random.fold_in(k_d, i)))
+    d_params, d_opt_state, d_reg_state = carry  # metrics: the last critic update's
 
     keys = named_keys(k_g)
 
