@@ -39,12 +39,13 @@ def wgan_gp() -> Config:
 
   A critic without sigmoid or dropout trained with the Wasserstein loss plus a gradient penalty
   of weight 10, 5 critic updates (each on its own real batch) per generator update, Adam 1e-4
-  with betas (0, 0.9), as in the paper.
+  with betas (0, 0.9), as in the paper. About 0.45 s per step on a 2-core CPU: 8 minutes.
     python train.py --config wgan_gp
   """
   return digits().replace(name='wgan_gp', loss='wasserstein', gp_weight=10.0, n_critic=5,
                           d_dropout=0.0, optimizer='adam', g_lr=1e-4, d_lr=1e-4, adam_b1=0.0,
-                          adam_b2=0.9, adam_eps=1e-8, steps=1_000)
+                          adam_b2=0.9, adam_eps=1e-8, steps=1_000,
+                          sample_every=100)  # an epoch of the digits is only 5 steps here
 
 
 def mlp2d() -> Config:
