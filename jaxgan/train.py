@@ -122,8 +122,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
     if main_process:
       pictures = np.asarray(generate(parallel.local(state.sampling_params), grid_latents))
       if points:
-        save_scatter(pictures, samples_dir / f'{name}.png', modes.MIXTURES[config.dataset]().centers
-                     if config.dataset in modes.MIXTURES else pictures)
+        save_scatter(pictures, samples_dir / f'{name}.png',
+                     modes.MIXTURES[config.dataset]().centers)  # Config: mlp2d <=> a mixture
       else:
         save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
                   columns=config.sample_grid)
@@ -185,10 +185,10 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
 
 def _quality_check(config: Config):
   """(name, report(samples) -> dict, sample count) for the embedded datasets, else None."""
-  if config.dataset == 'digits' and config.arch == 'dcgan':
+  if config.dataset == 'digits':
     from jaxgan.evaluate.digits import digit_report
     return 'digits_check', digit_report, DIGIT_CHECK_SAMPLES
-  if config.dataset in modes.MIXTURES and config.arch == 'mlp2d':
+  if config.dataset in modes.MIXTURES:
     mixture = modes.MIXTURES[config.dataset]()
     return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES
   return None
