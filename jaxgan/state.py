@@ -33,8 +33,10 @@ class GANState(struct.PyTreeNode):
              use_ema=False, regularizer=None):
     """Initialise both networks and optimizers (and the regularizer's state) from one key."""
     k_g, k_d, k_train = jax.random.split(key, 3)
-    g_params = generator.init(k_g, jnp.zeros((1, latent_dim)))
-    d_params = discriminator.init(k_d, jnp.zeros((1, *image_shape)), train=False)
+    # Jitted: run eagerly, the init's forward pass dispatches op by op (seconds at 64x64).
+    g_params = jax.jit(generator.init)(k_g, jnp.zeros((1, latent_dim)))
+    d_params = jax.jit(discriminator.init, static_argnames='train')(
+        k_d, jnp.zeros((1, *image_shape)), train=False)
     return cls(
         step=jnp.zeros((), jnp.int32),
         key=k_train,

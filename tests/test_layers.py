@@ -1,4 +1,5 @@
-"""PhaseConvTranspose must be nn.ConvTranspose with the same parameters, only faster."""
+"""The fast layers must compute what XLA's own (transposed) convolutions compute, with the same
+parameters: forward and both gradients."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
-from jaxgan.nets.layers import PhaseConvTranspose
+from jaxgan.nets.layers import PhaseConvTranspose, matmul_conv
 
 
 @pytest.mark.parametrize('kernel,stride,height,width', [
@@ -41,3 +42,38 @@ def test_matches_conv_transpose_forward_and_gradients(kernel, stride, height, wi
 def test_rejects_kernel_not_a_multiple_of_stride():
   with pytest.raises(ValueError, match='multiple'):
     PhaseConvTranspose(4, kernel_size=5, strides=2).init(jax.random.key(0), jnp.zeros((1, 4, 4, 2)))
+
+
+@pytest.mark.parametrize('kernel,stride,padding,channels', [
+    (4, 2, 'SAME', (3, 8)),  # the discriminator's layers: patches times the flat kernel
+    (5, 1, 'SAME', (8, 3)),  # the generator's output layer: fewer outputs, the taps' shifted sum
+    (3, 1, 'SAME', (4, 6)),
+    (3, 2, 'VALID', (5, 2)),
+    (2, 1, ((1, 0), (0, 2)), (6, 2)),
+])
+def test_matmul_conv_matches_xla_convolution(kernel, stride, padding, channels):
+  c_in, c_out = channels
+  x = jax.random.normal(jax.random.key(0), (2, 9, 7, c_in))
+  reference = nn.Conv(c_out, (kernel, kernel), stride, padding=padding)
+  fast = nn.Conv(c_out, (kernel, kernel), stride, padding=padding,
+                 conv_general_dilated=matmul_conv)
+  params = jax.tree.map(lambda p: p + 0.1, reference.init(jax.random.key(1), x))
+  target = jax.random.normal(jax.random.key(2), reference.apply(params, x).shape)
+
+  def loss(module):
+    return lambda p, x: jnp.sum((module.apply(p, x) - target) ** 2 * target)
+
+  np.testing.assert_allclose(fast.apply(params, x), reference.apply(params, x), atol=1e-5)
+  fast_grads = jax.grad(loss(fast), argnums=(0, 1))(params, x)
+  reference_grads = jax.grad(loss(reference), argnums=(0, 1))(params, x)
+  for got, want in zip(jax.tree.leaves(fast_grads), jax.tree.leaves(reference_grads)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_conv_hands_dilation_to_xla():
+  x = jax.random.normal(jax.random.key(0), (1, 8, 8, 2))
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, 2, 4))
+  args = (x, kernel, (1, 1), 'SAME')
+  kwargs = {'rhs_dilation': (2, 2), 'dimension_numbers': ('NHWC', 'HWIO', 'NHWC')}
+  np.testing.assert_allclose(matmul_conv(*args, **kwargs),
+                             jax.lax.conv_general_dilated(*args, **kwargs), atol=1e-5)

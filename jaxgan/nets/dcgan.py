@@ -11,7 +11,7 @@ from typing import Any
 import jax.numpy as jnp
 from flax import linen as nn
 
-from jaxgan.nets.layers import PhaseConvTranspose
+from jaxgan.nets.layers import PhaseConvTranspose, conv_for_backend
 
 KERAS_KERNEL_INIT = nn.initializers.glorot_uniform()
 LEAKY_SLOPE = 0.2
@@ -37,7 +37,8 @@ class Generator(nn.Module):
                              kernel_init=KERAS_KERNEL_INIT)(x)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
     x = nn.Conv(self.channels, (self.out_kernel, self.out_kernel), padding='SAME',
-                dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT)(x)
+                dtype=self.dtype, kernel_init=KERAS_KERNEL_INIT,
+                conv_general_dilated=conv_for_backend())(x)
     return nn.sigmoid(x.astype(jnp.float32))
 
 
@@ -57,8 +58,9 @@ class Discriminator(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool, update_stats: bool = False):
     for width in self.widths:
-      x = normalized(nn.Conv(width, (4, 4), strides=(2, 2), padding='SAME', dtype=self.dtype,
-                             kernel_init=KERAS_KERNEL_INIT), self.spectral_norm, x, update_stats)
+      conv = nn.Conv(width, (4, 4), strides=(2, 2), padding='SAME', dtype=self.dtype,
+                     kernel_init=KERAS_KERNEL_INIT, conv_general_dilated=conv_for_backend())
+      x = normalized(conv, self.spectral_norm, x, update_stats)
       x = nn.leaky_relu(x, LEAKY_SLOPE)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
