@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from jaxgan import configs, parallel
+from jaxgan.config import DTYPES
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -52,6 +53,9 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--seed', type=int, metavar='S', help='random seed (default: 0)')
   parser.add_argument('--checkpoint-every', type=positive_int, metavar='N',
                       help="save a checkpoint every N steps (and at the end)")
+  parser.add_argument('--dtype', choices=DTYPES,
+                      help='compute dtype (default float32); parameters and optimizer state stay '
+                           'float32')
   parser.add_argument('--keep', type=positive_int, metavar='K', help='keep the last K checkpoints')
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
@@ -79,7 +83,8 @@ def build_config(args, parser) -> 'configs.Config':
   try:
     config = configs.get(args.config)
     flags = {'dataset': args.dataset, 'steps': args.steps, 'batch_size': args.batch_size,
-             'seed': args.seed, 'checkpoint_every': args.checkpoint_every, 'keep': args.keep}
+             'seed': args.seed, 'checkpoint_every': args.checkpoint_every, 'keep': args.keep,
+             'dtype': args.dtype}
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})
     return config.override(args.set)
   except (KeyError, ValueError) as error:

@@ -9,6 +9,8 @@ from jaxgan.evaluate.modes import MIXTURES
 from jaxgan.losses import LOSSES
 from jaxgan.optim import OPTIMIZERS
 
+DTYPES = ('float32', 'bfloat16')
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -29,6 +31,7 @@ class Config:
   d_widths: tuple[int, ...] = (64, 128, 128)
   d_dropout: float = 0.2
   spectral_norm: bool = False  # spectral normalization of the discriminator's layers
+  dtype: str = 'float32'  # compute dtype, 'float32' or 'bfloat16' (parameters stay float32)
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES
   label_noise: float = 0.05  # seed_bce only
@@ -74,6 +77,8 @@ class Config:
       raise ValueError(f'arch {self.arch} cannot train on dataset {self.dataset!r}: the 2-D '
                        f'mixtures ({", ".join(MIXTURES)}) go with arch mlp2d (--config mlp2d), '
                        f'images with dcgan')
+    if self.dtype not in DTYPES:
+      raise ValueError(f'dtype must be one of {", ".join(DTYPES)}, got {self.dtype!r}')
     if self.lr_decay not in ('constant', 'cosine'):
       raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
 

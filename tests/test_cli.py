@@ -54,6 +54,8 @@ def test_summary_prints_the_seed_parameter_counts():
     (['--set', 'g_lrr=1'], "unknown config field 'g_lrr'"),
     (['--set', 'g_lr=fast'], "g_lr: cannot read 'fast' as float"),
     (['--set', 'g_widths=64'], 'generator makes 8x8 images'),
+    (['--dtype', 'float16'], "argument --dtype: invalid choice: 'float16'"),
+    (['--set', 'dtype=float16'], "dtype must be one of float32, bfloat16, got 'float16'"),
     (['--dataset', 'nope'], "dataset 'nope' is neither an embedded dataset"),
     (['--dataset', 'tfds:mnist', '--data-dir', '{tmp}'], "TFDS dataset 'mnist' (split 'train') "
                                                           "is not prepared as array_record"),

@@ -1,5 +1,7 @@
 """Network families. `build(config)` returns the (generator, discriminator) a config names."""
 
+import jax.numpy as jnp
+
 from jaxgan.nets import dcgan, mlp
 from jaxgan.nets.layers import PhaseConvTranspose
 
@@ -8,16 +10,18 @@ ARCHS = ('dcgan', 'mlp2d')
 
 def build(config):
   """The generator and discriminator modules described by a `jaxgan.config.Config`."""
+  dtype = jnp.dtype(config.dtype)
   if config.arch == 'mlp2d':
-    return (mlp.Generator(widths=config.g_widths, features=2),
-            mlp.Discriminator(widths=config.d_widths, spectral_norm=config.spectral_norm))
+    return (mlp.Generator(widths=config.g_widths, features=2, dtype=dtype),
+            mlp.Discriminator(widths=config.d_widths, spectral_norm=config.spectral_norm,
+                              dtype=dtype))
   if config.arch != 'dcgan':
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
       channels=config.channels, base=config.g_base, dense_features=config.g_dense_features,
-      widths=config.g_widths)
+      widths=config.g_widths, dtype=dtype)
   discriminator = dcgan.Discriminator(widths=config.d_widths, dropout=config.d_dropout,
-                                      spectral_norm=config.spectral_norm)
+                                      spectral_norm=config.spectral_norm, dtype=dtype)
   return generator, discriminator
 
 
