@@ -1,75 +1,208 @@
-"""Train-step throughput of jaxgan presets: median over timed steps after warm-up.
+"""Train-step throughput: jaxgan against the seed's Keras code and PyTorch, side by side.
 
-  python benchmarks/throughput.py [--steps 10] [--cases dcgan64:8,dcgan64:32,dcgan32:32]
-  [--json results.json]
+  python benchmarks/throughput.py [--cases dcgan64:8,dcgan64:32,dcgan32:32]
+      [--dtypes float32,bfloat16] [--frameworks jaxgan,keras,torch] [--rounds 4]
+      [--steps 3] [--out benchmarks/results]
 
-Each case: compile time of the first step, then `--steps` steps timed one by one with
-`block_until_ready`; reports the median. Beside it, the input pipeline's images/s at the same
-image size and batch (`benchmarks/loader.py`). Runs unchanged on CPU, GPU and TPU.
+For each case (preset:batch) and dtype, every framework builds the same network and recipe in a
+process of its own (`worker.py`) on the same batch of images; after two warm-up steps the
+workers take turns, `--rounds` times `--steps` steps each, so that slow drifts of the machine
+hit all of them alike. Reported: the median step, images/s, the ratio to the faster peer, the
+first step's time (jaxgan: also its compile time), peak memory, and the useful FLOP/s
+(`flops.py`) against the float32 (and bfloat16) matmul peak measured by JAX at the start of the
+same run. Writes `throughput.json`, `throughput.png` and each worker's log to `--out`.
+Keras (TensorFlow) and PyTorch come with `pip install -e '.[bench]'`; a framework that is not
+installed is skipped with a message. Runs unchanged on GPU and TPU: JAX uses
+`jax.devices()[0]`, PyTorch CUDA when it has it, TensorFlow whatever it finds.
 """
 
 import argparse
+import dataclasses
+import importlib.util
 import json
+import os
 import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import jax
-import numpy as np
-from timing import compile_and_warm_up, median, step_times
+import jax.numpy as jnp
 
-import loader
+from jaxgan import configs
 
-from jaxgan import configs, nets
-from jaxgan.train import init_state, make_step
+from flops import step_flops
+
+HERE = Path(__file__).parent
+PEERS = {'keras': 'tensorflow', 'torch': 'torch'}  # framework -> the module it needs
 
 
-def time_case(preset: str, batch_size: int, steps: int) -> dict:
-  config = configs.get(preset).replace(batch_size=batch_size)
-  generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
-  step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
-  shape = (batch_size, config.image_size, config.image_size, config.channels)
-  images = jax.device_put(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
+def matmul_peak(dtype, size=4096, repeats=10) -> float:
+  """FLOP/s of the best of `repeats` jitted size x size products, accumulated in float32."""
+  a = jnp.ones((size, size), dtype)
+  product = jax.jit(lambda a: jnp.dot(a, a, preferred_element_type=jnp.float32))
+  product(a).block_until_ready()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    product(a).block_until_ready()
+    times.append(time.perf_counter() - start)
+  return 2 * size ** 3 / min(times)
 
-  state, compile_s = compile_and_warm_up(step, state, images)
-  _, times = step_times(step, state, images, steps)
-  seconds = median(times)
-  return {'preset': preset, 'batch_size': batch_size, 'compile_s': round(compile_s, 2),
-          'ms_per_step': round(seconds * 1e3, 1), 'img_per_s': round(batch_size / seconds, 1)}
+
+class Worker:
+  """One framework's step in its own process (see `worker.py`)."""
+
+  def __init__(self, framework: str, spec: dict, log: Path):
+    self.framework = framework
+    self.log = log
+    with open(log, 'w') as stderr:  # TensorFlow logs a lot, even when told not to
+      self.process = subprocess.Popen(
+          [sys.executable, str(HERE / 'worker.py'), framework, json.dumps(spec)],
+          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    self.facts = self._reply()
+    self.times = []
+    self.memory = {}
+
+  def _reply(self) -> dict:
+    line = self.process.stdout.readline()
+    if not line:
+      raise RuntimeError(f'the {self.framework} worker exited ({self.process.wait()}):\n'
+                         + self.log.read_text()[-3000:])
+    return json.loads(line)
+
+  def time_steps(self, steps: int):
+    self.process.stdin.write(f'{steps}\n')
+    self.process.stdin.flush()
+    reply = self._reply()
+    self.times += reply.pop('times')
+    self.memory = reply
+
+  def close(self):
+    self.process.stdin.close()
+    self.process.wait()
+
+
+def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, steps: int,
+             out: Path):
+  config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
+  spec = {**dataclasses.asdict(config), 'preset': preset}
+  workers = [Worker(framework, spec, out / f'{framework}.log') for framework in frameworks]
+  try:
+    for _ in range(rounds):
+      for worker in workers:
+        worker.time_steps(steps)
+  finally:
+    for worker in workers:
+      worker.close()
+  flops = step_flops(config)
+  rows = []
+  for worker in workers:
+    seconds = statistics.median(worker.times)
+    rows.append({
+        'preset': preset, 'batch_size': batch_size, 'dtype': dtype,
+        'framework': worker.framework, 'version': worker.facts['version'],
+        'steps_timed': len(worker.times), 'ms_per_step': seconds * 1e3,
+        'img_per_s': batch_size / seconds, 'first_step_s': worker.facts['first_step_s'],
+        'compile_s': worker.facts.get('compile_s'), 'xla_flops': worker.facts.get('xla_flops'),
+        'useful_gflop_per_step': flops / 1e9, 'useful_gflop_per_s': flops / seconds / 1e9,
+        'peak_host_mb': worker.memory['peak_host_mb'],
+        'peak_device_mb': worker.memory['peak_device_mb']})
+  peers = [row['img_per_s'] for row in rows if row['framework'] != 'jaxgan']
+  ours = [row['img_per_s'] for row in rows if row['framework'] == 'jaxgan']
+  for row in rows:
+    if ours and peers:
+      row['jaxgan_ratio'] = ours[0] / (max(peers) if row['framework'] == 'jaxgan'
+                                       else row['img_per_s'])
+  return rows
+
+
+def available(frameworks):
+  chosen = []
+  for framework in frameworks:
+    needed = PEERS.get(framework)
+    if needed and importlib.util.find_spec(needed) is None:
+      print(f'{framework}: skipped, {needed} is not installed (pip install -e ".[bench]")')
+    else:
+      chosen.append(framework)
+  return chosen
+
+
+def print_table(rows, peaks):
+  header = (f'{"case":12} {"dtype":8} {"framework":9} {"ms/step":>8} {"img/s":>7} '
+            f'{"jaxgan x":>8} {"1st step s":>10} {"compile s":>9} {"GFLOP/s":>7} '
+            f'{"% peak":>6} {"host MB":>7}')
+  print(header)
+  for row in rows:
+    ratio = f'{row["jaxgan_ratio"]:.2f}' if 'jaxgan_ratio' in row else '-'
+    compile_s = f'{row["compile_s"]:.1f}' if row['compile_s'] is not None else '-'
+    share = 100 * row['useful_gflop_per_s'] * 1e9 / peaks[row['dtype']]
+    print(f'{row["preset"] + ":" + str(row["batch_size"]):12} {row["dtype"]:8} '
+          f'{row["framework"]:9} {row["ms_per_step"]:8.1f} {row["img_per_s"]:7.2f} {ratio:>8} '
+          f'{row["first_step_s"]:10.1f} {compile_s:>9} {row["useful_gflop_per_s"]:7.1f} '
+          f'{share:6.0f} {row["peak_host_mb"]:7.0f}')
+
+
+def plot(rows, path: Path):
+  try:
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+  except ImportError:
+    print('no chart: matplotlib is not installed (pip install -e ".[bench]")')
+    return
+  cases = list(dict.fromkeys((r['preset'], r['batch_size'], r['dtype']) for r in rows))
+  frameworks = list(dict.fromkeys(r['framework'] for r in rows))
+  width = 0.8 / len(frameworks)
+  fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(cases), 4))
+  for i, framework in enumerate(frameworks):
+    speeds = [next((r['img_per_s'] for r in rows if r['framework'] == framework
+                    and (r['preset'], r['batch_size'], r['dtype']) == case), 0) for case in cases]
+    ax.bar([c + i * width for c in range(len(cases))], speeds, width, label=framework)
+  ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))],
+                [f'{p} b{b}\n{d}' for p, b, d in cases])
+  ax.set_yscale('log')
+  ax.set_ylabel('train step, images/s (log)')
+  ax.set_title(f'{jax.devices()[0].device_kind}: jaxgan vs the seed in Keras vs PyTorch')
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--steps', type=int, default=10)
   parser.add_argument('--cases', default='dcgan64:8,dcgan64:32,dcgan32:32')
-  parser.add_argument('--json', help='also write the results here')
-  parser.add_argument('--loader-images', type=int, default=512,
-                      help='synthetic CelebA-like JPEGs to time the input pipeline on')
+  parser.add_argument('--dtypes', default='float32,bfloat16')
+  parser.add_argument('--frameworks', default='jaxgan,keras,torch')
+  parser.add_argument('--rounds', type=int, default=4, help='turns each worker takes')
+  parser.add_argument('--steps', type=int, default=3, help='steps timed per turn')
+  parser.add_argument('--out', type=Path, default=HERE / 'results')
   args = parser.parse_args()
+  frameworks = available(args.frameworks.split(','))
+  dtypes = args.dtypes.split(',')
   device = jax.devices()[0]
-  print(f'jax {jax.__version__} on {len(jax.devices())} x {device.device_kind} '
-        f'({platform.processor() or platform.machine()})')
-  cases = [(preset, int(batch)) for preset, batch in
-           (case.split(':') for case in args.cases.split(','))]
-  loaders = {}  # image size -> loader.measure(...) for the cases' batch sizes
-  for size in {configs.get(preset).image_size for preset, _ in cases}:
-    batch_sizes = {b for p, b in cases if configs.get(p).image_size == size}
-    loaders[size] = loader.measure(args.loader_images, size, sorted(batch_sizes))
-  results = []
-  print(f'{"preset":10} {"batch":>5} {"compile s":>9} {"ms/step":>8} {"img/s":>7} '
-        f'{"loader img/s: folder":>20} {"tfds":>6}')
-  for preset, batch in cases:
-    row = time_case(preset, batch, args.steps)
-    measured = loaders[configs.get(preset).image_size]
-    row['loader_img_per_s'] = {'folder_cache': round(measured['folder'][batch]),
-                               'tfds': round(measured['tfds'][batch])}
-    results.append(row)
-    print(f'{row["preset"]:10} {row["batch_size"]:5} {row["compile_s"]:9} '
-          f'{row["ms_per_step"]:8} {row["img_per_s"]:7} '
-          f'{row["loader_img_per_s"]["folder_cache"]:20} {row["loader_img_per_s"]["tfds"]:6}')
-  if args.json:
-    with open(args.json, 'w') as f:
-      json.dump({'jax': jax.__version__, 'device': device.device_kind, 'results': results}, f,
-                indent=2)
+  machine = {'device': device.device_kind, 'device_count': len(jax.devices()),
+             'processor': platform.processor() or platform.machine(),
+             'cpu_count': os.cpu_count(), 'python': platform.python_version()}
+  peaks = {dtype: matmul_peak(jnp.dtype(dtype)) for dtype in dtypes}
+  print(f'{machine["device"]} ({machine["cpu_count"]} CPUs); matmul peak measured by JAX: '
+        + ', '.join(f'{d} {p / 1e9:.0f} GFLOP/s' for d, p in peaks.items()))
+  args.out.mkdir(parents=True, exist_ok=True)
+  rows = []
+  for case in args.cases.split(','):
+    preset, batch = case.split(':')
+    for dtype in dtypes:
+      rows += run_case(preset, int(batch), dtype, frameworks, args.rounds, args.steps, args.out)
+  print_table(rows, peaks)
+  versions = dict.fromkeys(r['version'] for r in rows)
+  with open(args.out / 'throughput.json', 'w') as f:
+    json.dump({'machine': machine, 'versions': list(versions),
+               'matmul_peak_gflop_per_s': {d: p / 1e9 for d, p in peaks.items()},
+               'results': rows}, f, indent=2)
+  plot(rows, args.out / 'throughput.png')
+  print(f'wrote {args.out / "throughput.json"} and {args.out / "throughput.png"}')
 
 
 if __name__ == '__main__':
