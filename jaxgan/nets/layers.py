@@ -8,6 +8,7 @@ phase decomposition), so both passes are ordinary matrix products. `conv_for_bac
 `matmul_conv` on CPU and XLA's own convolution on GPU and TPU, where it is fast.
 """
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -38,12 +39,13 @@ def matmul_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilati
   k_h, k_w, c_in, c_out = rhs.shape
   if isinstance(padding, str):
     padding = lax.padtype_to_pads(lhs.shape[1:3], (k_h, k_w), window_strides, padding)
+  padding = tuple(tuple(int(p) for p in pair) for pair in padding)
+  if tuple(window_strides) == (1, 1) and c_out < c_in:
+    return _tap_sum_conv(lhs, rhs, padding)
   x = jnp.pad(lhs, ((0, 0), *padding, (0, 0)))
   n, h, w, _ = x.shape
   s_h, s_w = window_strides
   out_h, out_w = (h - k_h) // s_h + 1, (w - k_w) // s_w + 1
-  if window_strides == (1, 1) and c_out < c_in:
-    return _tap_sum_conv(x, rhs)
   patches = jnp.concatenate(
       [x[:, i:i + s_h * (out_h - 1) + 1:s_h, j:j + s_w * (out_w - 1) + 1:s_w]
        for i in range(k_h) for j in range(k_w)], axis=-1)
@@ -78,32 +80,37 @@ def _matmul_bwd(residuals, dy):
 _matmul.defvjp(_matmul_fwd, _matmul_bwd)
 
 
-@jax.custom_vjp
-def _tap_sum_conv(x, kernel):
-  """'VALID' stride-1 convolution: every pixel times all taps, then the taps' shifted sum.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _tap_sum_conv(x, kernel, padding):
+  """Stride-1 convolution: every pixel times all taps, then the taps' shifted sum.
 
-  Its VJP is written out: on XLA:CPU the autodiff one fused into a pass about 4x slower than
-  the two matrix products it needs.
+  The padding goes on the taps' products, which have fewer channels than `x` (padding a
+  64x64x512 input took longer than the product). The VJP is written out: on XLA:CPU the
+  autodiff one fused into a pass about 4x slower than the two products it needs.
   """
   k_h, k_w = kernel.shape[:2]
-  out_h, out_w = x.shape[1] - k_h + 1, x.shape[2] - k_w + 1
   by_tap = _einsum('nhwc,ijcd->nhwijd', x, kernel)
+  by_tap = jnp.pad(by_tap, ((0, 0), *padding, (0, 0), (0, 0), (0, 0)))
+  out_h, out_w = by_tap.shape[1] - k_h + 1, by_tap.shape[2] - k_w + 1
   return sum(by_tap[:, i:i + out_h, j:j + out_w, i, j] for i in range(k_h) for j in range(k_w))
 
 
-def _tap_sum_conv_fwd(x, kernel):
-  return _tap_sum_conv(x, kernel), (x, kernel)
+def _tap_sum_conv_fwd(x, kernel, padding):
+  return _tap_sum_conv(x, kernel, padding), (x, kernel)
 
 
-def _tap_sum_conv_bwd(residuals, dy):
+def _tap_sum_conv_bwd(padding, residuals, dy):
   x, kernel = residuals
   k_h, k_w = kernel.shape[:2]
-  rows, cols = x.shape[1] - dy.shape[1], x.shape[2] - dy.shape[2]
-  # The cotangent of by_tap[n, p, q, i, j] is dy[n, p - i, q - j], zero outside dy.
+  (top, bottom), (left, right) = padding
+  rows = top + x.shape[1] + bottom - dy.shape[1]
+  cols = left + x.shape[2] + right - dy.shape[2]
+  # The cotangent of the padded by_tap[n, p, q, i, j] is dy[n, p - i, q - j], zero outside dy;
+  # that of by_tap, its unpadded part.
   d_by_tap = jnp.stack(
       [jnp.stack([jnp.pad(dy, ((0, 0), (i, rows - i), (j, cols - j), (0, 0)))
                   for j in range(k_w)], axis=3) for i in range(k_h)], axis=3)
-  d_by_tap = d_by_tap.astype(x.dtype)
+  d_by_tap = d_by_tap[:, top:top + x.shape[1], left:left + x.shape[2]].astype(x.dtype)
   return _einsum('nhwijd,ijcd->nhwc', d_by_tap, kernel), _einsum('nhwc,nhwijd->ijcd', x, d_by_tap)
 
 
