@@ -2,9 +2,9 @@
 
 A multiply-add is 2 FLOPs. A convolution counts every kernel tap at every output pixel, as a
 library computes it ('same' padding included); a transposed convolution at stride s with a k x k
-kernel makes (k/s)^2 products per output pixel. The step is the seed's: the discriminator trains on B fakes
-and B reals (forward, weight and input gradients; no input gradient at the images), the
-generator on B fresh fakes (forward of both networks, input gradients through the
+kernel makes (k/s)^2 products per output pixel. The step is the seed's: the discriminator trains
+on B fakes and B reals (forward, weight and input gradients; no input gradient at the images),
+the generator on B fresh fakes (forward of both networks, input gradients through the
 discriminator, weight and input gradients of the generator but not at the latents). Weight and
 input gradients each cost what the forward costs. Elementwise work (activations, the loss,
 Adam) is left out: it is under 1% here.

@@ -128,7 +128,8 @@ def test_bfloat16_step_trains_float32_parameters_with_bfloat16_compute():
   state, metrics = _train(config, 3)
   assert all(np.isfinite(float(value)) for value in metrics.values())
   trees = (state.g_params, state.d_params, state.g_opt_state, state.d_opt_state)
-  floats = {leaf.dtype for leaf in jax.tree.leaves(trees) if jnp.issubdtype(leaf.dtype, jnp.floating)}
+  floats = {leaf.dtype for leaf in jax.tree.leaves(trees)
+            if jnp.issubdtype(leaf.dtype, jnp.floating)}
   assert floats == {jnp.dtype('float32')}
   z = jax.random.normal(jax.random.key(9), (4, config.latent_dim))
   before = generator.apply(start.g_params, z)
