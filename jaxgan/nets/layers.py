@@ -23,10 +23,11 @@ def matmul_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilati
                 dimension_numbers=None, feature_group_count=1, precision=None, **kwargs):
   """`lax.conv_general_dilated` for NHWC inputs and HWIO kernels, as one matrix product.
 
-  A drop-in `conv_general_dilated` for `nn.Conv`. It multiplies either the input's k x k
-  patches by the flattened kernel (im2col), or, at stride 1 with fewer output than input
-  channels, every input pixel by all k * k taps, then sums the taps' shifted outputs;
-  whichever product is smaller. Other layouts, dilations and groups go to XLA's convolution.
+  A drop-in `conv_general_dilated` for `nn.Conv`. It multiplies the input's k x k patches by
+  the flattened kernel (im2col); at stride 1 with fewer output than input channels, where the
+  patches would be the larger array, it multiplies every input pixel by all k * k taps instead
+  and sums the taps' shifted outputs. Products accumulate in float32 (`precision` is not
+  needed for that). Other layouts, dilations and groups go to XLA's convolution.
   """
   plain = (lhs.ndim == 4 and feature_group_count == 1
            and all(d in (None, 1) for d in (*(lhs_dilation or ()), *(rhs_dilation or ())))
