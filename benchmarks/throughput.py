@@ -32,11 +32,14 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import configs
+from jaxgan.cli import positive_int
+from jaxgan.config import DTYPES
 
 from flops import step_flops
 
 HERE = Path(__file__).parent
 PEERS = {'keras': 'tensorflow', 'torch': 'torch'}  # framework -> the module it needs
+FRAMEWORKS = {'jaxgan', *PEERS}
 
 
 def matmul_peak(dtype, size=4096, repeats=10) -> float:
@@ -145,14 +148,15 @@ def print_table(rows, peaks):
           f'{share:6.0f} {row["peak_host_mb"]:7.0f}')
 
 
-def plot(rows, path: Path):
+def plot(rows, path: Path) -> bool:
+  """Draws the images/s of every row as grouped bars into `path`; False without matplotlib."""
   try:
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot as plt
   except ImportError:
     print('no chart: matplotlib is not installed (pip install -e ".[bench]")')
-    return
+    return False
   cases = list(dict.fromkeys((r['preset'], r['batch_size'], r['dtype']) for r in rows))
   frameworks = list(dict.fromkeys(r['framework'] for r in rows))
   width = 0.8 / len(frameworks)
@@ -169,6 +173,7 @@ def plot(rows, path: Path):
   ax.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=120)
+  return True
 
 
 def main():
@@ -176,12 +181,24 @@ def main():
   parser.add_argument('--cases', default='dcgan64:8,dcgan64:32,dcgan32:32')
   parser.add_argument('--dtypes', default='float32,bfloat16')
   parser.add_argument('--frameworks', default='jaxgan,keras,torch')
-  parser.add_argument('--rounds', type=int, default=4, help='turns each worker takes')
-  parser.add_argument('--steps', type=int, default=3, help='steps timed per turn')
+  parser.add_argument('--rounds', type=positive_int, default=4, help='turns each worker takes')
+  parser.add_argument('--steps', type=positive_int, default=3, help='steps timed per turn')
   parser.add_argument('--out', type=Path, default=HERE / 'results')
   args = parser.parse_args()
-  frameworks = available(args.frameworks.split(','))
+  try:
+    cases = [(preset, int(batch)) for preset, batch in
+             (case.split(':') for case in args.cases.split(','))]
+    for preset, batch in cases:
+      configs.get(preset).replace(batch_size=batch)
+  except KeyError as error:
+    parser.error(error.args[0])
+  except ValueError as error:
+    parser.error(f'--cases wants PRESET:BATCH,... ({error})')
   dtypes = args.dtypes.split(',')
+  if unknown := set(dtypes) - set(DTYPES) or set(args.frameworks.split(',')) - FRAMEWORKS:
+    parser.error(f'unknown {", ".join(sorted(unknown))}; dtypes: {", ".join(DTYPES)}; '
+                 f'frameworks: {", ".join(sorted(FRAMEWORKS))}')
+  frameworks = available(args.frameworks.split(','))
   device = jax.devices()[0]
   machine = {'device': device.device_kind, 'device_count': len(jax.devices()),
              'processor': platform.processor() or platform.machine(),
@@ -191,18 +208,22 @@ def main():
         + ', '.join(f'{d} {p / 1e9:.0f} GFLOP/s' for d, p in peaks.items()))
   args.out.mkdir(parents=True, exist_ok=True)
   rows = []
-  for case in args.cases.split(','):
-    preset, batch = case.split(':')
-    for dtype in dtypes:
-      rows += run_case(preset, int(batch), dtype, frameworks, args.rounds, args.steps, args.out)
+  try:
+    for preset, batch in cases:
+      for dtype in dtypes:
+        rows += run_case(preset, batch, dtype, frameworks, args.rounds, args.steps, args.out)
+  except RuntimeError as error:  # a worker failed; its log's tail is in the message
+    sys.exit(f'{parser.prog}: {error}')
   print_table(rows, peaks)
   versions = dict.fromkeys(r['version'] for r in rows)
   with open(args.out / 'throughput.json', 'w') as f:
     json.dump({'machine': machine, 'versions': list(versions),
                'matmul_peak_gflop_per_s': {d: p / 1e9 for d, p in peaks.items()},
                'results': rows}, f, indent=2)
-  plot(rows, args.out / 'throughput.png')
-  print(f'wrote {args.out / "throughput.json"} and {args.out / "throughput.png"}')
+  written = [args.out / 'throughput.json']
+  if plot(rows, args.out / 'throughput.png'):
+    written.append(args.out / 'throughput.png')
+  print('wrote', ' and '.join(map(str, written)))
 
 
 if __name__ == '__main__':
