@@ -1,0 +1,59 @@
+"""The benchmark's FLOP count agrees with XLA's, and its documented command runs."""
+
+import json
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import pytest
+from flax import linen as nn
+
+from jaxgan import configs
+from tests.runs import ROOT
+
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+import flops  # noqa: E402
+
+
+def _xla_flops(module, shape):
+  x = jnp.ones((1, *shape))
+  params = module.init(jax.random.key(0), x)
+  return jax.jit(module.apply).lower(params, x).compile().cost_analysis()['flops']
+
+
+@pytest.mark.parametrize('config', [
+    configs.get('dcgan32'),
+    configs.get('digits').replace(image_size=12, g_base=3, g_widths=(8, 4), d_widths=(4, 8, 8)),
+])
+def test_layer_flops_equal_xla_cost_analysis_of_the_reference_layers(config):
+  g, d = flops.forward_flops(config)
+  size, c_in = config.g_base, config.g_dense_features
+  expected_g = [_xla_flops(nn.Dense(size * size * c_in, use_bias=False), (config.latent_dim,))]
+  for width in config.g_widths:
+    layer = nn.ConvTranspose(width, (4, 4), (2, 2), padding='SAME', use_bias=False)
+    expected_g.append(_xla_flops(layer, (size, size, c_in)))
+    size, c_in = size * 2, width
+  expected_g.append(_xla_flops(nn.Conv(config.channels, (5, 5), padding='SAME', use_bias=False),
+                               (size, size, c_in)))
+  expected_d, c_in = [], config.channels
+  for width in config.d_widths:
+    layer = nn.Conv(width, (4, 4), (2, 2), padding='SAME', use_bias=False)
+    expected_d.append(_xla_flops(layer, (size, size, c_in)))
+    size, c_in = -(-size // 2), width
+  # XLA rewrites a product with one output column as a multiply and a sum: n - 1 additions.
+  expected_d.append(_xla_flops(nn.Dense(1, use_bias=False), (size * size * c_in,)) + 1)
+  assert g == expected_g
+  assert d == expected_d
+
+
+def test_throughput_command_writes_its_table(tmp_path):
+  result = subprocess.run(
+      [sys.executable, str(ROOT / 'benchmarks' / 'throughput.py'), '--cases', 'digits:8',
+       '--dtypes', 'float32', '--frameworks', 'jaxgan', '--rounds', '2', '--steps', '1',
+       '--out', str(tmp_path)], capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  [row] = json.loads((tmp_path / 'throughput.json').read_text())['results']
+  assert row['steps_timed'] == 2 and row['img_per_s'] > 0 and row['compile_s'] > 0
+  config = configs.get('digits').replace(batch_size=8)
+  assert row['useful_gflop_per_step'] == flops.step_flops(config) / 1e9
