@@ -7,7 +7,23 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
+from jaxgan.nets import layers
 from jaxgan.nets.layers import PhaseConvTranspose, matmul_conv
+
+
+def assert_same_outputs_and_gradients(fast, reference, params, x):
+  """Same output, and same gradients in the parameters and the input, of a loss that weights
+  every output element differently."""
+  target = jax.random.normal(jax.random.key(2), reference.apply(params, x).shape)
+
+  def loss(module):
+    return lambda p, x: jnp.sum((module.apply(p, x) - target) ** 2 * target)
+
+  np.testing.assert_allclose(fast.apply(params, x), reference.apply(params, x), atol=1e-5)
+  fast_grads = jax.grad(loss(fast), argnums=(0, 1))(params, x)
+  reference_grads = jax.grad(loss(reference), argnums=(0, 1))(params, x)
+  for got, want in zip(jax.tree.leaves(fast_grads), jax.tree.leaves(reference_grads)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize('kernel,stride,height,width', [
@@ -18,7 +34,11 @@ from jaxgan.nets.layers import PhaseConvTranspose, matmul_conv
     (6, 3, 3, 4),
     (3, 1, 5, 5),
 ])
-def test_matches_conv_transpose_forward_and_gradients(kernel, stride, height, width):
+@pytest.mark.parametrize('conv', [matmul_conv, jax.lax.conv_general_dilated],
+                         ids=['cpu', 'gpu_tpu'])
+def test_matches_conv_transpose_forward_and_gradients(kernel, stride, height, width, conv,
+                                                      monkeypatch):
+  monkeypatch.setattr(layers, 'conv_for_backend', lambda: conv)  # both backends' code paths
   x = jax.random.normal(jax.random.key(0), (2, height, width, 3))
   reference = nn.ConvTranspose(5, (kernel, kernel), (stride, stride), padding='SAME')
   fast = PhaseConvTranspose(5, kernel_size=kernel, strides=stride)
@@ -26,17 +46,8 @@ def test_matches_conv_transpose_forward_and_gradients(kernel, stride, height, wi
   # A non-zero bias, so its gradient and placement are checked too.
   params = jax.tree.map(lambda p: p + 0.1, params)
   assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, fast.init(jax.random.key(1), x))
-
-  target = jax.random.normal(jax.random.key(2), (2, height * stride, width * stride, 5))
-
-  def loss(module):
-    return lambda p, x: jnp.sum((module.apply(p, x) - target) ** 2 * target)
-
-  np.testing.assert_allclose(fast.apply(params, x), reference.apply(params, x), atol=1e-5)
-  fast_grads = jax.grad(loss(fast), argnums=(0, 1))(params, x)
-  reference_grads = jax.grad(loss(reference), argnums=(0, 1))(params, x)
-  for got, want in zip(jax.tree.leaves(fast_grads), jax.tree.leaves(reference_grads)):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+  assert reference.apply(params, x).shape == (2, height * stride, width * stride, 5)
+  assert_same_outputs_and_gradients(fast, reference, params, x)
 
 
 def test_rejects_kernel_not_a_multiple_of_stride():
@@ -58,16 +69,7 @@ def test_matmul_conv_matches_xla_convolution(kernel, stride, padding, channels):
   fast = nn.Conv(c_out, (kernel, kernel), stride, padding=padding,
                  conv_general_dilated=matmul_conv)
   params = jax.tree.map(lambda p: p + 0.1, reference.init(jax.random.key(1), x))
-  target = jax.random.normal(jax.random.key(2), reference.apply(params, x).shape)
-
-  def loss(module):
-    return lambda p, x: jnp.sum((module.apply(p, x) - target) ** 2 * target)
-
-  np.testing.assert_allclose(fast.apply(params, x), reference.apply(params, x), atol=1e-5)
-  fast_grads = jax.grad(loss(fast), argnums=(0, 1))(params, x)
-  reference_grads = jax.grad(loss(reference), argnums=(0, 1))(params, x)
-  for got, want in zip(jax.tree.leaves(fast_grads), jax.tree.leaves(reference_grads)):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+  assert_same_outputs_and_gradients(fast, reference, params, x)
 
 
 def test_matmul_conv_hands_dilation_to_xla():
