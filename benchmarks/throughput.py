@@ -33,7 +33,6 @@ import jax.numpy as jnp
 
 from jaxgan import configs
 from jaxgan.cli import positive_int
-from jaxgan.config import DTYPES
 
 from flops import step_flops
 
@@ -188,16 +187,18 @@ def main():
   try:
     cases = [(preset, int(batch)) for preset, batch in
              (case.split(':') for case in args.cases.split(','))]
-    for preset, batch in cases:
-      configs.get(preset).replace(batch_size=batch)
-  except KeyError as error:
-    parser.error(error.args[0])
-  except ValueError as error:
-    parser.error(f'--cases wants PRESET:BATCH,... ({error})')
+  except ValueError:
+    parser.error(f'--cases wants PRESET:BATCH,..., got {args.cases!r}')
   dtypes = args.dtypes.split(',')
-  if unknown := set(dtypes) - set(DTYPES) or set(args.frameworks.split(',')) - FRAMEWORKS:
-    parser.error(f'unknown {", ".join(sorted(unknown))}; dtypes: {", ".join(DTYPES)}; '
-                 f'frameworks: {", ".join(sorted(FRAMEWORKS))}')
+  try:  # the configs check presets, batch sizes and dtypes themselves
+    for preset, batch in cases:
+      for dtype in dtypes:
+        configs.get(preset).replace(batch_size=batch, dtype=dtype)
+  except (KeyError, ValueError) as error:
+    parser.error(error.args[0])
+  if unknown := set(args.frameworks.split(',')) - FRAMEWORKS:
+    parser.error(f'unknown framework {", ".join(sorted(unknown))}; known: '
+                 f'{", ".join(sorted(FRAMEWORKS))}')
   frameworks = available(args.frameworks.split(','))
   device = jax.devices()[0]
   machine = {'device': device.device_kind, 'device_count': len(jax.devices()),
