@@ -1,10 +1,13 @@
-"""Helpers for tests that run train.py in subprocesses and read back what they saved."""
+"""Helpers for tests: comparing states leaf by leaf, and running train.py in subprocesses and
+reading back what they saved."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from jaxgan import nets
 from jaxgan.checkpoint import Checkpoints
@@ -34,3 +37,49 @@ def final_state(workdir):
     generator, discriminator = nets.build(config)
     abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
     return checkpoints.restore_state(step, abstract)
+
+
+def assert_trees_close(got, want, rtol: float, floor: float = 1e-30):
+  """Every leaf of `got` equals `want`'s to `rtol` of that leaf's scale (its largest magnitude):
+  a tolerance that means as much for Adam's second moments (~1e-9) as for the weights. Integer
+  leaves and PRNG keys must be equal; both trees must have the same structure."""
+  got_leaves, got_def = jax.tree.flatten_with_path(got)
+  want_leaves, want_def = jax.tree.flatten_with_path(want)
+  assert got_def == want_def, f'structures differ:\n{got_def}\n{want_def}'
+  for (path, a), (_, b) in zip(got_leaves, want_leaves):
+    name = jax.tree_util.keystr(path)
+    if jax.dtypes.issubdtype(getattr(a, 'dtype', None), jax.dtypes.prng_key):
+      a, b = jax.random.key_data(a), jax.random.key_data(b)
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, f'{name}: shape {a.shape} != {b.shape}'
+    if not np.issubdtype(b.dtype, np.floating):
+      np.testing.assert_array_equal(a, b, err_msg=name)
+      continue
+    scale = max(float(np.abs(b).max(initial=0.0)), floor)
+    error = float(np.abs(a.astype(np.float64) - b).max(initial=0.0))
+    assert error <= rtol * scale, (f'{name}: off by {error:.3g}, more than {rtol:g} of its scale '
+                                   f'{scale:.3g}')
+
+
+def dynamic_fields(state) -> dict:
+  """A `GANState`'s pytree fields by name (the static optimizers left out), for comparisons."""
+  return {field.name: getattr(state, field.name) for field in dataclasses.fields(state)
+          if field.metadata.get('pytree_node', True)}
+
+
+def one_device():
+  """Data parallelism over this process's first device only (the tests' process has 8)."""
+  from jaxgan import parallel
+  return parallel.DataParallel('shard_map', parallel.select_devices(1))
+
+
+def main_in_process(capsys, *argv) -> tuple[int, str, str]:
+  """train.py's `main` run in this process: (exit code, stdout, stderr). Faster than a process
+  where the process itself is not the point (no interpreter or JAX start-up)."""
+  from jaxgan.cli import main
+  try:
+    code = main(list(argv))
+  except SystemExit as exit:
+    code = exit.code
+  captured = capsys.readouterr()
+  return code, captured.out, captured.err

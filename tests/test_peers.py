@@ -14,7 +14,7 @@ import pytest
 
 from jaxgan import configs, nets
 from jaxgan.train import init_state
-from tests.runs import ROOT
+from runs import ROOT
 
 COUNT_PARAMETERS = {
     'keras': 'import keras_step as peer\n'
