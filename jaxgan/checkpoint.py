@@ -7,19 +7,34 @@ A checkpoint at step N holds three items:
   config     the run's config, as JSON
 Saves are asynchronous; `close()` (or leaving the `with` block) waits until every save is
 complete. A save interrupted by a crash stays a temporary directory that Orbax never restores.
+
+For fault-injection tests, `JAXGAN_SAVE_PAUSE_S=SECONDS` makes every save announce itself on
+stderr and pause that long after its files are written and before Orbax renames the temporary
+directory into place, so that a test can kill the process while a save is provably in progress.
 """
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import jax
 import orbax.checkpoint as ocp
 
 
+SAVE_PAUSE_VARIABLE = 'JAXGAN_SAVE_PAUSE_S'
+SAVE_PAUSE_ANNOUNCEMENT = 'jaxgan: checkpoint save in progress, paused'
+
+
 class Checkpoints:
   """The checkpoints directory of one workdir; keeps the last `keep`."""
 
   def __init__(self, directory: str | Path, keep: int | None = None, create: bool = True):
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create)
+    pause = float(os.environ.get(SAVE_PAUSE_VARIABLE, 0))
+    async_options = ocp.AsyncOptions(post_finalization_callback=lambda: _pause(pause)) if pause \
+        else None
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create,
+                                           async_options=async_options)
     self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
   def __enter__(self):
@@ -65,3 +80,10 @@ def _with_sharding(abstract):
       lambda x: x if x.sharding is not None else jax.ShapeDtypeStruct(x.shape, x.dtype,
                                                                         sharding=device),
       abstract)
+
+
+def _pause(seconds: float) -> None:
+  """Orbax calls this in its save thread after writing the files, before the final rename."""
+  print(f'{SAVE_PAUSE_ANNOUNCEMENT} for {seconds:g} s ({SAVE_PAUSE_VARIABLE})', file=sys.stderr,
+        flush=True)
+  time.sleep(seconds)

@@ -14,7 +14,9 @@ class GANState(struct.PyTreeNode):
   `key` is the run's base key and never changes: the step derives its randomness from
   `fold_in(key, step)`, so a state restored at step N draws exactly what the uninterrupted run
   would. `g_ema_params` is None when no generator EMA is kept. `d_reg_state` is the
-  discriminator regularizer's state (`()` when it has none).
+  discriminator regularizer's state (`()` when it has none). `nonfinite_step` is the first step
+  whose metrics were not all finite (0: none yet), kept on the device so that the loop can name
+  the exact step without reading the metrics of every step.
   """
 
   step: jax.Array
@@ -25,6 +27,7 @@ class GANState(struct.PyTreeNode):
   d_opt_state: Any
   g_ema_params: Any
   d_reg_state: Any
+  nonfinite_step: jax.Array
   g_tx: optax.GradientTransformation = struct.field(pytree_node=False)
   d_tx: optax.GradientTransformation = struct.field(pytree_node=False)
 
@@ -46,6 +49,7 @@ class GANState(struct.PyTreeNode):
         d_opt_state=d_tx.init(d_params),
         g_ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
         d_reg_state=() if regularizer is None else regularizer.init(),
+        nonfinite_step=jnp.zeros((), jnp.int32),
         g_tx=g_tx,
         d_tx=d_tx,
     )

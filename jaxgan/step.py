@@ -17,6 +17,9 @@ as the single-device step computes it. The latents are drawn for the global batc
 takes its own rows, so they are the single-device step's latents whatever the device count.
 Dropout masks, loss noise, augmentations and regularizer draws come from `fold_in(key,
 axis_index)`: distinct on every device, but a different draw for each device count.
+
+The step also records in `state.nonfinite_step` the first step whose (averaged) metrics were not
+all finite, on the device: the loop reads it only when it logs or saves, and still names the step.
 """
 
 from typing import Any
@@ -146,10 +149,14 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
     if g_ema_params is not None:
       g_ema_params = optax.incremental_update(g_params, g_ema_params, 1.0 - ema_decay)
 
+    metrics = average({**metrics, 'g/loss': g_loss})
+    finite = jnp.all(jnp.stack([jnp.isfinite(value) for value in jax.tree.leaves(metrics)]))
+    first_nonfinite = jnp.where((state.nonfinite_step == 0) & ~finite, state.step + 1,
+                                state.nonfinite_step)
     new_state = state.replace(
         step=state.step + 1, g_params=g_params, d_params=d_params, g_opt_state=g_opt_state,
-        d_opt_state=d_opt_state, g_ema_params=g_ema_params, d_reg_state=d_reg_state)
-    metrics['g/loss'] = g_loss
-    return new_state, average(metrics)
+        d_opt_state=d_opt_state, g_ema_params=g_ema_params, d_reg_state=d_reg_state,
+        nonfinite_step=first_nonfinite)
+    return new_state, metrics
 
   return train_step

@@ -150,8 +150,11 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         logging = done % config.log_every == 0 or done == config.steps
         saving = done % config.checkpoint_every == 0 or done == config.steps or stopping
         if logging or saving:
-          metrics = {name: float(value) for name, value in parallel.local(metrics).items()}
-          _check_finite(metrics, done)  # before any save: a diverged state is never written
+          metrics, nonfinite_step = jax.device_get(
+              parallel.local((metrics, state.nonfinite_step)))
+          metrics = {name: float(value) for name, value in metrics.items()}
+          if nonfinite_step:  # before any save: a diverged state is never written
+            raise TrainingDiverged(_divergence(metrics, int(nonfinite_step), done))
         if logging:
           now = time.perf_counter()
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
@@ -246,8 +249,12 @@ class _StopOnSignals:
       signal.signal(s, handler)
 
 
-def _check_finite(metrics: dict, step: int) -> None:
-  bad = [name for name, value in metrics.items() if not math.isfinite(value)]
-  if bad:
-    raise TrainingDiverged(f'training diverged at step {step}, not finite: {", ".join(bad)}; '
-                           f'no checkpoint of this state was written')
+def _divergence(metrics: dict, first_step: int, step: int) -> str:
+  """The message for a run whose metrics stopped being finite at `first_step`."""
+  bad = ', '.join(name for name, value in metrics.items() if not math.isfinite(value))
+  if step == first_step:
+    found = f', not finite: {bad}'
+  else:
+    found = f' (at step {step} not finite: {bad or "none"})'
+  return (f'training diverged at step {first_step}{found}; no checkpoint of a non-finite state '
+          f'was written')

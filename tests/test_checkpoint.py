@@ -1,6 +1,7 @@
 """Checkpoints through the real train.py: resume is an exact continuation, whatever stops it."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -9,9 +10,17 @@ import time
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
+from jaxgan import configs, data, nets
+
+from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
+from jaxgan.images import save_grid, to_uint8
+from jaxgan.parallel import AXIS
 from jaxgan.sample import generate
-from runs import final_state, train, train_command
+from jaxgan.train import fixed_latents, make_step, run
+from runs import (assert_trees_close, dynamic_fields, final_state, one_device, train,
+                  train_command)
 
 def _assert_bitwise_equal(a, b):
   assert int(a.step) == int(b.step)
@@ -62,18 +71,30 @@ def test_signal_finishes_the_step_saves_and_exits(tmp_path, signum):
 
 
 def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path):
-  """Killed (SIGKILL) mid-run, often mid-save (a save every step), three times; then finished."""
+  """Killed (SIGKILL) three times, then finished: twice at some moment of a run that saves every
+  step, once provably mid-save (paused inside the save, its temporary directory on disk)."""
   command = train_command(tmp_path, '--steps', '24', '--checkpoint-every', '1')
-  for delay in (0.3, 1.1, 2.3):
+  for delay in (0.3, 1.1):
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    # Each time once training has started (a checkpoint newer than before exists).
-    before = _latest(tmp_path)
+    before = _latest(tmp_path)  # each time once training has started
     _wait_for(lambda: _latest(tmp_path) > before, process)
     time.sleep(delay)
     process.kill()
-    process.wait()
+    assert process.wait() == -signal.SIGKILL  # the kill landed: training had not finished
+  paused = {**os.environ, SAVE_PAUSE_VARIABLE: '120'}
+  process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=paused)
+  for line in process.stderr:  # the save announces itself while its files are not yet in place
+    if SAVE_PAUSE_ANNOUNCEMENT in line:
+      break
+  in_progress = list((tmp_path / 'checkpoints').glob('*.orbax-checkpoint-tmp*'))
+  complete = _latest(tmp_path)
+  process.kill()
+  assert process.wait() == -signal.SIGKILL
+  assert in_progress and all(path.exists() for path in in_progress), 'no save was in progress'
+  assert _latest(tmp_path) == complete  # the interrupted save never became a checkpoint
   result = train(tmp_path, '--steps', '24', '--checkpoint-every', '1')
   assert result.returncode == 0, result.stderr
+  assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == complete
   _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
 
 
@@ -82,7 +103,8 @@ def test_divergence_stops_without_writing_a_checkpoint(uninterrupted, tmp_path):
   result = train(tmp_path, '--steps', '16', '--checkpoint-every', '4',
                   '--set', 'label_noise=nan')
   assert result.returncode == 1
-  assert 'training diverged at step 12, not finite: ' in result.stderr
+  # NaN from the first resumed step on; found at the next checkpoint (12), named exactly.
+  assert 'training diverged at step 9 (at step 12 not finite: ' in result.stderr, result.stderr
   assert 'd/loss' in result.stderr and 'g/loss' in result.stderr
   assert result.stderr.count('\n') == 1
   assert final_state(tmp_path).step == 8  # the last good checkpoint, intact
@@ -124,3 +146,57 @@ def _wait_for(condition, process, timeout=120):
     assert process.poll() is None, 'training exited early'
     assert time.monotonic() < deadline, 'timed out'
     time.sleep(0.05)
+
+
+# In-process runs of a tiny digits model on one device (the loop itself, without a subprocess).
+TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
+                                     g_dense_features=8, latent_dim=4, batch_size=16,
+                                     ema_decay=0.9, sample_grid=3, steps=2, checkpoint_every=2)
+
+
+def _run(config, workdir):
+  return run(config, workdir, progress=False, parallel=one_device())
+
+
+def _continue(state, config, steps):
+  """`steps` more steps of `config`'s step from `state`, on the run's own batches and devices."""
+  generator, discriminator = nets.build(config)
+  devices = one_device()
+  step = devices.compile(make_step(config, generator, discriminator, axis_name=AXIS))
+  images = data.load_dataset(config.dataset, config.image_size, config.channels)
+  batches = data.EpochBatches(images, config.batch_size, config.seed, config.hflip)
+  state = devices.replicate(jax.tree.map(lambda x: x.copy(), state))  # the step donates it
+  for _, batch in zip(range(steps), batches.iterate(int(state.step))):
+    state, _ = step(state, devices.shard_batch(batch))
+  return devices.local(state)
+
+
+@pytest.mark.parametrize('first, then', [('float32', 'bfloat16'), ('bfloat16', 'float32')])
+def test_a_checkpoint_resumes_under_the_other_dtype(tmp_path, first, then):
+  _run(TINY.replace(dtype=first), tmp_path)
+  saved = final_state(tmp_path)
+  assert _run(TINY.replace(dtype=then, steps=4), tmp_path)['resumed_from'] == 2
+  resumed = dynamic_fields(final_state(tmp_path))
+  assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY.replace(dtype=then), 2)), 1e-6)
+  # The other dtype really computed those steps: the first dtype's steps end elsewhere.
+  with pytest.raises(AssertionError, match='off by'):
+    assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY.replace(dtype=first), 2)),
+                       1e-3)
+
+
+def test_samples_and_the_sampling_tool_use_the_ema_generator(tmp_path):
+  _run(TINY, tmp_path)
+  state = final_state(tmp_path)
+  generator = nets.build(TINY)[0]
+
+  def grid(params):
+    images = generator.apply(params, fixed_latents(TINY, TINY.sample_grid ** 2))
+    save_grid(to_uint8(np.asarray(images)), tmp_path / 'expected.png', columns=TINY.sample_grid)
+    return np.asarray(Image.open(tmp_path / 'expected.png'))
+
+  final = np.asarray(Image.open(tmp_path / 'samples' / 'final.png'))
+  np.testing.assert_array_equal(final, grid(state.g_ema_params))
+  assert not np.array_equal(final, grid(state.g_params))  # the EMA is not the raw generator
+  latents = jax.random.normal(jax.random.key(3), (5, TINY.latent_dim))
+  np.testing.assert_array_equal(generate(tmp_path, 5, seed=3),
+                                generator.apply(state.g_ema_params, latents))
