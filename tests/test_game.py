@@ -8,13 +8,14 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from jaxgan import augment, configs, losses, nets, regularizers
 from jaxgan.nets import dcgan
 from jaxgan.step import make_train_step
 from jaxgan.train import init_state, make_step
-from runs import train
+from runs import assert_trees_close, dynamic_fields, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
@@ -78,10 +79,10 @@ def test_chained_penalties_equal_the_sum_written_out():
     r1 = 4 * 3.0 / 2 * jnp.mean(jnp.sum(at_real ** 2, axis=1))  # lazy: x4 on steps 0, 4, 8...
     return gp + r1
 
-  np.testing.assert_allclose(chained(params), by_hand(params), rtol=1e-5)
-  for got, want in zip(jax.tree.leaves(jax.grad(chained)(params)),
-                       jax.tree.leaves(jax.grad(by_hand)(params))):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+  (value, grads), (want_value, want_grads) = (jax.jit(jax.value_and_grad(f))(params)
+                                              for f in (chained, by_hand))
+  np.testing.assert_allclose(value, want_value, rtol=1e-5)
+  assert_trees_close(grads, want_grads, rtol=1e-5)
   critic = lambda x: discriminator.apply(params, x, train=True)
   off_step, _ = composed.apply(composed.init(), critic, real, fake, key, jnp.int32(9))
   gp_only, _ = regularizers.gradient_penalty(10.0).apply((), critic, real, fake,
@@ -89,34 +90,67 @@ def test_chained_penalties_equal_the_sum_written_out():
   np.testing.assert_allclose(off_step, gp_only, rtol=1e-6)  # lazy R1 skips step 9
 
 
-def test_step_with_composed_pieces_equals_step_with_their_sum_by_hand():
-  """hinge + chain(GP, R1) + DiffAugment through the step == one hand-written regularizer."""
-  generator, discriminator = nets.build(TINY)
-  composed = regularizers.chain(regularizers.gradient_penalty(10.0), regularizers.r1(1.0))
+COMPOSED = TINY.replace(loss='non_saturating', gp_weight=10.0, r1_gamma=1.0, n_critic=2,
+                        augment='color,translation,cutout', optimizer='adam', ema_decay=0.9)
 
-  def written_out(critic, real, fake, key, step):
-    k_gp, _ = jax.random.split(key)
-    alpha = jax.random.uniform(k_gp, (real.shape[0], 1, 1, 1))
-    between = alpha * real + (1 - alpha) * fake
-    grad_between = jax.grad(lambda x: critic(x).sum())(between).reshape(len(real), -1)
-    grad_real = jax.grad(lambda x: critic(x).sum())(real).reshape(len(real), -1)
-    return (10.0 * jnp.mean((jnp.sqrt(jnp.sum(grad_between ** 2, 1) + 1e-12) - 1) ** 2)
-            + 0.5 * jnp.mean(jnp.sum(grad_real ** 2, 1)))
 
-  results = []
-  for regularizer in (composed, regularizers.stateless(written_out)):
-    step = jax.jit(make_train_step(generator, discriminator, losses.hinge(), TINY.latent_dim,
-                                   regularizer=regularizer, augment=augment.diff_augment()))
-    state = init_state(TINY, generator, discriminator).replace(d_reg_state=regularizer.init())
-    for i in range(2):
-      state, metrics = step(state, _images(i))
-    results.append((state, metrics))
-  (composed_state, composed_metrics), (hand_state, hand_metrics) = results
-  np.testing.assert_allclose(composed_metrics['d/penalty'], hand_metrics['d/penalty'], rtol=1e-5)
-  assert composed_metrics['d/penalty'] > 0
-  for got, want in zip(jax.tree.leaves((composed_state.g_params, composed_state.d_params)),
-                       jax.tree.leaves((hand_state.g_params, hand_state.d_params))):
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
+  """The documented game by hand (non-saturating loss, GP + R1, DiffAugment, n_critic, EMA):
+  each critic update on its own real batch (row i * n_critic + k is update k's i-th image), the
+  augmentation on the real and the generated images the critic sees and inside the generator's
+  loss, both penalties differentiated into the critic's gradient."""
+  n, latent = config.batch_size, config.latent_dim
+  augment_images = augment.diff_augment(config.augment)
+  G = lambda params, z: generator.apply(params, z)
+  D = lambda params, x: discriminator.apply(params, x, train=True)
+  k_d, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
+  real = (batch / 255.0).reshape(n, config.n_critic, *batch.shape[1:])
+  d, d_opt_state = state.d_params, state.d_opt_state
+  for k in range(config.n_critic):
+    k_z, _, _, k_augment, k_penalties = jax.random.split(jax.random.fold_in(k_d, k), 5)
+    fake = G(state.g_params, jax.random.normal(k_z, (n, latent)))
+    seen = augment_images(k_augment, jnp.concatenate([fake, real[:, k]]))
+    seen_fake, seen_real = seen[:n], seen[n:]
+
+    def d_loss(d):
+      loss = jax.nn.softplus(-D(d, seen_real)).mean() + jax.nn.softplus(D(d, seen_fake)).mean()
+      k_gp, _ = jax.random.split(k_penalties)
+      alpha = jax.random.uniform(k_gp, (n, 1, 1, 1))
+      between = _per_sample_input_gradients(discriminator, d, alpha * seen_real
+                                            + (1 - alpha) * seen_fake)
+      gp = config.gp_weight * jnp.mean((jnp.sqrt(jnp.sum(between ** 2, 1) + 1e-12) - 1) ** 2)
+      at_real = _per_sample_input_gradients(discriminator, d, seen_real)
+      r1 = config.r1_gamma / 2 * jnp.mean(jnp.sum(at_real ** 2, 1))
+      return loss + gp + r1
+
+    updates, d_opt_state = state.d_tx.update(jax.grad(d_loss)(d), d_opt_state, d)
+    d = optax.apply_updates(d, updates)
+  k_z, _, _, k_augment, _ = jax.random.split(k_g, 5)
+  z = jax.random.normal(k_z, (n, latent))
+  g_loss = lambda g: jax.nn.softplus(-D(d, augment_images(k_augment, G(g, z)))).mean()
+  g_grads = jax.grad(g_loss)(state.g_params)
+  updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+  g = optax.apply_updates(state.g_params, updates)
+  ema = jax.tree.map(lambda e, p: config.ema_decay * e + (1 - config.ema_decay) * p,
+                     state.g_ema_params, g)
+  return state.replace(step=state.step + 1, g_params=g, d_params=d, g_opt_state=g_opt_state,
+                       d_opt_state=d_opt_state, g_ema_params=ema)
+
+
+def test_composed_step_equals_the_game_written_out_by_hand():
+  """Non-saturating loss + GP + R1 + DiffAugment + n_critic 2 + EMA, from the config, through
+  the real step. (Not hinge: with every logit inside (-1, 1) its bias gradient is exactly zero
+  by hand and rounding noise in the step, which no relative tolerance can compare.)"""
+  generator, discriminator = nets.build(COMPOSED)
+  state = want = init_state(COMPOSED, generator, discriminator)
+  step = jax.jit(make_step(COMPOSED, generator, discriminator))
+  by_hand = jax.jit(lambda state, batch: _step_written_out(state, batch, generator, discriminator))
+  for i in range(2):
+    batch = _images(i, n=COMPOSED.batch_size * COMPOSED.n_critic)
+    state, metrics = step(state, batch)
+    want = by_hand(want, batch)
+  assert float(metrics['d/penalty']) > 0
+  assert_trees_close(dynamic_fields(state), dynamic_fields(want), rtol=1e-4)
 
 
 def test_n_critic_updates_the_critic_n_times_per_generator_update():
@@ -172,14 +206,50 @@ def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
   assert not all(np.array_equal(a, b) for a, b in
                  zip(before, jax.tree.leaves(state.d_params['batch_stats'])))
   # The power iteration's estimate tracks each kernel's largest singular value.
-  estimates = {name.split('/')[0]: float(value)
-               for stats in state.d_params['batch_stats'].values()
-               for name, value in stats.items() if name.endswith('/kernel/sigma')}
+  stats = {name: value for group in state.d_params['batch_stats'].values()
+           for name, value in group.items()}  # {'Conv_0/kernel/u': ..., '.../sigma': ...}
+  estimates = {name.split('/')[0]: float(value) for name, value in stats.items()
+               if name.endswith('/kernel/sigma')}
   assert set(estimates) == set(state.d_params['params']) == {'Conv_0', 'Conv_1', 'Dense_0'}
+  normalized = {}
   for layer, estimate in estimates.items():
-    kernel = np.asarray(state.d_params['params'][layer]['kernel'])
-    sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
-    np.testing.assert_allclose(estimate, sigma, rtol=0.05, err_msg=layer)
+    kernel = np.asarray(state.d_params['params'][layer]['kernel'], np.float64)
+    matrix = kernel.reshape(-1, kernel.shape[-1])
+    np.testing.assert_allclose(estimate, np.linalg.svd(matrix, compute_uv=False)[0], rtol=0.05,
+                               err_msg=layer)
+    # What the layer uses: one more power iteration from the stored u, then W / sigma.
+    u = np.asarray(stats[f'{layer}/kernel/u'], np.float64)
+    v = u @ matrix.T / np.linalg.norm(u @ matrix.T)
+    u = v @ matrix / np.linalg.norm(v @ matrix)
+    normalized[layer] = {**state.d_params['params'][layer],
+                         'kernel': kernel / (v @ matrix @ u.T)[0, 0]}
+  # The spectrally normalized critic is the plain critic holding the normalized weights.
+  images = jax.random.uniform(jax.random.key(5), (4, 16, 16, 1))
+  plain = nets.build(config.replace(spectral_norm=False))[1]
+  np.testing.assert_allclose(discriminator.apply(state.d_params, images, train=False),
+                             plain.apply({'params': normalized}, images, train=False),
+                             rtol=1e-5, atol=1e-6)
+
+
+def test_color_is_brightness_saturation_and_contrast_drawn_per_image():
+  """DiffAugment's color: x + b, then channel deviations x s, then deviations from the image
+  mean x c. The output is exactly of that form, and each factor is recovered from it and spans
+  its range: b in [-0.5, 0.5], s in [0, 2], c in [0.5, 1.5]."""
+  x = np.asarray(jax.random.uniform(jax.random.key(0), (256, 6, 6, 3)), np.float64)
+  out = np.asarray(augment.color()(jax.random.key(1), jnp.asarray(x, jnp.float32)), np.float64)
+  pixel_x, pixel_out = x.mean(3, keepdims=True), out.mean(3, keepdims=True)
+  b = (out.mean((1, 2, 3)) - x.mean((1, 2, 3)))
+  along = (pixel_x - x.mean((1, 2, 3), keepdims=True)).reshape(len(x), -1)
+  c = np.sum((pixel_out - out.mean((1, 2, 3), keepdims=True)).reshape(len(x), -1) * along, 1) \
+      / np.sum(along ** 2, 1)
+  deviations = (x - pixel_x).reshape(len(x), -1)
+  s = np.sum((out - pixel_out).reshape(len(x), -1) * deviations, 1) / np.sum(deviations ** 2, 1) / c
+  expected = (c * s)[:, None, None, None] * (x - pixel_x) + c[:, None, None, None] * (
+      pixel_x - x.mean((1, 2, 3), keepdims=True)) + (x.mean((1, 2, 3)) + b)[:, None, None, None]
+  np.testing.assert_allclose(out, expected, atol=1e-5)
+  for factor, (low, high) in ((b, (-0.5, 0.5)), (s, (0.0, 2.0)), (c, (0.5, 1.5))):
+    assert low - 1e-4 <= factor.min() < low + 0.1 * (high - low), (low, factor.min())
+    assert high - 0.1 * (high - low) < factor.max() <= high + 1e-4, (high, factor.max())
 
 
 def test_readme_extension_example_runs():
