@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from runs import main_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,14 +40,14 @@ def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   assert json.loads(result.stdout.splitlines()[-1])['digits_check'] == check
 
 
-def test_summary_prints_the_seed_parameter_counts():
-  result = _train('--config', 'dcgan64', '--summary')
-  assert result.returncode == 0, result.stderr
-  assert 'Total params: 3,979,651' in result.stdout
-  assert 'Total params: 404,801' in result.stdout
+def test_summary_prints_the_seed_parameter_counts(capsys):
+  code, stdout, stderr = main_in_process(capsys, '--config', 'dcgan64', '--summary')
+  assert code == 0, stderr
+  assert 'Total params: 3,979,651' in stdout
+  assert 'Total params: 404,801' in stdout
 
 
-@pytest.mark.parametrize('args,message', [
+BAD_INPUT = [
     (['--config', 'nope'], "unknown config 'nope'"),
     (['--frobnicate'], 'unrecognized arguments: --frobnicate'),
     (['--steps', '0'], 'must be positive, got 0'),
@@ -63,8 +65,23 @@ def test_summary_prints_the_seed_parameter_counts():
     (['--dataset', 'grid25'], 'arch dcgan cannot train on dataset'),
     (['--config', 'mlp2d', '--dataset', 'digits'], 'arch mlp2d cannot train on dataset'),
     (['--set', 'augment=color,blur'], "unknown augmentation 'blur'"),
-])
-def test_bad_input_gets_one_line_and_exit_2(tmp_path, args, message):
+]
+
+
+@pytest.mark.parametrize('args,message', BAD_INPUT)
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, message):
+  """In this process (`jaxgan.cli.main`, the code train.py runs); the next test runs two of
+  these as real processes, where a traceback would show."""
+  args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
+  (tmp_path / 'empty').mkdir()
+  code, _, stderr = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--steps', '1',
+                                    '--no-progress', *args)
+  assert code == 2
+  assert stderr.count('\n') == 1 and message in stderr, stderr
+
+
+@pytest.mark.parametrize('args,message', [BAD_INPUT[1], BAD_INPUT[12]])
+def test_bad_input_in_a_real_process_is_one_line_without_traceback(tmp_path, args, message):
   args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
   (tmp_path / 'empty').mkdir()
   result = _train('--workdir', str(tmp_path / 'run'), '--steps', '1', *args)
