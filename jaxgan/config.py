@@ -33,7 +33,7 @@ class Config:
   spectral_norm: bool = False  # spectral normalization of the discriminator's layers
   dtype: str = 'float32'  # compute dtype, 'float32' or 'bfloat16' (parameters stay float32)
   # the game
-  loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES
+  loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
   n_critic: int = 1  # discriminator updates per generator update
   gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: none)

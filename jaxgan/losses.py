@@ -9,6 +9,7 @@ nothing in `step.py` changes. Penalties on the discriminator's gradients are reg
 (`jaxgan.regularizers`), added to the discriminator's loss by the step.
 """
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -84,6 +85,57 @@ def least_squares() -> GANLoss:
       generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean())
 
 
+class FDivergence(NamedTuple):
+  """One row of the f-GAN table (Nowozin, Cseke & Tomioka 2016, Tables 1 and 2).
+
+  `f` is the convex generator of D_f(P || Q) = E_Q[f(p/q)]; `activation` is the output activation
+  g_f mapping a logit v into the domain of the convex conjugate; `conjugate` is f*(t) = sup_u
+  (u t - f(u)); `conjugate_of_activation(v)` is f*(g_f(v)), written in a form that stays finite
+  where composing the two would not.
+  """
+  f: Callable[[jax.Array], jax.Array]
+  activation: Callable[[jax.Array], jax.Array]
+  conjugate: Callable[[jax.Array], jax.Array]
+  conjugate_of_activation: Callable[[jax.Array], jax.Array]
+
+
+LOG2 = float(jnp.log(2.0))
+F_DIVERGENCES = {
+    'kl': FDivergence(
+        f=lambda u: u * jnp.log(u), activation=lambda v: v,
+        conjugate=lambda t: jnp.exp(t - 1), conjugate_of_activation=lambda v: jnp.exp(v - 1)),
+    'reverse_kl': FDivergence(
+        f=lambda u: -jnp.log(u), activation=lambda v: -jnp.exp(-v),
+        conjugate=lambda t: -1 - jnp.log(-t), conjugate_of_activation=lambda v: v - 1),
+    'pearson': FDivergence(
+        f=lambda u: jnp.square(u - 1), activation=lambda v: v,
+        conjugate=lambda t: jnp.square(t) / 4 + t,
+        conjugate_of_activation=lambda v: jnp.square(v) / 4 + v),
+    'squared_hellinger': FDivergence(
+        f=lambda u: jnp.square(jnp.sqrt(u) - 1), activation=lambda v: 1 - jnp.exp(-v),
+        conjugate=lambda t: t / (1 - t), conjugate_of_activation=lambda v: jnp.expm1(v)),
+    'jensen_shannon': FDivergence(
+        f=lambda u: -(u + 1) * jnp.log((1 + u) / 2) + u * jnp.log(u),
+        activation=lambda v: LOG2 - jax.nn.softplus(-v),
+        conjugate=lambda t: -jnp.log(2 - jnp.exp(t)),
+        conjugate_of_activation=lambda v: jax.nn.softplus(v) - LOG2),
+}
+
+
+def f_gan(divergence: str) -> GANLoss:
+  """f-GAN (Nowozin et al. 2016): the critic maximises the variational lower bound
+  F = E_P[g_f(v_real)] - E_Q[f*(g_f(v_fake))] <= D_f(P || Q), tight when g_f(v) = f'(p/q); the
+  generator maximises E_Q[g_f(v_fake)] (the paper's alternative to minimising F, which it found
+  to train better, as the non-saturating loss does for the original GAN). `divergence` is a key
+  of `F_DIVERGENCES`. At the critic's optimum, -d/loss estimates D_f(P || Q)."""
+  row = F_DIVERGENCES[divergence]
+  return GANLoss(
+      discriminator=lambda real, fake, key: (row.conjugate_of_activation(fake).mean()
+                                             - row.activation(real).mean()),
+      generator=lambda fake, key: -row.activation(fake).mean())
+
+
 # Config names -> factories; `seed_bce` takes the config's label_noise, the others nothing.
 LOSSES = {'seed_bce': seed_bce, 'non_saturating': non_saturating, 'minimax': minimax,
-          'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares}
+          'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares,
+          **{f'f_{name}': functools.partial(f_gan, name) for name in F_DIVERGENCES}}

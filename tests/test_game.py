@@ -1,4 +1,4 @@
-"""The game's pieces: losses, regularizers, augmentations, spectral norm, n_critic; composed
+"""The game's pieces: regularizers, augmentations, spectral norm, n_critic; composed
 pieces equal the same sums written out by hand."""
 
 import json
@@ -25,25 +25,6 @@ TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_wi
 
 def _images(seed, n=6):
   return np.random.default_rng(seed).integers(0, 256, (n, 8, 8, 1), dtype=np.uint8)
-
-
-def test_losses_match_their_formulas():
-  real, fake = jnp.array([-2.0, 0.3, 1.5]), jnp.array([0.7, -1.1, 0.0])
-  p_real, p_fake = jax.nn.sigmoid(real), jax.nn.sigmoid(fake)
-  cross_entropy = -jnp.log(p_real).mean() - jnp.log(1 - p_fake).mean()
-  expected = {
-      'non_saturating': (cross_entropy, -jnp.log(p_fake).mean()),
-      'minimax': (cross_entropy, jnp.log(1 - p_fake).mean()),
-      'hinge': (jnp.maximum(0, 1 - real).mean() + jnp.maximum(0, 1 + fake).mean(), -fake.mean()),
-      'wasserstein': (fake.mean() - real.mean(), -fake.mean()),
-      'least_squares': (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
-                        0.5 * ((fake - 1) ** 2).mean()),
-  }
-  key = jax.random.key(0)
-  for name, (d_loss, g_loss) in expected.items():
-    loss = losses.LOSSES[name]()
-    np.testing.assert_allclose(loss.discriminator(real, fake, key), d_loss, rtol=1e-6)
-    np.testing.assert_allclose(loss.generator(fake, key), g_loss, rtol=1e-6)
 
 
 def _tiny_critic():
