@@ -1,0 +1,177 @@
+"""Breaks the code on purpose, one claim at a time, and shows which test catches each break.
+
+  python benchmarks/mutations.py [--only NAME ...] [--list]
+
+Each mutation replaces one piece of text in the library (or the presets) with a wrong version of
+it, runs the tests that prove the claim, and restores the file. A mutation caught by no test is a
+claim without a test that can fail. The texts belong to this version of the code: a mutation
+whose text is gone says so ("not applied") instead of passing silently; update it with the code.
+Runs in a scratch copy of the repository, so the working tree is never left broken.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The tests that prove each claim.
+N_DEVICES = 'tests/test_parallel.py::test_n_devices_train_the_one_device_run'
+DEVICE_COUNTS = 'tests/test_parallel.py::test_resume_on_8_then_2_then_1_devices_is_the_one_device_run'
+DIVERGENCE = 'tests/test_checkpoint.py::test_divergence_stops_without_writing_a_checkpoint'
+COMPOSED = 'tests/test_game.py::test_composed_step_equals_the_game_written_out_by_hand'
+EMA_SAMPLES = 'tests/test_checkpoint.py::test_samples_and_the_sampling_tool_use_the_ema_generator'
+DTYPES = 'tests/test_checkpoint.py::test_a_checkpoint_resumes_under_the_other_dtype'
+SPECTRAL_NORM = 'tests/test_game.py::test_spectral_norm_keeps_each_layer_near_unit_norm_while_training'
+COLOR = 'tests/test_game.py::test_color_is_brightness_saturation_and_contrast_drawn_per_image'
+FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_seed_step'
+
+
+class Mutation(NamedTuple):
+  name: str
+  claim: str
+  path: str
+  old: str
+  new: str
+  tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    Mutation('no-pmean', 'N devices train the one-device run', 'jaxgan/step.py',
+             "'params': average(d_grads)}", "'params': d_grads}",
+             (N_DEVICES,)),
+    Mutation('psum', 'gradients are averaged over devices, not summed', 'jaxgan/step.py',
+             'return tree if axis_name is None else jax.lax.pmean(tree, axis_name)',
+             'return tree if axis_name is None else jax.tree.map(lambda x: jax.lax.psum(x, '
+             'axis_name) if x.ndim else jax.lax.pmean(x, axis_name), tree)',
+             (N_DEVICES,)),
+    Mutation('same-latents-on-every-device', 'the latents do not depend on the device count',
+             'jaxgan/step.py', 'jax.lax.axis_index(axis_name) * n, n)', '0, n)',
+             (DEVICE_COUNTS,)),
+    Mutation('nan-seen-late', 'a NaN loss stops the run naming the exact step', 'jaxgan/step.py',
+             "(state.nonfinite_step == 0) & ~finite, state.step + 1,",
+             "(state.nonfinite_step == 0) & ~finite & (state.step % 4 == 3), state.step + 1,",
+             (DIVERGENCE,)),
+    Mutation('augment-fakes-only', 'augmentation reaches the real and the generated batch',
+             'jaxgan/step.py',
+             "both = augmented(keys['augment'], jnp.concatenate([fake, real]))",
+             "both = jnp.concatenate([augmented(keys['augment'], fake), real])",
+             (COMPOSED,)),
+    Mutation('no-augment-for-generator', 'the generator trains through the augmentation',
+             'jaxgan/step.py',
+             "fake = augmented(keys['augment'], generator.apply(g_params, latents(keys['z'], n)))",
+             "fake = generator.apply(g_params, latents(keys['z'], n))",
+             (COMPOSED,)),
+    Mutation('penalty-without-gradient', 'a penalty reaches the gradient', 'jaxgan/step.py',
+             "return metrics['d/loss'] + metrics['d/penalty'], (metrics, variables, reg_state)",
+             "return metrics['d/loss'] + jax.lax.stop_gradient(metrics['d/penalty']), "
+             "(metrics, variables, reg_state)",
+             (COMPOSED,)),
+    Mutation('one-real-batch-for-all-critic-updates', 'each critic update on its own real batch',
+             'jaxgan/step.py', "carry, metrics = critic_update(carry, (real[i],",
+             "carry, metrics = critic_update(carry, (real[0],",
+             (COMPOSED,)),
+    Mutation('samples-from-raw-generator', 'samples come from the EMA generator', 'jaxgan/state.py',
+             'return self.g_params if self.g_ema_params is None else self.g_ema_params',
+             'return self.g_params',
+             (EMA_SAMPLES,)),
+    Mutation('dtype-fixes-the-shapes', 'a checkpoint resumes under either dtype',
+             'jaxgan/config.py', "'r1_gamma')\n", "'r1_gamma', 'dtype')\n",
+             (DTYPES,)),
+    Mutation('dtype-ignored', 'the resumed run computes in the dtype asked for',
+             'jaxgan/nets/__init__.py', 'dtype = jnp.dtype(config.dtype)', "dtype = jnp.dtype('float32')",
+             (DTYPES,)),
+    Mutation('seed-dropout-active', "dcgan64 keeps the seed's dropout inactive",
+             'jaxgan/configs/__init__.py',
+             "return Config(name='dcgan64', image_size=64, channels=3, d_dropout=0.0,",
+             "return Config(name='dcgan64', image_size=64, channels=3, d_dropout=0.2,",
+             ('tests/test_reference.py',)),
+    Mutation('optax-epsilon', "Keras' Adam exactly", 'jaxgan/optim.py',
+             'updates = jax.tree.map(lambda m, v: alpha * m / (jnp.sqrt(v) + eps), mu, nu)',
+             'updates = jax.tree.map(lambda m, v: alpha * m / (jnp.sqrt(v) + eps / jnp.sqrt(1 - b2 '
+             '** t)), mu, nu)',
+             ('tests/test_reference.py',)),
+    Mutation('label-noise-ignored', "the seed's label noise", 'jaxgan/losses.py',
+             'labels = labels + label_noise * jax.random.uniform(key, labels.shape)',
+             'labels = labels + 0.0 * jax.random.uniform(key, labels.shape)',
+             ('tests/test_reference.py',)),
+    Mutation('no-spectral-norm', 'spectral norm divides each weight by its top singular value',
+             'jaxgan/nets/dcgan.py', 'return nn.SpectralNorm(layer)(x, update_stats=update_stats)',
+             'nn.SpectralNorm(layer)(x, update_stats=update_stats)\n    return layer(x)',
+             (SPECTRAL_NORM,)),
+    Mutation('color-without-contrast', "DiffAugment's color", 'jaxgan/augment.py',
+             "_per_image(k_contrast, images, 0.5, 1.5) + mean", "1.0 + mean",
+             (COLOR,)),
+    Mutation('keys-in-another-order', "today's presets compute what they computed",
+             'jaxgan/step.py', "names = ('z', 'drop', 'loss', 'augment', 'regularizer')",
+             "names = ('drop', 'z', 'loss', 'augment', 'regularizer')",
+             ('tests/test_presets_pinned.py',)),
+    Mutation('ema-half-as-fast', "today's presets compute what they computed", 'jaxgan/step.py',
+             'optax.incremental_update(g_params, g_ema_params, 1.0 - ema_decay)',
+             'optax.incremental_update(g_params, g_ema_params, 0.5 * (1.0 - ema_decay))',
+             ('tests/test_presets_pinned.py',)),
+    Mutation('f-gan-critic-sign', 'f-GAN: at the optimum, -d/loss estimates D_f',
+             'jaxgan/losses.py', '(row.conjugate_of_activation(fake).mean()',
+             '(-row.conjugate_of_activation(fake).mean()',
+             ('tests/test_losses.py',)),
+    Mutation('hellinger-activation', 'f-GAN rows follow the paper', 'jaxgan/losses.py',
+             'activation=lambda v: 1 - jnp.exp(-v),', 'activation=lambda v: 1 - jnp.exp(v),',
+             ('tests/test_losses.py',)),
+    Mutation('flops-without-generator-input-gradients', 'the benchmark counts the step\'s FLOPs',
+             'benchmarks/flops.py', 'sum(d) + sum(d) + sum(g) + sum(g[1:])',
+             'sum(d) + sum(d) + sum(g) + 0',
+             (FLOPS,)),
+]
+
+
+def run(mutation: Mutation, scratch: Path) -> str:
+  path = scratch / mutation.path
+  original = path.read_text()
+  if original.count(mutation.old) != 1:
+    return 'not applied (its text is not in the code once)'
+  path.write_text(original.replace(mutation.old, mutation.new))
+  try:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider',
+                             *mutation.tests], cwd=scratch, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    failed = [line.split()[1] for line in result.stdout.splitlines()
+              if line.startswith('FAILED')]
+    if result.returncode == 0:
+      return f'NOT CAUGHT ({seconds:.0f} s)'
+    if not failed:  # the tests did not even run: say why rather than count it as caught
+      return f'tests did not run: {(result.stdout + result.stderr).strip()[-300:]}'
+    return f'caught by {", ".join(failed)} ({seconds:.0f} s)'
+  finally:
+    path.write_text(original)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--only', nargs='+', metavar='NAME', help='run only these mutations')
+  parser.add_argument('--list', action='store_true', help='list the mutations and exit')
+  args = parser.parse_args()
+  chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
+  if args.list or not chosen:
+    for m in MUTATIONS:
+      print(f'{m.name}: {m.claim}')
+    return 0 if chosen else 2
+  with tempfile.TemporaryDirectory() as scratch:
+    scratch = Path(scratch) / 'jaxgan'
+    shutil.copytree(ROOT, scratch, ignore=shutil.ignore_patterns('.git', '.venv', 'runs',
+                                                                 '__pycache__'))
+    missed = 0
+    for mutation in chosen:
+      outcome = run(mutation, scratch)
+      missed += not outcome.startswith('caught')
+      print(f'{mutation.name} ({mutation.claim}): {outcome}', flush=True)
+  return 1 if missed else 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
