@@ -10,6 +10,7 @@ nothing in `step.py` changes. Penalties on the discriminator's gradients are reg
 """
 
 import functools
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -99,7 +100,7 @@ class FDivergence(NamedTuple):
   conjugate_of_activation: Callable[[jax.Array], jax.Array]
 
 
-LOG2 = float(jnp.log(2.0))
+LOG2 = math.log(2.0)  # not jnp: importing jaxgan must not start a JAX backend
 F_DIVERGENCES = {
     'kl': FDivergence(
         f=lambda u: u * jnp.log(u), activation=lambda v: v,
