@@ -70,7 +70,8 @@ def tfds_copy(folder: Path, data_dir: Path) -> str:
 
 def images_per_second(images, batch_size: int, seconds: float = 2.0) -> float:
   """Batches as training draws them, for at least `seconds`; images per second."""
-  batches = data.EpochBatches(images, batch_size, seed=0, hflip=True)
+  examples = images if hasattr(images, 'batch') else data.ArrayExamples({'image': images})
+  batches = data.EpochBatches(examples, batch_size, seed=0, hflip=True)
   done, start = 0, time.perf_counter()
   while time.perf_counter() - start < seconds:
     batches.batch(done)

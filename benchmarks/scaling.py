@@ -47,7 +47,7 @@ def run(args):
   config = configs.get(args.preset).replace(batch_size=args.batch_size)
   generator, discriminator = nets.build(config)
   shape = (args.batch_size, config.image_size, config.image_size, config.channels)
-  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+  images = {'image': np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)}
   counts = [n for n in map(int, args.devices.split(',')) if n <= jax.local_device_count()]
 
   cases = {}  # name -> [step, state, batch, times]

@@ -1,15 +1,22 @@
-"""Datasets -> uint8 image arrays, and deterministic, resumable batches over them.
+"""Datasets -> examples (dicts of arrays), and deterministic, resumable batches over them.
 
-The batch order depends only on (seed, step): epoch e visits the images in the permutation drawn
-from (seed, e). A run resumed at step N therefore sees exactly the batches the uninterrupted run
-would have seen, and the data position is the step itself.
+A batch is a dict: `image` (uint8 `(n, h, w, c)`) or `point` (float32 `(n, 2)`, the 2-D
+mixtures), plus `label` (int32 `(n,)`) when the run asks for labels and the dataset has them:
+the digits' ten classes, a folder's class subfolders, TFDS's `label` feature. Sharding, prefetch,
+resume and the step treat every entry alike.
+
+The batch order depends only on (seed, step): epoch e visits the examples in the permutation
+drawn from (seed, e). A run resumed at step N therefore sees exactly the batches the
+uninterrupted run would have seen, and the data position is the step itself.
 """
 
 import concurrent.futures
+import dataclasses
 import hashlib
+import json
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +30,63 @@ DEFAULT_CACHE = Path('~/.cache/jaxgan').expanduser()
 
 class DatasetError(ValueError):
   """A dataset that cannot be read; the message says why and what to do."""
+
+
+class ArrayExamples:
+  """Examples held as equal-length arrays (in memory or memory-mapped): `batch(indices)` is
+  `{name: array[indices]}`."""
+
+  def __init__(self, arrays: Mapping[str, np.ndarray]):
+    self.arrays = dict(arrays)
+    lengths = {len(array) for array in self.arrays.values()}
+    assert len(lengths) == 1, f'arrays of different lengths: {lengths}'
+
+  def __len__(self) -> int:
+    return len(next(iter(self.arrays.values())))
+
+  def batch(self, indices) -> dict[str, np.ndarray]:
+    return {name: array[indices] for name, array in self.arrays.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+  """`examples`: random access to batches (`len(examples)`, `examples.batch(indices) -> dict`);
+  `classes`: the class names, in label order, when the examples carry labels."""
+
+  examples: 'ArrayExamples | TfdsImages'
+  classes: tuple[str, ...] = ()
+
+
+def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
+                  report=print, labels: bool = False) -> Dataset:
+  """The examples a dataset spec names (see `load_dataset`), with labels when `labels`: the
+  digits' classes '0'..'9'; a folder's top-level subfolders, one per class, in sorted order (as
+  Keras' `image_dataset_from_directory` and torchvision's `ImageFolder` read them); TFDS's
+  `label` feature and its class names. A dataset without labels raises `DatasetError`."""
+  if spec in EMBEDDED and spec != 'digits':
+    if labels:
+      raise DatasetError(f'dataset {spec!r} has no labels')
+    return Dataset(ArrayExamples({'point': load_dataset(spec, image_size, channels)}))
+  if spec.startswith('tfds:'):
+    source = TfdsImages(spec, image_size, channels, data_dir, labels=labels)
+    return Dataset(source, source.classes)
+  images = load_dataset(spec, image_size, channels, data_dir, report)
+  if not labels:
+    return Dataset(ArrayExamples({'image': images}))
+  if spec == 'digits':
+    from sklearn.datasets import load_digits
+    classes = tuple(str(c) for c in range(10))
+    return Dataset(ArrayExamples({'image': images, 'label': load_digits().target.astype(np.int32)}),
+                   classes)
+  images, found = _folder_cache(Path(spec).expanduser(), image_size, channels,
+                                Path(data_dir or DEFAULT_CACHE), report)
+  if not found['classes'] or found['outside']:
+    outside = f' ({len(found["outside"])} images directly in it)' if found['outside'] else ''
+    raise DatasetError(f'labels need one subfolder per class, each holding its images, and '
+                       f'none outside them; {spec!r} has {len(found["classes"])} class '
+                       f'subfolders{outside}')
+  return Dataset(ArrayExamples({'image': images, 'label': np.asarray(found['labels'], np.int32)}),
+                 tuple(found['classes']))
 
 
 def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
@@ -52,7 +116,7 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
                        f'({", ".join(EMBEDDED)}), tfds:NAME[:SPLIT], nor an existing folder')
   if not folder.is_dir():
     raise DatasetError(f'dataset {spec!r} is a file; give a folder of images')
-  return _folder_cache(folder, image_size, channels, Path(data_dir or DEFAULT_CACHE), report)
+  return _folder_cache(folder, image_size, channels, Path(data_dir or DEFAULT_CACHE), report)[0]
 
 
 def _digits() -> list[Image.Image]:
@@ -65,7 +129,8 @@ def _digits() -> list[Image.Image]:
 class TfdsImages:
   """A prepared TFDS split, read by index through `tfds.data_source` (no TensorFlow)."""
 
-  def __init__(self, spec: str, image_size: int, channels: int, data_dir=None):
+  def __init__(self, spec: str, image_size: int, channels: int, data_dir=None,
+               labels: bool = False):
     import tensorflow_datasets as tfds
     from absl import logging
     logging.set_verbosity(logging.ERROR)  # tfds' warnings (missing files, no OpenCV) are noise here
@@ -82,16 +147,31 @@ class TfdsImages:
           f'--data-dir DIR (preparing may need TensorFlow; reading does not)') from None
     self._size, self._channels = image_size, channels
     self._pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
+    self.labels, self.classes = labels, ()
+    if labels:
+      feature = dict(self._source.dataset_info.features.items()).get('label')
+      if not isinstance(feature, tfds.features.ClassLabel):
+        raise DatasetError(f'TFDS dataset {name!r} has no class label feature named label')
+      self.classes = tuple(feature.names)
 
   def __len__(self) -> int:
     return len(self._source)
 
   def __getitem__(self, indices) -> np.ndarray:
-    """Decodes and fits the records in parallel (PIL releases the GIL)."""
+    return self.batch(indices)['image']
+
+  def batch(self, indices) -> dict[str, np.ndarray]:
+    """`{'image'}` (and `'label'` with `labels`), the records decoded and fitted in parallel
+    (PIL releases the GIL)."""
     def read(index):
-      pixels = _squeeze(self._source[int(index)]['image'])
-      return _fit(Image.fromarray(pixels), self._size, self._channels)
-    return np.stack(list(self._pool.map(read, indices)))
+      record = self._source[int(index)]
+      image = _fit(Image.fromarray(_squeeze(record['image'])), self._size, self._channels)
+      return image, int(record['label']) if self.labels else 0
+    images, labels = zip(*self._pool.map(read, indices))
+    batch = {'image': np.stack(images)}
+    if self.labels:
+      batch['label'] = np.asarray(labels, np.int32)
+    return batch
 
 
 def _squeeze(pixels: np.ndarray) -> np.ndarray:
@@ -100,7 +180,9 @@ def _squeeze(pixels: np.ndarray) -> np.ndarray:
 
 
 def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path, report):
-  """The folder's images, fitted, from (or first into) a memory-mapped cache file."""
+  """The folder's images, fitted, from (or first into) a memory-mapped cache file, and the
+  class of each kept image: `{'classes': sorted top-level subfolder names, 'labels': [...],
+  'outside': [files directly in the folder]}`."""
   files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES
                  and p.is_file())
   if not files:
@@ -112,31 +194,44 @@ def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path
                        .encode())
   cache = cache_root / 'folders' / (f'{folder.name}-{fingerprint.hexdigest()[:16]}-'
                                     f'{image_size}x{image_size}x{channels}.npy')
-  if not cache.exists():
+  classes_file = cache.with_suffix('.classes.json')
+  if not (cache.exists() and classes_file.exists()):
     try:
-      _prepare(files, cache, image_size, channels, report)
+      kept = _prepare(files, cache, image_size, channels, report)
+      parts = [path.relative_to(folder).parts for path in files]
+      classes = sorted({part[0] for part in parts if len(part) > 1})
+      index = {name: i for i, name in enumerate(classes)}
+      found = {'classes': classes,
+               'labels': [index[parts[i][0]] if len(parts[i]) > 1 else -1 for i in kept],
+               'outside': [part[0] for part in parts if len(part) == 1]}
+      partial = classes_file.with_name(f'{classes_file.name}.{os.getpid()}.partial')
+      partial.write_text(json.dumps(found))
+      partial.replace(classes_file)  # whole or absent, as the image cache
     except OSError as error:
       raise DatasetError(f'cannot write the dataset cache {str(cache)!r} '
                          f'({error.strerror or error}); choose another --data-dir') from None
-  return np.load(cache, mmap_mode='r')
+  return np.load(cache, mmap_mode='r'), json.loads(classes_file.read_text())
 
 
-def _prepare(files, cache: Path, image_size: int, channels: int, report) -> None:
-  """Decodes and fits every file (two threads per core) into `cache`, written atomically.
-  Unreadable, truncated and decompression-bomb files are skipped and reported once."""
+def _prepare(files, cache: Path, image_size: int, channels: int, report) -> list[int]:
+  """Decodes and fits every file (two threads per core) into `cache`, written atomically, and
+  returns the indices of the files kept. Unreadable, truncated and decompression-bomb files are
+  skipped and reported once."""
   cache.parent.mkdir(parents=True, exist_ok=True)
   partial = cache.with_name(f'{cache.stem}.{os.getpid()}.partial.npy')
   trimmed = partial.with_suffix('.trimmed.npy')
   try:
     rows = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8,
                                      shape=(len(files), image_size, image_size, channels))
-    skipped, count = [], 0
+    skipped, kept_files, count = [], [], 0
     with concurrent.futures.ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as pool:
-      for path, image in zip(files, pool.map(lambda f: _read(f, image_size, channels), files)):
+      reads = pool.map(lambda f: _read(f, image_size, channels), files)
+      for i, (path, image) in enumerate(zip(files, reads)):
         if image is None:
           skipped.append(path)
         else:
           rows[count] = image
+          kept_files.append(i)
           count += 1
     if not count:
       raise DatasetError(f'none of the {len(files)} image files could be read (corrupt, '
@@ -155,6 +250,7 @@ def _prepare(files, cache: Path, image_size: int, channels: int, report) -> None
       trimmed.replace(partial)
     del rows
     partial.replace(cache)
+    return kept_files
   finally:
     partial.unlink(missing_ok=True)
     trimmed.unlink(missing_ok=True)
@@ -186,40 +282,42 @@ def _fit(image: Image.Image, size: int, channels: int) -> np.ndarray:
 
 
 class EpochBatches:
-  """Batches of `batch_size` images; epoch e is the permutation drawn from (seed, e).
+  """Batches of `batch_size` examples; epoch e is the permutation drawn from (seed, e).
 
+  `examples` is a `Dataset`'s (`len`, `batch(indices) -> dict`); each batch is such a dict.
   Incomplete final batches are dropped so every step has the same shape (one compilation). With
   `hflip`, each image of step s is mirrored left-right with probability 1/2, drawn from
   (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
-  every batch this process feeds (`DataParallel.process_rows`); only those images are read.
+  every batch this process feeds (`DataParallel.process_rows`); only those examples are read.
   """
 
-  def __init__(self, images, batch_size: int, seed: int, hflip: bool = False,
+  def __init__(self, examples, batch_size: int, seed: int, hflip: bool = False,
                rows: slice = slice(None)):
-    if len(images) < batch_size:
-      raise DatasetError(f'the dataset has {len(images)} images, fewer than one batch of '
+    if len(examples) < batch_size:
+      raise DatasetError(f'the dataset has {len(examples)} examples, fewer than one batch of '
                          f'{batch_size}')
-    self.images = images
+    self.examples = examples
     self.batch_size = batch_size
     self.seed = seed
     self.hflip = hflip
     self.rows = rows
-    self.steps_per_epoch = len(images) // batch_size
+    self.steps_per_epoch = len(examples) // batch_size
     self._epoch, self._order = -1, None
 
-  def batch(self, step: int) -> np.ndarray:
+  def batch(self, step: int) -> dict[str, np.ndarray]:
     epoch, index = divmod(step, self.steps_per_epoch)
     if epoch != self._epoch:
       self._epoch = epoch
-      self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+      self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
     chosen = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
-    batch = self.images[chosen[self.rows]]  # in file order: a memory-mapped cache reads ahead
+    batch = self.examples.batch(chosen[self.rows])  # in file order: a memory map reads ahead
     if self.hflip:
       flip = np.random.default_rng([self.seed, step, 1]).random(self.batch_size) < 0.5
-      batch = np.where(flip[self.rows, None, None, None], batch[:, :, ::-1], batch)
+      images = batch['image']
+      batch['image'] = np.where(flip[self.rows, None, None, None], images[:, :, ::-1], images)
     return batch
 
-  def iterate(self, start_step: int) -> Iterator[np.ndarray]:
+  def iterate(self, start_step: int) -> Iterator[dict[str, np.ndarray]]:
     """Batches from `start_step` on, the next one prepared in a background thread."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
       pending = pool.submit(self.batch, start_step)

@@ -100,7 +100,7 @@ class DataParallel:
     return slice(start, start + per_process)
 
   def compile(self, per_device_step):
-    """`per_device_step(state, images)`, made with `axis_name=AXIS`, as a step over all devices
+    """`per_device_step(state, batch)`, made with `axis_name=AXIS`, as a step over all devices
     taking the layouts of `replicate` and `shard_batch`; the state is donated."""
     if self.mode == 'pmap':
       return jax.pmap(per_device_step, axis_name=AXIS, devices=self.devices, donate_argnums=0)
@@ -149,11 +149,14 @@ class DataParallel:
       return jax.tree.map(lambda x: x.addressable_data(0)[0], tree)
     return jax.tree.map(_first_copy, tree)
 
-  def shard_batch(self, rows: np.ndarray) -> jax.Array:
-    """This process's rows of the global batch, split over its devices for the step."""
+  def shard_batch(self, batch: Any) -> Any:
+    """This process's rows of the global batch (a dict of arrays, or any pytree of them), each
+    leaf split over the devices along its first axis for the step."""
     if self.mode == 'pmap':
-      return rows.reshape(len(self.local_devices), -1, *rows.shape[1:])
-    return jax.make_array_from_process_local_data(self._split, rows)
+      return jax.tree.map(lambda rows: rows.reshape(len(self.local_devices), -1, *rows.shape[1:]),
+                          batch)
+    return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(self._split, rows),
+                        batch)
 
 
 def _first_copy(x: Any) -> Any:

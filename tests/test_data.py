@@ -19,39 +19,57 @@ def test_digits_resized_and_converted_to_rgb():
   np.testing.assert_array_equal(images[..., 0], images[..., 2])
 
 
+def _examples(images, labels=None):
+  """In-memory examples: images, with a label per image when given."""
+  arrays = {'image': images} if labels is None else {'image': images, 'label': labels}
+  return data.ArrayExamples(arrays)
+
+
 def test_epochs_are_seeded_permutations_and_resumable():
+  """Batches are dicts; every entry follows the same order (here the label is the image's
+  value, so a mismatch shows)."""
   images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
-  batches = data.EpochBatches(images, batch_size=3, seed=7)
+  examples = _examples(images, np.arange(10, dtype=np.int32))
+  batches = data.EpochBatches(examples, batch_size=3, seed=7)
   assert batches.steps_per_epoch == 3
-  epoch0 = np.concatenate([batches.batch(s) for s in range(3)]).ravel()
-  epoch1 = np.concatenate([batches.batch(s) for s in range(3, 6)]).ravel()
+  for step in range(6):
+    batch = batches.batch(step)
+    np.testing.assert_array_equal(batch['image'].ravel(), batch['label'])
+  epoch0 = np.concatenate([batches.batch(s)['image'] for s in range(3)]).ravel()
+  epoch1 = np.concatenate([batches.batch(s)['image'] for s in range(3, 6)]).ravel()
   assert len(set(epoch0)) == 9 and len(set(epoch1)) == 9  # no image twice in an epoch
   assert not np.array_equal(epoch0, epoch1)
   # Same seed, same batches; a stream started at step 4 is the uninterrupted stream's tail.
-  again = data.EpochBatches(images, batch_size=3, seed=7)
+  again = data.EpochBatches(examples, batch_size=3, seed=7)
   stream = again.iterate(0)
   uninterrupted = [next(stream) for _ in range(8)]
-  resumed = data.EpochBatches(images, batch_size=3, seed=7).iterate(4)
+  resumed = data.EpochBatches(examples, batch_size=3, seed=7).iterate(4)
   for want in uninterrupted[4:]:
-    np.testing.assert_array_equal(next(resumed), want)
-  other_seed = data.EpochBatches(images, batch_size=3, seed=8)
-  assert not np.array_equal(other_seed.batch(0), batches.batch(0))
+    got = next(resumed)
+    assert set(got) == set(want) == {'image', 'label'}
+    for name in want:
+      np.testing.assert_array_equal(got[name], want[name])
+  other_seed = data.EpochBatches(examples, batch_size=3, seed=8)
+  assert not np.array_equal(other_seed.batch(0)['image'], batches.batch(0)['image'])
 
 
 def test_too_few_images_for_a_batch():
   with pytest.raises(data.DatasetError, match='fewer than one batch'):
-    data.EpochBatches(np.zeros((2, 1, 1, 1), np.uint8), batch_size=3, seed=0)
+    data.EpochBatches(_examples(np.zeros((2, 1, 1, 1), np.uint8)), batch_size=3, seed=0)
 
 
 def test_hflip_mirrors_about_half_and_resumes_identically():
   images = np.arange(40 * 2, dtype=np.uint8).reshape(40, 1, 2, 1)  # left != right in each
-  plain = data.EpochBatches(images, batch_size=40, seed=3)
-  flipped = data.EpochBatches(images, batch_size=40, seed=3, hflip=True)
-  mirrored = np.all(flipped.batch(5) == plain.batch(5)[:, :, ::-1], axis=(1, 2, 3))
-  kept = np.all(flipped.batch(5) == plain.batch(5), axis=(1, 2, 3))
+  labels = np.arange(40, dtype=np.int32)
+  plain = data.EpochBatches(_examples(images, labels), batch_size=40, seed=3).batch(5)
+  flipped = data.EpochBatches(_examples(images, labels), batch_size=40, seed=3, hflip=True)
+  mirrored = np.all(flipped.batch(5)['image'] == plain['image'][:, :, ::-1], axis=(1, 2, 3))
+  kept = np.all(flipped.batch(5)['image'] == plain['image'], axis=(1, 2, 3))
   assert np.all(mirrored ^ kept) and 10 < mirrored.sum() < 30
-  np.testing.assert_array_equal(flipped.batch(5),
-                                data.EpochBatches(images, 40, seed=3, hflip=True).batch(5))
+  np.testing.assert_array_equal(flipped.batch(5)['label'], plain['label'])  # labels unflipped
+  np.testing.assert_array_equal(
+      flipped.batch(5)['image'],
+      data.EpochBatches(_examples(images), 40, seed=3, hflip=True).batch(5)['image'])
 
 
 def _write_folder(root, rng, count=12):
@@ -78,7 +96,8 @@ def test_folder_is_found_recursively_fitted_and_cached_once(tmp_path, monkeypatc
   monkeypatch.undo()
   Image.new('RGB', (30, 20), (255, 0, 0)).save(folder / 'sub' / 'new.png')
   assert data.load_dataset(str(folder), 16, 3, data_dir=tmp_path / 'cache').shape[0] == 13
-  assert len(list((tmp_path / 'cache' / 'folders').iterdir())) == 2  # no partial files left
+  cached = sorted(p.name for p in (tmp_path / 'cache' / 'folders').iterdir())
+  assert len(cached) == 4 and not any('partial' in name for name in cached)  # 2 x (.npy, .json)
 
 
 def test_center_crop_resize_and_mode_conversion(tmp_path):
@@ -166,9 +185,78 @@ def test_unprepared_tfds_dataset_fails_fast_with_how_to_prepare(tmp_path):
 
 def test_process_rows_are_the_matching_slice_of_the_global_batch():
   images = np.arange(24 * 2, dtype=np.uint8).reshape(24, 1, 2, 1)
-  whole = data.EpochBatches(images, batch_size=8, seed=1, hflip=True)
-  halves = [data.EpochBatches(images, 8, seed=1, hflip=True, rows=slice(4 * p, 4 * p + 4))
+  examples = _examples(images, np.arange(24, dtype=np.int32))
+  whole = data.EpochBatches(examples, batch_size=8, seed=1, hflip=True)
+  halves = [data.EpochBatches(examples, 8, seed=1, hflip=True, rows=slice(4 * p, 4 * p + 4))
             for p in range(2)]
   for step in range(5):
-    np.testing.assert_array_equal(np.concatenate([h.batch(step) for h in halves]),
-                                  whole.batch(step))
+    for name in ('image', 'label'):
+      np.testing.assert_array_equal(np.concatenate([h.batch(step)[name] for h in halves]),
+                                    whole.batch(step)[name])
+
+
+def test_labels_from_the_digits():
+  dataset = data.load_examples('digits', 8, 1, labels=True)
+  from sklearn.datasets import load_digits
+  assert dataset.classes == tuple('0123456789')
+  batch = dataset.examples.batch(np.arange(5))
+  np.testing.assert_array_equal(batch['label'], load_digits().target[:5])
+  assert batch['label'].dtype == np.int32 and batch['image'].shape == (5, 8, 8, 1)
+  assert set(data.load_examples('digits', 8, 1).examples.batch(np.arange(2))) == {'image'}
+  assert set(data.load_examples('ring8', 8, 1).examples.batch(np.arange(2))) == {'point'}
+  with pytest.raises(data.DatasetError, match="'ring8' has no labels"):
+    data.load_examples('ring8', 8, 1, labels=True)
+
+
+def test_labels_from_class_subfolders(tmp_path):
+  """One subfolder per class, found recursively below it, classes in sorted order (as Keras'
+  `image_dataset_from_directory` and torchvision's `ImageFolder`); a corrupt file is skipped
+  without shifting the labels of the others."""
+  colors = {'cat': (255, 0, 0), 'dog': (0, 255, 0), 'ant': (0, 0, 255)}
+  for i, (name, color) in enumerate(colors.items()):
+    (tmp_path / 'pets' / name / 'deep').mkdir(parents=True)
+    for j in range(i + 2):
+      Image.new('RGB', (12, 10), color).save(tmp_path / 'pets' / name / f'{j}.png')
+    Image.new('RGB', (12, 10), color).save(tmp_path / 'pets' / name / 'deep' / 'x.png')
+  (tmp_path / 'pets' / 'cat' / 'broken.png').write_bytes(b'junk')
+  dataset = data.load_examples(str(tmp_path / 'pets'), 4, 3, data_dir=tmp_path / 'cache',
+                               labels=True, report=lambda line: None)
+  assert dataset.classes == ('ant', 'cat', 'dog')
+  batch = dataset.examples.batch(np.arange(len(dataset.examples)))
+  assert len(batch['label']) == 4 + 3 + 5
+  for label, name in enumerate(dataset.classes):
+    images = batch['image'][batch['label'] == label]
+    assert np.all(images == colors[name]), name
+  np.testing.assert_array_equal(np.bincount(batch["label"]), [5, 3, 4])  # ant, cat, dog
+
+
+def test_labels_need_class_subfolders(tmp_path):
+  flat = tmp_path / 'flat'
+  flat.mkdir()
+  for j in range(3):
+    Image.new('RGB', (8, 8)).save(flat / f'{j}.png')
+  with pytest.raises(data.DatasetError, match="labels need one subfolder per class.*'.*flat' "
+                                              "has 0 class subfolders"):
+    data.load_examples(str(flat), 4, 3, data_dir=tmp_path / 'cache', labels=True)
+  (flat / 'a').mkdir()
+  Image.new('RGB', (8, 8)).save(flat / 'a' / 'x.png')
+  with pytest.raises(data.DatasetError, match=r'has 1 class subfolders \(3 images directly'):
+    data.load_examples(str(flat), 4, 3, data_dir=tmp_path / 'cache', labels=True)
+  assert len(data.load_examples(str(flat), 4, 3, data_dir=tmp_path / 'cache').examples) == 4
+
+
+def test_labels_and_class_names_from_tfds():
+  with tfds.testing.mock_data(num_examples=6, policy=tfds.testing.MockPolicy.USE_CODE):
+    dataset = data.load_examples('tfds:mnist', 8, 1, labels=True)
+    assert dataset.classes == tuple(str(c) for c in range(10))
+    batch = dataset.examples.batch(np.arange(6))
+    assert batch['image'].shape == (6, 8, 8, 1) and batch['label'].dtype == np.int32
+    assert np.all((batch['label'] >= 0) & (batch['label'] < 10))
+    unlabelled = data.load_examples('tfds:mnist', 8, 1).examples.batch(np.arange(2))
+    assert set(unlabelled) == {'image'}
+
+
+def test_tfds_without_a_label_feature(tmp_path):
+  TinyImages(data_dir=tmp_path, file_format='array_record').download_and_prepare()
+  with pytest.raises(data.DatasetError, match="'tiny_images' has no class label feature"):
+    data.load_examples('tfds:tiny_images', 8, 3, data_dir=tmp_path, labels=True)

@@ -16,7 +16,7 @@ def make_step(spec, images):
   config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'])
   generator, discriminator = nets.build(config)
   state = init_state(config, generator, discriminator)
-  batch = jax.device_put(np.asarray(images))
+  batch = {'image': jax.device_put(np.asarray(images))}
   step = jax.jit(make_train_step(config, generator, discriminator), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()
