@@ -91,16 +91,25 @@ def build_config(args, parser) -> 'configs.Config':
     parser.error(error.args[0])
 
 
-def print_summary(config) -> None:
+def print_summary(config, data_dir=None) -> None:
+  """Both networks layer by layer; for a conditional config, first the dataset's classes."""
   import jax.numpy as jnp
 
-  from jaxgan import nets
+  from jaxgan import data, nets
   from jaxgan.summary import summarize
+  labels = ()
+  if config.conditional:
+    classes = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
+                                 labels=True).classes
+    config = config.replace(classes=classes)
+    print(f'classes: {len(classes)} ({", ".join(classes[:20])}'
+          f'{", ..." if len(classes) > 20 else ""})\n')
+    labels = (jnp.zeros((1,), jnp.int32),)
   generator, discriminator = nets.build(config)
-  print(summarize(generator, jnp.zeros((1, config.latent_dim)), title='generator'))
+  print(summarize(generator, jnp.zeros((1, config.latent_dim)), *labels, title='generator'))
   print()
   image = jnp.zeros((1, config.image_size, config.image_size, config.channels))
-  print(summarize(discriminator, image, train=True, title='discriminator'))
+  print(summarize(discriminator, image, *labels, train=True, title='discriminator'))
 
 
 def _writable(workdir: Path) -> str | None:
@@ -120,7 +129,11 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   config = build_config(args, parser)
   if args.summary:
-    print_summary(config)
+    from jaxgan.data import DatasetError
+    try:
+      print_summary(config, args.data_dir)
+    except DatasetError as error:
+      parser.error(str(error))
     return 0
   workdir = Path(args.workdir)
   if problem := _writable(workdir):

@@ -31,6 +31,9 @@ class Config:
   d_widths: tuple[int, ...] = (64, 128, 128)
   d_dropout: float = 0.2
   spectral_norm: bool = False  # spectral normalization of the discriminator's layers
+  conditional: bool = False  # class-conditional: G(z, label) and a projection D(x, label)
+  classes: tuple[str, ...] = ()  # a conditional run's class names, taken from its dataset
+  class_features: int = 32  # the conditional generator's class embedding
   dtype: str = 'float32'  # compute dtype, 'float32' or 'bfloat16' (parameters stay float32)
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
@@ -79,6 +82,8 @@ class Config:
                        f'images with dcgan')
     if self.dtype not in DTYPES:
       raise ValueError(f'dtype must be one of {", ".join(DTYPES)}, got {self.dtype!r}')
+    if self.conditional and self.arch != 'dcgan':
+      raise ValueError(f'conditional networks are an option of arch dcgan, not {self.arch}')
     if self.lr_decay not in ('constant', 'cosine'):
       raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
 
@@ -109,7 +114,7 @@ class Config:
   def structure_changes(self, saved: dict) -> list[str]:
     """Fields that differ from a saved config in a way that changes the state's shapes."""
     def structural(values: dict, field: str):
-      value = values.get(field)
+      value = values.get(field, json.loads(json.dumps(getattr(Config(), field))))  # older runs
       if field in ('ema_decay', 'gp_weight', 'r1_gamma'):
         return (value or 0) > 0  # used or not (its state exists or not); the value may change
       return value
@@ -122,7 +127,7 @@ class Config:
 # Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.
 STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g_dense_features',
                     'g_widths', 'd_widths', 'spectral_norm', 'optimizer', 'ema_decay', 'gp_weight',
-                    'r1_gamma')
+                    'r1_gamma', 'conditional', 'classes', 'class_features')
 
 
 def _parse(kind, text: str, field: str):

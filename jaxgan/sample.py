@@ -1,9 +1,12 @@
 """Samples from a run's checkpoint: loads only the generator (the EMA when the run kept one).
 
   python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy [--seed S] [--step K]
+                          [--class C]
 
 A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
-(n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples.
+(n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples. A
+class-conditional run draws class C (its index or its name) with --class, else every class in
+turn.
 """
 
 import math
@@ -18,11 +21,17 @@ from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config
 from jaxgan.images import save_grid, save_scatter, to_uint8
-from jaxgan.train import VALUE_RANGE
+from jaxgan.train import VALUE_RANGE, class_labels
 
 
-def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None) -> np.ndarray:
-  """`num` images from the generator saved in `workdir` (latest checkpoint unless `step`)."""
+class SampleError(ValueError):
+  """A request the run cannot serve (a class it does not have); one line for the user."""
+
+
+def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None,
+             class_: str | None = None) -> np.ndarray:
+  """`num` images from the generator saved in `workdir` (latest checkpoint unless `step`); of
+  class `class_` (an index or a name) on a conditional run, else of every class in turn."""
   directory = Path(workdir) / 'checkpoints'
   if not directory.is_dir():
     raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
@@ -33,9 +42,29 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
     config = Config.from_dict(checkpoints.config(step))
     generator, _ = nets.build(config)
     latents = jax.random.normal(jax.random.key(seed), (num, config.latent_dim))
-    abstract = jax.eval_shape(generator.init, jax.random.key(0), latents[:1])
+    labels = _labels(config, num, class_)
+    abstract = jax.eval_shape(generator.init, jax.random.key(0), latents[:1],
+                              *(label[:1] for label in labels))
     params = checkpoints.restore_generator(step, abstract)
-  return np.asarray(jax.jit(generator.apply)(params, latents))
+  return np.asarray(jax.jit(generator.apply)(params, latents, *labels))
+
+
+def _labels(config: Config, num: int, class_: str | None) -> tuple:
+  """The generator's label input: `()` unconditional, else `(labels,)`."""
+  classes = config.classes if config.conditional else ()
+  if not classes:
+    if class_ is not None:
+      raise SampleError(f'--class {class_}: this run is not class-conditional')
+    return ()
+  if class_ is None:
+    return class_labels(config, num)
+  index = classes.index(class_) if class_ in classes else (
+      int(class_) if class_.isdigit() and int(class_) < len(classes) else None)
+  if index is None:
+    raise SampleError(f'--class {class_}: the run has {len(classes)} classes, '
+                      f'0..{len(classes) - 1}: {", ".join(classes[:10])}'
+                      f'{", ..." if len(classes) > 10 else ""}')
+  return (np.full((num,), index, np.int32),)
 
 
 def main(argv=None) -> int:
@@ -46,13 +75,16 @@ def main(argv=None) -> int:
   parser.add_argument('--out', required=True, metavar='FILE', help='.png (grid) or .npy')
   parser.add_argument('--seed', type=int, default=0, metavar='S')
   parser.add_argument('--step', type=int, metavar='K', help='checkpoint step (default: latest)')
+  parser.add_argument('--class', dest='class_', metavar='C',
+                      help='a conditional run: the class to draw, by index or name (default: '
+                           'every class in turn)')
   args = parser.parse_args(argv)
   out = Path(args.out)
   if out.suffix not in ('.png', '.npy'):
     parser.error(f'--out must end in .png or .npy, got {str(out)!r}')
   try:
-    images = generate(args.workdir, args.num, args.seed, args.step)
-  except FileNotFoundError as error:
+    images = generate(args.workdir, args.num, args.seed, args.step, args.class_)
+  except (FileNotFoundError, SampleError) as error:
     parser.error(str(error))
   try:
     if out.suffix == '.npy':

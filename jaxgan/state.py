@@ -33,13 +33,15 @@ class GANState(struct.PyTreeNode):
 
   @classmethod
   def create(cls, key, generator, discriminator, g_tx, d_tx, latent_dim, image_shape,
-             use_ema=False, regularizer=None):
-    """Initialise both networks and optimizers (and the regularizer's state) from one key."""
+             use_ema=False, regularizer=None, conditional=False):
+    """Initialise both networks and optimizers (and the regularizer's state) from one key.
+    `conditional`: the networks also take a batch of int32 labels."""
     k_g, k_d, k_train = jax.random.split(key, 3)
+    labels = (jnp.zeros((1,), jnp.int32),) if conditional else ()
     # Jitted: run eagerly, the init's forward pass dispatches op by op (seconds at 64x64).
-    g_params = jax.jit(generator.init)(k_g, jnp.zeros((1, latent_dim)))
+    g_params = jax.jit(generator.init)(k_g, jnp.zeros((1, latent_dim)), *labels)
     d_params = jax.jit(discriminator.init, static_argnames='train')(
-        k_d, jnp.zeros((1, *image_shape)), train=False)
+        k_d, jnp.zeros((1, *image_shape)), *labels, train=False)
     return cls(
         step=jnp.zeros((), jnp.int32),
         key=k_train,

@@ -35,6 +35,7 @@ from jaxgan.regularizers import Regularizer
 from jaxgan.state import GANState
 
 STATS = 'batch_stats'  # a discriminator's non-trained variables (spectral norm's power iteration)
+LABEL_STREAM = 1  # fold_in id of the generated images' labels: a stream beside the named keys
 
 
 def to_model_range(images: jax.Array, value_range: tuple[float, float]) -> jax.Array:
@@ -47,12 +48,16 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
                     latent_dim: int, value_range: tuple[float, float] = (0.0, 1.0),
                     ema_decay: float = 0.0, axis_name: str | None = None,
                     regularizer: Regularizer | None = None, augment: Augment | None = None,
-                    n_critic: int = 1):
+                    n_critic: int = 1, sample_key: str = 'image', num_classes: int = 0):
   """Returns `train_step(state, batch) -> (state, metrics)`, pure and ready for `jax.jit`.
 
-  `batch` holds `n * n_critic` samples: uint8 images `(…, h, w, c)` are scaled to `value_range`,
-  float samples (e.g. 2-D points) are used as they are. Sample `i * n_critic + k` is the i-th real
-  sample of critic update k. With `axis_name`, the step is the per-device body of a
+  `batch` is a dict whose every entry holds `n * n_critic` rows (`jaxgan.data`); the real samples
+  are `batch[sample_key]`: uint8 images `(…, h, w, c)` are scaled to `value_range`, float samples
+  (e.g. 2-D points) are used as they are. Row `i * n_critic + k` is the i-th real sample of
+  critic update k. With `num_classes`, the game is class-conditional: the generator is called
+  `G(z, labels)` with labels drawn uniformly (like the latents: global, then each device's rows),
+  the discriminator `D(x, labels)`, real images with `batch['label']`. With `axis_name`, the step
+  is the per-device body of a
   data-parallel step (`jaxgan.parallel`): gradients and metrics are averaged over that axis.
   `state.d_reg_state` must come from `regularizer.init()` (`GANState.create(regularizer=...)`).
   """
@@ -69,41 +74,64 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
               for name, k in keys.items()}
     return keys
 
-  def latents(key, n):
+  def this_devices_rows(draw, n):
+    """`draw(count)` for the global batch, this device's `n` rows of it: the same values
+    whatever the device count."""
     if axis_name is None:
-      return jax.random.normal(key, (n, latent_dim))
-    everyone = jax.random.normal(key, (n * jax.lax.axis_size(axis_name), latent_dim))
+      return draw(n)
+    everyone = draw(n * jax.lax.axis_size(axis_name))
     return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(axis_name) * n, n)
+
+  def latents(key, n):
+    return this_devices_rows(lambda count: jax.random.normal(key, (count, latent_dim)), n)
+
+  def fake_labels(key, n):
+    """Uniform classes for the generated images (None when unconditional). Drawn from a key
+    folded in from the update's, so that the unconditional game's draws stay as they were."""
+    if not num_classes:
+      return None
+    key = jax.random.fold_in(key, LABEL_STREAM)
+    return this_devices_rows(lambda count: jax.random.randint(key, (count,), 0, num_classes), n)
+
+  def generate(g_params, z, labels):
+    return generator.apply(g_params, z) if labels is None else generator.apply(g_params, z,
+                                                                                  labels)
 
   def augmented(key, images):
     return images if augment is None else augment(key, images)
 
-  def critic(d_params, images, key, update_stats=False):
+  def critic(d_params, images, key, labels=None, update_stats=False):
     """Logits (and the variables, with updated statistics when asked and kept)."""
+    inputs = (images,) if labels is None else (images, labels)
     if STATS not in d_params:
-      return discriminator.apply(d_params, images, train=True, rngs={'dropout': key}), d_params
-    logits, updates = discriminator.apply(d_params, images, train=True, rngs={'dropout': key},
+      return discriminator.apply(d_params, *inputs, train=True, rngs={'dropout': key}), d_params
+    logits, updates = discriminator.apply(d_params, *inputs, train=True, rngs={'dropout': key},
                                           update_stats=update_stats, mutable=[STATS])
     return logits, {**d_params, **updates} if update_stats else d_params
 
-  def train_step(state: GANState, batch: jax.Array):
+  def train_step(state: GANState, batch: dict[str, jax.Array]):
     key = jax.random.fold_in(state.key, state.step)
     k_d, k_g = jax.random.split(key)
-    real = batch if jnp.issubdtype(batch.dtype, jnp.floating) else to_model_range(batch,
-                                                                                  value_range)
+    real = batch[sample_key]
+    if not jnp.issubdtype(real.dtype, jnp.floating):
+      real = to_model_range(real, value_range)
     n = real.shape[0] // n_critic
-    real = jnp.swapaxes(real.reshape(n, n_critic, *real.shape[1:]), 0, 1)
+    per_update = lambda rows: jnp.swapaxes(rows.reshape(n, n_critic, *rows.shape[1:]), 0, 1)
+    real = per_update(real)
+    real_labels = per_update(batch['label']) if num_classes else [None] * n_critic
 
     def critic_update(carry, inputs):
       d_params, d_opt_state, d_reg_state = carry
-      real, key = inputs
+      real, labels, key = inputs
       keys = named_keys(key)
-      fake = generator.apply(state.g_params, latents(keys['z'], n))
+      generated_labels = fake_labels(key, n)
+      fake = generate(state.g_params, latents(keys['z'], n), generated_labels)
       both = augmented(keys['augment'], jnp.concatenate([fake, real]))
+      both_labels = None if labels is None else jnp.concatenate([generated_labels, labels])
 
       def d_loss_fn(trained):
         logits, variables = critic({**d_params, 'params': trained}, both, keys['drop'],
-                                   update_stats=True)
+                                   both_labels, update_stats=True)
         fake_logits, real_logits = logits[:n], logits[n:]
         metrics = {'d/loss': loss.discriminator(real_logits, fake_logits, keys['loss']),
                    'd/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean()}
@@ -111,7 +139,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
         if regularizer is None:
           return metrics['d/loss'], (metrics, variables, reg_state)
         at_params = lambda images: critic({**d_params, 'params': trained}, images,
-                                          keys['drop'])[0]
+                                          keys['drop'], labels)[0]  # as the real images' class
         metrics['d/penalty'], reg_state = regularizer.apply(
             d_reg_state, at_params, both[n:], both[:n], keys['regularizer'], state.step)
         return metrics['d/loss'] + metrics['d/penalty'], (metrics, variables, reg_state)
@@ -130,14 +158,16 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
     # slower (wgan_gp's step: 4.2 s as a scan, 0.42 s unrolled).
     carry = (state.d_params, state.d_opt_state, state.d_reg_state)
     for i in range(n_critic):
-      carry, metrics = critic_update(carry, (real[i], jax.random.fold_in(k_d, i)))
+      carry, metrics = critic_update(carry, (real[i], real_labels[i], jax.random.fold_in(k_d, i)))
     d_params, d_opt_state, d_reg_state = carry  # metrics: the last critic update's
 
     keys = named_keys(k_g)
+    generated_labels = fake_labels(k_g, n)
 
     def g_loss_fn(g_params):
-      fake = augmented(keys['augment'], generator.apply(g_params, latents(keys['z'], n)))
-      logits, _ = critic(d_params, fake, keys['drop'])
+      fake = augmented(keys['augment'], generate(g_params, latents(keys['z'], n),
+                                                 generated_labels))
+      logits, _ = critic(d_params, fake, keys['drop'], generated_labels)
       return loss.generator(logits, keys['loss'])
 
     g_loss, g_grads = jax.value_and_grad(g_loss_fn)(state.g_params)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from tqdm import tqdm
@@ -69,7 +70,8 @@ def init_state(config: Config, generator, discriminator) -> GANState:
       key, generator, discriminator, g_tx=adam(config.g_lr, config.steps),
       d_tx=adam(config.d_lr, config.steps * config.n_critic),
       latent_dim=config.latent_dim, image_shape=nets.sample_shape(config),
-      use_ema=config.ema_decay > 0, regularizer=make_regularizer(config))
+      use_ema=config.ema_decay > 0, regularizer=make_regularizer(config),
+      conditional=nets.num_classes(config) > 0)
 
 
 def make_step(config: Config, generator, discriminator, axis_name: str | None = None):
@@ -79,13 +81,32 @@ def make_step(config: Config, generator, discriminator, axis_name: str | None = 
   return make_train_step(generator, discriminator, loss, config.latent_dim, VALUE_RANGE,
                          ema_decay=config.ema_decay, axis_name=axis_name,
                          regularizer=make_regularizer(config),
-                         augment=diff_augment(config.augment), n_critic=config.n_critic)
+                         augment=diff_augment(config.augment), n_critic=config.n_critic,
+                         sample_key=nets.sample_key(config), num_classes=nets.num_classes(config))
 
 
 def fixed_latents(config: Config, count: int) -> jax.Array:
   """The latent batch every sample grid of a run is drawn from."""
   key = jax.random.fold_in(jax.random.key(config.seed), 1)
   return jax.random.normal(key, (count, config.latent_dim))
+
+
+def class_labels(config: Config, count: int) -> tuple:
+  """`()` for an unconditional generator, else `(labels,)`: the classes in turn, `count` of them,
+  for `generator.apply(params, latents, *class_labels(...))`."""
+  classes = nets.num_classes(config)
+  return (jnp.arange(count, dtype=jnp.int32) % classes,) if classes else ()
+
+
+def grid_inputs(config: Config) -> tuple:
+  """The sample grid's generator inputs: `sample_grid ** 2` latents, or for a conditional
+  generator one row of `sample_grid` per class (a row's latents shared by every class)."""
+  classes = nets.num_classes(config)
+  if not classes:
+    return (fixed_latents(config, config.sample_grid ** 2),)
+  row = fixed_latents(config, config.sample_grid)
+  return (jnp.tile(row, (classes, 1)),
+          jnp.repeat(jnp.arange(classes, dtype=jnp.int32), config.sample_grid))
 
 
 def run(config: Config, workdir: str | Path, progress: bool = True,
@@ -106,21 +127,24 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  images = data.load_dataset(config.dataset, config.image_size, config.channels, data_dir,
-                            report=lambda line: main_process and print(line, file=sys.stderr))
+  dataset = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
+                               report=lambda line: main_process and print(line, file=sys.stderr),
+                               labels=config.conditional)
+  if config.conditional:
+    config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
-  batches = data.EpochBatches(images, rows_per_step, config.seed, config.hflip,
+  batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
                               rows=parallel.process_rows(rows_per_step))
   generator, discriminator = nets.build(config)
   train_step = parallel.compile(make_step(config, generator, discriminator, axis_name=AXIS))
   generate = jax.jit(generator.apply)
   points = config.arch == 'mlp2d'
-  grid_latents = fixed_latents(config, modes.NUM_SAMPLES if points else config.sample_grid ** 2)
+  grid = (fixed_latents(config, modes.NUM_SAMPLES),) if points else grid_inputs(config)
   sample_every = config.sample_every or batches.steps_per_epoch
 
   def save_samples(name):
     if main_process:
-      pictures = np.asarray(generate(parallel.local(state.sampling_params), grid_latents))
+      pictures = np.asarray(generate(parallel.local(state.sampling_params), *grid))
       if points:
         save_scatter(pictures, samples_dir / f'{name}.png',
                      modes.MIXTURES[config.dataset]().centers)  # Config: mlp2d <=> a mixture
@@ -181,7 +205,9 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   if main_process and (check := _quality_check(config)):
     name, report, count = check
     latents = jax.random.normal(jax.random.key(config.seed + 1), (count, config.latent_dim))
-    summary[name] = report(np.asarray(generate(parallel.local(state.sampling_params), latents)))
+    labels = class_labels(config, count)
+    samples = np.asarray(generate(parallel.local(state.sampling_params), latents, *labels))
+    summary[name] = report(samples, *map(np.asarray, labels))
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
 
@@ -190,7 +216,8 @@ def _quality_check(config: Config):
   """(name, report(samples) -> dict, sample count) for the embedded datasets, else None."""
   if config.dataset == 'digits':
     from jaxgan.evaluate.digits import digit_report
-    return 'digits_check', digit_report, DIGIT_CHECK_SAMPLES
+    return 'digits_check', lambda images, asked=None: digit_report(images, asked=asked), \
+        DIGIT_CHECK_SAMPLES
   if config.dataset in modes.MIXTURES:
     mixture = modes.MIXTURES[config.dataset]()
     return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES
@@ -208,7 +235,13 @@ def _resume(config, checkpoints, generator, discriminator, parallel):
         f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
         f'config to resume, or a new --workdir to start a fresh run')
   abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
-  restored = checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
+  try:
+    restored = checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
+  except (ValueError, KeyError, TypeError) as error:  # Orbax: a tree of another structure
+    raise CheckpointMismatch(
+        f'the checkpoint at step {step} holds a state of another structure than this version '
+        f'of jaxgan makes ({str(error).strip().splitlines()[0][:200]}); it was written by '
+        f'another version: use a new --workdir') from error
   return parallel.replicate(restored), step
 
 

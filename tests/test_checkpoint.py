@@ -8,6 +8,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
@@ -163,8 +164,8 @@ def _continue(state, config, steps):
   generator, discriminator = nets.build(config)
   devices = one_device()
   step = devices.compile(make_step(config, generator, discriminator, axis_name=AXIS))
-  images = data.load_dataset(config.dataset, config.image_size, config.channels)
-  batches = data.EpochBatches(images, config.batch_size, config.seed, config.hflip)
+  dataset = data.load_examples(config.dataset, config.image_size, config.channels)
+  batches = data.EpochBatches(dataset.examples, config.batch_size, config.seed, config.hflip)
   state = devices.replicate(jax.tree.map(lambda x: x.copy(), state))  # the step donates it
   for _, batch in zip(range(steps), batches.iterate(int(state.step))):
     state, _ = step(state, devices.shard_batch(batch))
@@ -200,3 +201,38 @@ def test_samples_and_the_sampling_tool_use_the_ema_generator(tmp_path):
   latents = jax.random.normal(jax.random.key(3), (5, TINY.latent_dim))
   np.testing.assert_array_equal(generate(tmp_path, 5, seed=3),
                                 generator.apply(state.g_ema_params, latents))
+
+
+def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
+  config = TINY.replace(conditional=True, spectral_norm=True, loss='hinge', d_dropout=0.0)
+  _run(config, tmp_path)
+  state = final_state(tmp_path)
+  generator = nets.build(config.replace(classes=tuple('0123456789')))[0]
+  latents = jax.random.normal(jax.random.key(0), (4, config.latent_dim))
+  for asked in ('3', 3):  # a name or an index (the digits' names are their indices)
+    np.testing.assert_array_equal(
+        generate(tmp_path, 4, class_=str(asked)),
+        generator.apply(state.g_ema_params, latents, jnp.full((4,), 3, jnp.int32)))
+  every_class = generator.apply(state.g_ema_params, latents, jnp.arange(4, dtype=jnp.int32))
+  np.testing.assert_array_equal(generate(tmp_path, 4), every_class)
+  for args, message in ((['--class', '10'], 'the run has 10 classes, 0..9'),
+                        (['--class', 'seven'], 'the run has 10 classes')):
+    code, _, stderr = _sample_in_process(capsys, '--workdir', str(tmp_path), '--out',
+                                         str(tmp_path / 'x.png'), *args)
+    assert code == 2 and stderr.count('\n') == 1 and message in stderr, stderr
+
+
+def test_class_on_an_unconditional_run_is_one_line(uninterrupted, tmp_path, capsys):
+  code, _, stderr = _sample_in_process(capsys, '--workdir', str(uninterrupted), '--class', '3',
+                                       '--out', str(tmp_path / 'x.png'))
+  assert code == 2 and stderr.count('\n') == 1 and 'not class-conditional' in stderr, stderr
+
+
+def _sample_in_process(capsys, *argv):
+  from jaxgan.sample import main
+  try:
+    code = main(list(argv))
+  except SystemExit as exit:
+    code = exit.code
+  captured = capsys.readouterr()
+  return code, captured.out, captured.err

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from runs import main_in_process
 
@@ -65,6 +66,10 @@ BAD_INPUT = [
     (['--dataset', 'grid25'], 'arch dcgan cannot train on dataset'),
     (['--config', 'mlp2d', '--dataset', 'digits'], 'arch mlp2d cannot train on dataset'),
     (['--set', 'augment=color,blur'], "unknown augmentation 'blur'"),
+    (['--config', 'conditional', '--dataset', '{flat}'], 'labels need one subfolder per class'),
+    (['--config', 'conditional', '--dataset', '{flat}', '--summary'],
+     'labels need one subfolder per class'),
+    (['--config', 'mlp2d', '--set', 'conditional=true'], 'conditional networks are an option of'),
 ]
 
 
@@ -72,10 +77,13 @@ BAD_INPUT = [
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, message):
   """In this process (`jaxgan.cli.main`, the code train.py runs); the next test runs two of
   these as real processes, where a traceback would show."""
-  args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
+  args = [arg.replace('{tmp}', str(tmp_path / 'empty')).replace('{flat}', str(tmp_path / 'flat'))
+          for arg in args]
   (tmp_path / 'empty').mkdir()
-  code, _, stderr = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--steps', '1',
-                                    '--no-progress', *args)
+  (tmp_path / 'flat').mkdir()  # images, but no class subfolders
+  Image.new('L', (8, 8)).save(tmp_path / 'flat' / 'a.png')
+  code, _, stderr = main_in_process(capsys, '--data-dir', str(tmp_path / 'cache'), '--workdir',
+                                    str(tmp_path / 'run'), '--steps', '1', '--no-progress', *args)
   assert code == 2
   assert stderr.count('\n') == 1 and message in stderr, stderr
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from PIL import Image
 
 from jaxgan import augment, configs, losses, nets, regularizers
 from jaxgan.nets import dcgan
@@ -33,10 +34,13 @@ def _tiny_critic():
   return discriminator, params
 
 
-def _per_sample_input_gradients(discriminator, params, images):
+def _per_sample_input_gradients(discriminator, params, images, labels=None):
   """Each image's own logit gradient, one image at a time (not the batch-sum trick)."""
-  one = lambda image: discriminator.apply(params, image[None], train=True)[0]
-  return jax.vmap(jax.grad(one))(images).reshape(len(images), -1)
+  if labels is None:
+    one = lambda image: discriminator.apply(params, image[None], train=True)[0]
+    return jax.vmap(jax.grad(one))(images).reshape(len(images), -1)
+  one = lambda image, label: discriminator.apply(params, image[None], label[None], train=True)[0]
+  return jax.vmap(jax.grad(one))(images, labels).reshape(len(images), -1)
 
 
 def test_chained_penalties_equal_the_sum_written_out():
@@ -79,36 +83,46 @@ def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
   """The documented game by hand (non-saturating loss, GP + R1, DiffAugment, n_critic, EMA):
   each critic update on its own real batch (row i * n_critic + k is update k's i-th image), the
   augmentation on the real and the generated images the critic sees and inside the generator's
-  loss, both penalties differentiated into the critic's gradient."""
+  loss, both penalties differentiated into the critic's gradient. Conditional: each real image
+  with its label, the generated ones with classes drawn from fold_in(update key, 1), the
+  penalties at the real images' labels."""
   n, latent = config.batch_size, config.latent_dim
   augment_images = augment.diff_augment(config.augment)
-  G = lambda params, z: generator.apply(params, z)
-  D = lambda params, x: discriminator.apply(params, x, train=True)
+  classes = len(config.classes) if config.conditional else 0
+  with_labels = lambda y: () if y is None else (y,)
+  G = lambda params, z, y: generator.apply(params, z, *with_labels(y))
+  D = lambda params, x, y: discriminator.apply(params, x, *with_labels(y), train=True)
+  drawn = lambda key: jax.random.randint(jax.random.fold_in(key, 1), (n,), 0, classes) \
+      if classes else None
   k_d, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
-  real = (batch / 255.0).reshape(n, config.n_critic, *batch.shape[1:])
+  real = (batch['image'] / 255.0).reshape(n, config.n_critic, *batch['image'].shape[1:])
+  real_labels = batch['label'].reshape(n, config.n_critic) if classes else None
   d, d_opt_state = state.d_params, state.d_opt_state
   for k in range(config.n_critic):
-    k_z, _, _, k_augment, k_penalties = jax.random.split(jax.random.fold_in(k_d, k), 5)
-    fake = G(state.g_params, jax.random.normal(k_z, (n, latent)))
+    k_update = jax.random.fold_in(k_d, k)
+    k_z, _, _, k_augment, k_penalties = jax.random.split(k_update, 5)
+    y_fake, y_real = drawn(k_update), None if real_labels is None else real_labels[:, k]
+    fake = G(state.g_params, jax.random.normal(k_z, (n, latent)), y_fake)
     seen = augment_images(k_augment, jnp.concatenate([fake, real[:, k]]))
     seen_fake, seen_real = seen[:n], seen[n:]
 
     def d_loss(d):
-      loss = jax.nn.softplus(-D(d, seen_real)).mean() + jax.nn.softplus(D(d, seen_fake)).mean()
+      loss = (jax.nn.softplus(-D(d, seen_real, y_real)).mean()
+              + jax.nn.softplus(D(d, seen_fake, y_fake)).mean())
       k_gp, _ = jax.random.split(k_penalties)
       alpha = jax.random.uniform(k_gp, (n, 1, 1, 1))
       between = _per_sample_input_gradients(discriminator, d, alpha * seen_real
-                                            + (1 - alpha) * seen_fake)
+                                            + (1 - alpha) * seen_fake, y_real)
       gp = config.gp_weight * jnp.mean((jnp.sqrt(jnp.sum(between ** 2, 1) + 1e-12) - 1) ** 2)
-      at_real = _per_sample_input_gradients(discriminator, d, seen_real)
+      at_real = _per_sample_input_gradients(discriminator, d, seen_real, y_real)
       r1 = config.r1_gamma / 2 * jnp.mean(jnp.sum(at_real ** 2, 1))
       return loss + gp + r1
 
     updates, d_opt_state = state.d_tx.update(jax.grad(d_loss)(d), d_opt_state, d)
     d = optax.apply_updates(d, updates)
   k_z, _, _, k_augment, _ = jax.random.split(k_g, 5)
-  z = jax.random.normal(k_z, (n, latent))
-  g_loss = lambda g: jax.nn.softplus(-D(d, augment_images(k_augment, G(g, z)))).mean()
+  z, y_g = jax.random.normal(k_z, (n, latent)), drawn(k_g)
+  g_loss = lambda g: jax.nn.softplus(-D(d, augment_images(k_augment, G(g, z, y_g)), y_g)).mean()
   g_grads = jax.grad(g_loss)(state.g_params)
   updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
   g = optax.apply_updates(state.g_params, updates)
@@ -118,16 +132,22 @@ def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
                        d_opt_state=d_opt_state, g_ema_params=ema)
 
 
-def test_composed_step_equals_the_game_written_out_by_hand():
+@pytest.mark.parametrize('conditional', [False, True])
+def test_composed_step_equals_the_game_written_out_by_hand(conditional):
   """Non-saturating loss + GP + R1 + DiffAugment + n_critic 2 + EMA, from the config, through
-  the real step. (Not hinge: with every logit inside (-1, 1) its bias gradient is exactly zero
-  by hand and rounding noise in the step, which no relative tolerance can compare.)"""
-  generator, discriminator = nets.build(COMPOSED)
-  state = want = init_state(COMPOSED, generator, discriminator)
-  step = jax.jit(make_step(COMPOSED, generator, discriminator))
-  by_hand = jax.jit(lambda state, batch: _step_written_out(state, batch, generator, discriminator))
+  the real step; unconditional, and class-conditional with a projection critic. (Not hinge:
+  with every logit inside (-1, 1) its bias gradient is exactly zero by hand and rounding noise
+  in the step, which no relative tolerance can compare.)"""
+  config = COMPOSED.replace(conditional=True, classes=tuple('abc')) if conditional else COMPOSED
+  generator, discriminator = nets.build(config)
+  state = want = init_state(config, generator, discriminator)
+  step = jax.jit(make_step(config, generator, discriminator))
+  by_hand = jax.jit(lambda state, batch: _step_written_out(state, batch, generator, discriminator,
+                                                           config))
   for i in range(2):
-    batch = _images(i, n=COMPOSED.batch_size * COMPOSED.n_critic)
+    rows = config.batch_size * config.n_critic
+    batch = {'image': _images(i, n=rows),
+             **({'label': np.arange(rows, dtype=np.int32) % 3} if conditional else {})}
     state, metrics = step(state, batch)
     want = by_hand(want, batch)
   assert float(metrics['d/penalty']) > 0
@@ -140,7 +160,7 @@ def test_n_critic_updates_the_critic_n_times_per_generator_update():
   state = init_state(config, generator, discriminator)
   step = jax.jit(make_step(config, generator, discriminator))
   for i in range(2):
-    state, metrics = step(state, _images(i, n=6 * 3))  # a real batch per critic update
+    state, metrics = step(state, {'image': _images(i, n=6 * 3)})  # a real batch per update
   assert int(state.d_opt_state[0].count) == 6 and int(state.g_opt_state[0].count) == 2
   assert np.isfinite(float(metrics['d/penalty'])) and float(metrics['d/penalty']) > 0
 
@@ -181,8 +201,8 @@ def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
   step = jax.jit(make_step(config, generator, discriminator))
   before = jax.tree.leaves(state.d_params['batch_stats'])
   for i in range(30):
-    state, metrics = step(state, np.random.default_rng(i).integers(0, 256, (6, 16, 16, 1),
-                                                                     dtype=np.uint8))
+    images = np.random.default_rng(i).integers(0, 256, (6, 16, 16, 1), dtype=np.uint8)
+    state, metrics = step(state, {'image': images})
   assert np.isfinite(float(metrics['d/loss']))
   assert not all(np.array_equal(a, b) for a, b in
                  zip(before, jax.tree.leaves(state.d_params['batch_stats'])))
@@ -245,13 +265,20 @@ def test_readme_extension_example_runs():
 
 
 @pytest.mark.parametrize('preset, steps, check', [('wgan_gp', '4', None),
-                                                  ('mlp2d', '200', 'modes_check')])
+                                                  ('mlp2d', '200', 'modes_check'),
+                                                  ('conditional', '4', 'digits_check')])
 def test_presets_train_from_the_command_line(tmp_path, preset, steps, check):
   result = train(tmp_path, '--config', preset, '--steps', steps, '--set', 'log_every=2')
   assert result.returncode == 0, result.stderr
   record = json.loads((tmp_path / 'metrics.jsonl').read_text().splitlines()[-1])
-  assert all(np.isfinite(record[name]) for name in ('d/loss', 'd/penalty', 'g/loss'))
-  assert (tmp_path / 'samples' / 'final.png').exists()
-  if check:
-    report = json.loads((tmp_path / f'{check}.json').read_text())
+  losses = ('d/loss', 'g/loss') + (('d/penalty',) if preset != 'conditional' else ())
+  assert all(np.isfinite(record[name]) for name in losses)
+  grid = np.asarray(Image.open(tmp_path / 'samples' / 'final.png'))
+  report = json.loads((tmp_path / f'{check}.json').read_text()) if check else {}
+  if check == 'modes_check':
     assert set(report) == {'modes', 'high_quality', 'reverse_kl'}
+  if preset == 'conditional':  # a row per class, the classes recorded with the run
+    assert json.loads((tmp_path / 'config.json').read_text())['classes'] == list('0123456789')
+    scale = grid.shape[1] // (8 * 17 - 1)  # 8 columns of 16-pixel images, 1-pixel gaps
+    assert (grid.shape[0] // scale + 1) // 17 == 10
+    assert len(report['per_class_accuracy']) == 10 and 0 <= report['class_accuracy'] <= 1

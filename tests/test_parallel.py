@@ -24,10 +24,16 @@ STEPS = 4
 
 
 def _batches(config):
-  """STEPS global batches; a real batch for every critic update."""
+  """STEPS global batches; a real batch for every critic update; labels when conditional."""
   rows = config.batch_size * config.n_critic
-  return [np.random.default_rng(i).integers(0, 256, (rows, 8, 8, 1), dtype=np.uint8)
-          for i in range(STEPS)]
+  rngs = [np.random.default_rng(i) for i in range(STEPS)]
+  return [{'image': rng.integers(0, 256, (rows, 8, 8, 1), dtype=np.uint8),
+           **({'label': rng.integers(0, 10, rows, dtype=np.int32)} if config.conditional else {})}
+          for rng in rngs]
+
+
+CONDITIONAL = {'conditional': True, 'classes': tuple('0123456789'), 'spectral_norm': True,
+               'loss': 'hinge'}
 # Each device averages its own rows and pmean averages the averages, so float32 sums run in
 # another order (about 1e-7 relative), which Adam's normalisation passes on to the parameters.
 # Compared leaf by leaf against each leaf's own scale (`assert_trees_close`), so Adam's second
@@ -40,8 +46,8 @@ def _one_device_run(config=CONFIG):
   generator, discriminator = nets.build(config)
   state = init_state(config, generator, discriminator)
   step = jax.jit(make_step(config, generator, discriminator))
-  for images in _batches(config):
-    state, metrics = step(state, images)
+  for batch in _batches(config):
+    state, metrics = step(state, batch)
   return state, metrics
 
 
@@ -55,16 +61,17 @@ def _data_parallel_run(mode, num_devices, config=CONFIG, loss=None):
                            axis_name=parallel.AXIS)
   step = data_parallel.compile(step)
   state = data_parallel.replicate(init_state(config, generator, discriminator))
-  for images in _batches(config):
-    state, metrics = step(state, data_parallel.shard_batch(images))
+  for batch in _batches(config):
+    state, metrics = step(state, data_parallel.shard_batch(batch))
   return data_parallel, state, metrics
 
 
-@pytest.mark.parametrize('mode, num_devices, n_critic', [
-    ('shard_map', 1, 1), ('shard_map', 2, 1), ('shard_map', 8, 1),
-    ('pmap', 1, 1), ('pmap', 2, 1), ('pmap', 8, 1), ('shard_map', 4, 2)])
-def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic):
-  config = CONFIG.replace(n_critic=n_critic)
+@pytest.mark.parametrize('mode, num_devices, n_critic, conditional', [
+    ('shard_map', 1, 1, False), ('shard_map', 2, 1, False), ('shard_map', 8, 1, False),
+    ('pmap', 1, 1, False), ('pmap', 2, 1, False), ('pmap', 8, 1, False),
+    ('shard_map', 4, 2, False), ('shard_map', 8, 1, True), ('pmap', 2, 2, True)])
+def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic, conditional):
+  config = CONFIG.replace(n_critic=n_critic, **(CONDITIONAL if conditional else {}))
   reference, reference_metrics = _one_device_run(config)
   data_parallel, state, metrics = _data_parallel_run(mode, num_devices, config)
   for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_ema_params)):
@@ -78,9 +85,11 @@ def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic):
   assert_trees_close(data_parallel.local(metrics), reference_metrics, RTOL)
 
 
-def test_resume_on_8_then_2_then_1_devices_is_the_one_device_run(tmp_path):
+@pytest.mark.parametrize('conditional', [False, True])
+def test_resume_on_8_then_2_then_1_devices_is_the_one_device_run(tmp_path, conditional):
   """The README's promise: a run may be resumed on another number of devices (and wrapper)."""
-  config = CONFIG.replace(dataset='digits', log_every=2, checkpoint_every=2)
+  config = CONFIG.replace(dataset='digits', log_every=2, checkpoint_every=2,
+                          **({**CONDITIONAL, 'classes': ()} if conditional else {}))
   quiet = dict(progress=False)
   train_run(config.replace(steps=6), tmp_path / 'one', parallel=_devices('shard_map', 1), **quiet)
   for steps, mode, count in ((2, 'shard_map', 8), (4, 'pmap', 2), (6, 'shard_map', 1)):

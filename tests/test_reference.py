@@ -103,7 +103,7 @@ def test_train_step_equals_the_peer_step(peer):
                         FIXTURE['draws/z_d'].shape), FIXTURE['draws/z_d'])
   before = (state.g_params, state.d_params)
   step = jax.jit(make_step(config, generator, discriminator))
-  state, metrics = step(state, FIXTURE['inputs/images'])
+  state, metrics = step(state, {'image': FIXTURE['inputs/images']})
   np.testing.assert_allclose(metrics['d/loss'], FIXTURE[f'{peer}/step/d_loss'], rtol=1e-5)
   np.testing.assert_allclose(metrics['g/loss'], FIXTURE[f'{peer}/step/g_loss'], rtol=1e-5)
   want = keras_to_jaxgan(_recorded(f'{peer}/step/weights/'), config)

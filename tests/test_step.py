@@ -25,7 +25,7 @@ def _train(config, steps):
   state = init_state(config, generator, discriminator)
   step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
   for i in range(steps):
-    state, metrics = step(state, _images(i))
+    state, metrics = step(state, {'image': _images(i)})
   return state, metrics
 
 
@@ -54,7 +54,7 @@ def _keras_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
   v = jax.tree.map(lambda v, g: v + (g * g - v) * (1 - b2), v, grads)
   # Keras computes the bias corrections in float32, as jaxgan does.
   b1, b2 = np.float32(b1), np.float32(b2)
-  alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+  alpha = lr * jnp.sqrt(1 - b2 ** t) / (1 - b1 ** t)
   params = jax.tree.map(lambda p, m, v: p - m * alpha / (jnp.sqrt(v) + eps), params, m, v)
   return params, m, v
 
@@ -63,17 +63,14 @@ def test_step_equals_the_seed_train_step_written_out():
   """The keras.io train_step line by line: generated=1, real=0, 0.05*U noise, D then G."""
   generator, discriminator = nets.build(CONFIG)
   state = init_state(CONFIG, generator, discriminator)
-  g, d = state.g_params, state.d_params
-  g_m = g_v = jax.tree.map(jnp.zeros_like, g)
-  d_m = d_v = jax.tree.map(jnp.zeros_like, d)
   step = jax.jit(make_step(CONFIG, generator, discriminator))
   n, latent = CONFIG.batch_size, CONFIG.latent_dim
 
-  for t in range(1, 4):
-    images = _images(t)
+  @jax.jit
+  def seed_train_step(key, t, images, g, d, g_m, g_v, d_m, d_v):
     # The documented derivation: fold_in(key, step) -> (critic, generator); critic update 0 uses
     # fold_in(k_d, 0); each splits into (latents, dropout, loss, augment, regularizer).
-    k_d, k_g = jax.random.split(jax.random.fold_in(state.key, t - 1))
+    k_d, k_g = jax.random.split(jax.random.fold_in(key, t - 1))
     k_z_d, _, k_noise, _, _ = jax.random.split(jax.random.fold_in(k_d, 0), 5)
     k_z_g = jax.random.split(k_g, 5)[0]
     real_images = images / 255.0
@@ -97,8 +94,16 @@ def test_step_equals_the_seed_train_step_written_out():
 
     g_loss_value, g_grads = jax.value_and_grad(g_loss)(g)
     g, g_m, g_v = _keras_adam(g, g_grads, g_m, g_v, t, CONFIG.g_lr)
+    return d_loss_value, g_loss_value, g, d, g_m, g_v, d_m, d_v
 
-    state, metrics = step(state, images)
+  g, d = state.g_params, state.d_params
+  g_m = g_v = jax.tree.map(jnp.zeros_like, g)
+  d_m = d_v = jax.tree.map(jnp.zeros_like, d)
+  for t in range(1, 4):
+    images = _images(t)
+    d_loss_value, g_loss_value, g, d, g_m, g_v, d_m, d_v = seed_train_step(
+        state.key, t, images, g, d, g_m, g_v, d_m, d_v)
+    state, metrics = step(state, {'image': images})
     np.testing.assert_allclose(metrics['d/loss'], d_loss_value, rtol=1e-5)
     np.testing.assert_allclose(metrics['g/loss'], g_loss_value, rtol=1e-5)
     for got, want in zip(jax.tree.leaves((state.g_params, state.d_params)),

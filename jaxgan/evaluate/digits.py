@@ -41,20 +41,28 @@ def to_digit_features(images: np.ndarray) -> np.ndarray:
   return pooled.reshape(n, 64) * 16.0
 
 
-def confidence_report(features: np.ndarray, threshold: float) -> dict:
+def confidence_report(features: np.ndarray, threshold: float,
+                      asked: np.ndarray | None = None) -> dict:
   classifier, _ = _classifier_and_holdout()
   probabilities = classifier.predict_proba(features)
   labels = classifier.classes_[probabilities.argmax(axis=1)]
-  return {
+  report = {
       'confident_fraction': float((probabilities.max(axis=1) >= threshold).mean()),
       'class_histogram': np.bincount(labels, minlength=10).tolist(),
   }
+  if asked is not None:  # a conditional generator: is each sample of the class asked for?
+    report['class_accuracy'] = float((labels == asked).mean())
+    report['per_class_accuracy'] = [float((labels[asked == c] == c).mean()) for c in range(10)]
+  return report
 
 
-def digit_report(images: np.ndarray, threshold: float = 0.9) -> dict:
-  """How digit-like generated images in [0, 1] are, beside the same figure for real digits."""
+def digit_report(images: np.ndarray, threshold: float = 0.9,
+                 asked: np.ndarray | None = None) -> dict:
+  """How digit-like generated images in [0, 1] are, beside the same figure for real digits.
+  With `asked` (the class each image was generated for), also the fraction classified as that
+  class, overall and per class: what a class-conditional generator must get right."""
   _, holdout = _classifier_and_holdout()
-  report = confidence_report(to_digit_features(images), threshold)
+  report = confidence_report(to_digit_features(images), threshold, asked)
   report['real_confident_fraction'] = confidence_report(holdout, threshold)['confident_fraction']
   report.update(threshold=threshold, num_samples=len(images))
   return report

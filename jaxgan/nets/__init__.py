@@ -19,10 +19,26 @@ def build(config):
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
       channels=config.channels, base=config.g_base, dense_features=config.g_dense_features,
-      widths=config.g_widths, dtype=dtype)
+      widths=config.g_widths, num_classes=num_classes(config),
+      class_features=config.class_features, dtype=dtype)
   discriminator = dcgan.Discriminator(widths=config.d_widths, dropout=config.d_dropout,
-                                      spectral_norm=config.spectral_norm, dtype=dtype)
+                                      spectral_norm=config.spectral_norm,
+                                      num_classes=num_classes(config), dtype=dtype)
   return generator, discriminator
+
+
+def num_classes(config) -> int:
+  """The classes the networks condition on (0: unconditional). A conditional config's
+  `classes` come from its dataset (`jaxgan.train.run` fills them in)."""
+  if config.conditional and not config.classes:
+    raise ValueError('a conditional config needs its classes (jaxgan.train.run takes them from '
+                     'the dataset)')
+  return len(config.classes) if config.conditional else 0
+
+
+def sample_key(config) -> str:
+  """The batch entry the discriminator's real samples come from (`jaxgan.data`)."""
+  return 'point' if config.arch == 'mlp2d' else 'image'
 
 
 def sample_shape(config) -> tuple[int, ...]:
@@ -32,4 +48,5 @@ def sample_shape(config) -> tuple[int, ...]:
   return (config.image_size, config.image_size, config.channels)
 
 
-__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'sample_shape']
+__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'num_classes', 'sample_key',
+           'sample_shape']

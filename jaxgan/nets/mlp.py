@@ -33,7 +33,7 @@ class Discriminator(nn.Module):
   dtype: Any = None
 
   @nn.compact
-  def __call__(self, x, train: bool, update_stats: bool = False):
+  def __call__(self, x, *, train: bool, update_stats: bool = False):
     del train
     for width in self.widths:
       dense = nn.Dense(width, dtype=self.dtype)
