@@ -56,8 +56,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
   (e.g. 2-D points) are used as they are. Row `i * n_critic + k` is the i-th real sample of
   critic update k. With `num_classes`, the game is class-conditional: the generator is called
   `G(z, labels)` with labels drawn uniformly (like the latents: global, then each device's rows),
-  the discriminator `D(x, labels)`, real images with `batch['label']`. With `axis_name`, the step
-  is the per-device body of a
+  the discriminator `D(x, labels)`, real images with `batch['label']`, and the regularizers see
+  the critic at the real images' labels. With `axis_name`, the step is the per-device body of a
   data-parallel step (`jaxgan.parallel`): gradients and metrics are averaged over that axis.
   `state.d_reg_state` must come from `regularizer.init()` (`GANState.create(regularizer=...)`).
   """
@@ -94,8 +94,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module, loss: GANLos
     return this_devices_rows(lambda count: jax.random.randint(key, (count,), 0, num_classes), n)
 
   def generate(g_params, z, labels):
-    return generator.apply(g_params, z) if labels is None else generator.apply(g_params, z,
-                                                                                  labels)
+    inputs = (z,) if labels is None else (z, labels)
+    return generator.apply(g_params, *inputs)
 
   def augmented(key, images):
     return images if augment is None else augment(key, images)
