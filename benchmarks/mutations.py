@@ -150,8 +150,9 @@ def run(mutation: Mutation, scratch: Path) -> str:
   path.write_text(original.replace(mutation.old, mutation.new))
   try:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider',
-                             *mutation.tests], cwd=scratch, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-x', '-n', '0', '-p',
+                             'no:cacheprovider', *mutation.tests], cwd=scratch,
+                            capture_output=True, text=True)
     seconds = time.perf_counter() - start
     failed = [line.split()[1] for line in result.stdout.splitlines()
               if line.startswith('FAILED')]

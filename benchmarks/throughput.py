@@ -183,6 +183,9 @@ def main():
   parser.add_argument('--rounds', type=positive_int, default=4, help='turns each worker takes')
   parser.add_argument('--steps', type=positive_int, default=3, help='steps timed per turn')
   parser.add_argument('--out', type=Path, default=HERE / 'results')
+  parser.add_argument('--peak-size', type=positive_int, default=4096,
+                      help='side of the square matmul that measures the peak (smaller: quicker, '
+                           'lower)')
   args = parser.parse_args()
   try:
     cases = [(preset, int(batch)) for preset, batch in
@@ -204,7 +207,7 @@ def main():
   machine = {'device': device.device_kind, 'device_count': len(jax.devices()),
              'processor': platform.processor() or platform.machine(),
              'cpu_count': os.cpu_count(), 'python': platform.python_version()}
-  peaks = {dtype: matmul_peak(jnp.dtype(dtype)) for dtype in dtypes}
+  peaks = {dtype: matmul_peak(jnp.dtype(dtype), args.peak_size) for dtype in dtypes}
   print(f'{machine["device"]} ({machine["cpu_count"]} CPUs); matmul peak measured by JAX: '
         + ', '.join(f'{d} {p / 1e9:.0f} GFLOP/s' for d, p in peaks.items()))
   args.out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
-"""The tests' process: eight simulated CPU devices (training subprocesses keep their own), and
-one XLA compilation cache for the session, shared with the training subprocesses.
+"""The tests' processes: eight simulated CPU devices each (training subprocesses keep their
+own), and one XLA compilation cache for the session, shared by pytest's workers and the
+train.py processes the tests start.
 
-Most tests compile the same tiny steps again, in this process and in the train.py processes they
-start; with the cache each program compiles once. The cache starts empty, so the suite's time is
-that of a clean checkout. A cached executable is the one a fresh compilation would produce.
+Many tests compile the same tiny steps again, in these processes and in the train.py processes
+they start; with the cache each program compiles once. The cache starts empty for every session,
+so the suite's time is that of a clean checkout. A cached executable is the one a fresh
+compilation would produce.
 """
 
 import atexit
@@ -11,8 +13,11 @@ import os
 import shutil
 import tempfile
 
-CACHE = tempfile.mkdtemp(prefix='jaxgan-tests-xla-cache-')
-atexit.register(shutil.rmtree, CACHE, ignore_errors=True)
+SHARED = 'JAXGAN_TESTS_XLA_CACHE'
+if SHARED not in os.environ:  # the first process of the session (pytest-xdist's workers inherit)
+  os.environ[SHARED] = tempfile.mkdtemp(prefix='jaxgan-tests-xla-cache-')
+  atexit.register(shutil.rmtree, os.environ[SHARED], ignore_errors=True)
+CACHE = os.environ[SHARED]
 os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # read by jax at import, here and in subprocesses
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
 

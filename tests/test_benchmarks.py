@@ -97,7 +97,7 @@ def test_throughput_command_writes_its_table(tmp_path):
   result = subprocess.run(
       [sys.executable, str(ROOT / 'benchmarks' / 'throughput.py'), '--cases', 'digits:8',
        '--dtypes', 'float32', '--frameworks', 'jaxgan', '--rounds', '2', '--steps', '1',
-       '--out', str(tmp_path)], capture_output=True, text=True, timeout=300)
+       '--peak-size', '256', '--out', str(tmp_path)], capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   [row] = json.loads((tmp_path / 'throughput.json').read_text())['results']
   assert row['steps_timed'] == 2 and row['img_per_s'] > 0 and row['compile_s'] > 0

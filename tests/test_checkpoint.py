@@ -20,8 +20,9 @@ from jaxgan.images import save_grid, to_uint8
 from jaxgan.parallel import AXIS
 from jaxgan.sample import generate
 from jaxgan.train import fixed_latents, make_step, run
-from runs import (assert_trees_close, dynamic_fields, final_state, one_device, train,
-                  train_command)
+from runs import TINY as TINY_FLAGS
+from runs import (assert_trees_close, dynamic_fields, final_state, main_in_process, one_device,
+                  train, train_command)
 
 def _assert_bitwise_equal(a, b):
   assert int(a.step) == int(b.step)
@@ -99,24 +100,27 @@ def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path
   _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
 
 
-def test_divergence_stops_without_writing_a_checkpoint(uninterrupted, tmp_path):
-  assert train(tmp_path, '--steps', '8', '--checkpoint-every', '4').returncode == 0
-  result = train(tmp_path, '--steps', '16', '--checkpoint-every', '4',
-                  '--set', 'label_noise=nan')
-  assert result.returncode == 1
+def test_divergence_stops_without_writing_a_checkpoint(tmp_path, capsys):
+  """train.py's main in this process (the exit code and the line are its own)."""
+  flags = ['--workdir', str(tmp_path), *TINY_FLAGS, '--devices', '1', '--checkpoint-every', '4']
+  assert main_in_process(capsys, *flags, '--steps', '8')[0] == 0
+  code, _, stderr = main_in_process(capsys, *flags, '--steps', '16',
+                                    '--set', 'label_noise=nan')
+  assert code == 1
   # NaN from the first resumed step on; found at the next checkpoint (12), named exactly.
-  assert 'training diverged at step 9 (at step 12 not finite: ' in result.stderr, result.stderr
-  assert 'd/loss' in result.stderr and 'g/loss' in result.stderr
-  assert result.stderr.count('\n') == 1
+  assert 'training diverged at step 9 (at step 12 not finite: ' in stderr, stderr
+  assert 'd/loss' in stderr and 'g/loss' in stderr
+  assert stderr.count('\n') == 1
   assert final_state(tmp_path).step == 8  # the last good checkpoint, intact
 
 
-def test_resuming_with_other_shapes_names_the_fields(uninterrupted):
-  result = train(uninterrupted, '--steps', '30', '--set', 'latent_dim=32',
-                  '--set', 'd_widths=8,16')
-  assert result.returncode == 2
-  assert result.stderr.count('\n') == 1
-  assert 'different latent_dim, d_widths' in result.stderr and '--workdir' in result.stderr
+def test_resuming_with_other_shapes_names_the_fields(uninterrupted, capsys):
+  code, _, stderr = main_in_process(capsys, '--workdir', str(uninterrupted), *TINY_FLAGS,
+                                    '--steps', '30', '--set', 'latent_dim=32',
+                                    '--set', 'd_widths=8,16')
+  assert code == 2
+  assert stderr.count('\n') == 1
+  assert 'different latent_dim, d_widths' in stderr and '--workdir' in stderr
 
 
 def test_sample_loads_the_generator_and_is_seeded(uninterrupted, tmp_path):
