@@ -82,7 +82,7 @@ MUTATIONS = [
              'return self.g_params',
              (EMA_SAMPLES,)),
     Mutation('dtype-fixes-the-shapes', 'a checkpoint resumes under either dtype',
-             'jaxgan/config.py', "'r1_gamma')\n", "'r1_gamma', 'dtype')\n",
+             'jaxgan/config.py', "'class_features')\n", "'class_features', 'dtype')\n",
              (DTYPES,)),
     Mutation('dtype-ignored', 'the resumed run computes in the dtype asked for',
              'jaxgan/nets/__init__.py', 'dtype = jnp.dtype(config.dtype)', "dtype = jnp.dtype('float32')",

@@ -240,8 +240,8 @@ def _resume(config, checkpoints, generator, discriminator, parallel):
   except (ValueError, KeyError, TypeError) as error:  # Orbax: a tree of another structure
     raise CheckpointMismatch(
         f'the checkpoint at step {step} holds a state of another structure than this version '
-        f'of jaxgan makes ({str(error).strip().splitlines()[0][:200]}); it was written by '
-        f'another version: use a new --workdir') from error
+        f'of jaxgan makes ({str(error).strip().splitlines()[0][:200].rstrip(":")}); it was '
+        f'written by another version: use a new --workdir') from error
   return parallel.replicate(restored), step
 
 
