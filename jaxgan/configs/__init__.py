@@ -74,8 +74,8 @@ def conditional() -> Config:
   loss, Adam 2e-4 (0.5, 0.999), batch 64, a generator EMA. Each sample grid has a row per class;
   the final check asks the digits classifier whether each sample is of the class it was drawn
   for (`class_accuracy` in digits_check.json).
-    python train.py --config conditional
-    python -m jaxgan.sample --workdir runs/default --class 3 --num 64 --out threes.png
+    python train.py --config conditional --workdir runs/conditional
+    python -m jaxgan.sample --workdir runs/conditional --class 3 --num 64 --out threes.png
   """
   return digits().replace(name='conditional', conditional=True, spectral_norm=True,
                           loss='hinge', d_dropout=0.0, steps=2_000)
