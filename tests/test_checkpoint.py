@@ -234,12 +234,7 @@ def test_class_on_an_unconditional_run_is_one_line(uninterrupted, tmp_path, caps
 
 def _sample_in_process(capsys, *argv):
   from jaxgan.sample import main
-  try:
-    code = main(list(argv))
-  except SystemExit as exit:
-    code = exit.code
-  captured = capsys.readouterr()
-  return code, captured.out, captured.err
+  return main_in_process(capsys, *argv, main=main)
 
 
 def test_a_conditional_run_stopped_and_resumed_is_bitwise_the_uninterrupted_one(tmp_path):
