@@ -70,15 +70,16 @@ def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Pat
   if spec.startswith('tfds:'):
     source = TfdsImages(spec, image_size, channels, data_dir, labels=labels)
     return Dataset(source, source.classes)
-  images = load_dataset(spec, image_size, channels, data_dir, report)
   if not labels:
-    return Dataset(ArrayExamples({'image': images}))
+    return Dataset(ArrayExamples({'image': load_dataset(spec, image_size, channels, data_dir,
+                                                        report)}))
   if spec == 'digits':
     from sklearn.datasets import load_digits
+    images = load_dataset(spec, image_size, channels)
     classes = tuple(str(c) for c in range(10))
     return Dataset(ArrayExamples({'image': images, 'label': load_digits().target.astype(np.int32)}),
                    classes)
-  images, found = _folder_cache(Path(spec).expanduser(), image_size, channels,
+  images, found = _folder_cache(_folder(spec), image_size, channels,
                                 Path(data_dir or DEFAULT_CACHE), report)
   if not found['classes'] or found['outside']:
     outside = f' ({len(found["outside"])} images directly in it)' if found['outside'] else ''
@@ -110,13 +111,19 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
     return MIXTURES[spec]().sample(np.random.default_rng(0), POINTS)
   if spec.startswith('tfds:'):
     return TfdsImages(spec, image_size, channels, data_dir)
+  return _folder_cache(_folder(spec), image_size, channels, Path(data_dir or DEFAULT_CACHE),
+                       report)[0]
+
+
+def _folder(spec: str) -> Path:
+  """The folder a spec that is neither embedded nor TFDS names."""
   folder = Path(spec).expanduser()
   if not folder.exists():
     raise DatasetError(f'dataset {spec!r} is neither an embedded dataset '
                        f'({", ".join(EMBEDDED)}), tfds:NAME[:SPLIT], nor an existing folder')
   if not folder.is_dir():
     raise DatasetError(f'dataset {spec!r} is a file; give a folder of images')
-  return _folder_cache(folder, image_size, channels, Path(data_dir or DEFAULT_CACHE), report)[0]
+  return folder
 
 
 def _digits() -> list[Image.Image]:
