@@ -7,8 +7,9 @@ initializers, seeded, and random biases so that their mapping is checked too), t
 `tests/fixtures/seed_reference.npz`:
 
   keras/*      the weights in Keras' layout, the latents and uint8 images fed in, G(z) and D(x)
-               (the seed's sigmoid output), and one step of the seed's `GAN.train_step`, run by
-               `fit` exactly as the seed runs it, with the updated weights and the two losses;
+               (the seed's sigmoid output), and one step of the seed's `GAN` class (the
+               throughput benchmark's `keras_step.SeedGAN`), run by `fit` exactly as the seed
+               runs it, with the updated weights and the two losses;
   torch/*      G(z), D(x) and one step of `benchmarks/frameworks/torch_step.py` on the same
                weights (converted to PyTorch's layout here) and the same draws;
   draws/*      the step's three random draws (latents for the discriminator's update, the label
@@ -47,51 +48,6 @@ CONFIG = configs.get('dcgan64').replace(image_size=16, g_base=2, g_dense_feature
                                         g_widths=(8, 8, 4), d_widths=(4, 8, 8), latent_dim=8,
                                         batch_size=4, g_lr=1e-3, d_lr=2e-3)
 SPEC = {**CONFIG.to_dict(), 'dtype': 'float32'}
-
-
-class SeedGAN(keras.Model):
-  """The seed's `GAN` class as the keras.io example writes it (metrics included)."""
-
-  def __init__(self, discriminator, generator, latent_dim):
-    super().__init__()
-    self.discriminator = discriminator
-    self.generator = generator
-    self.latent_dim = latent_dim
-
-  def compile(self, d_optimizer, g_optimizer, loss_fn):
-    super().compile()
-    self.d_optimizer = d_optimizer
-    self.g_optimizer = g_optimizer
-    self.loss_fn = loss_fn
-    self.d_loss_metric = keras.metrics.Mean(name='d_loss')
-    self.g_loss_metric = keras.metrics.Mean(name='g_loss')
-
-  @property
-  def metrics(self):
-    return [self.d_loss_metric, self.g_loss_metric]
-
-  def train_step(self, real_images):
-    batch_size = tf.shape(real_images)[0]
-    random_latent_vectors = tf.random.normal(shape=(batch_size, self.latent_dim))
-    generated_images = self.generator(random_latent_vectors)
-    combined_images = tf.concat([generated_images, real_images], axis=0)
-    labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
-    labels += 0.05 * tf.random.uniform(tf.shape(labels))
-    with tf.GradientTape() as tape:
-      predictions = self.discriminator(combined_images)
-      d_loss = self.loss_fn(labels, predictions)
-    grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-    self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-    random_latent_vectors = tf.random.normal(shape=(batch_size, self.latent_dim))
-    misleading_labels = tf.zeros((batch_size, 1))
-    with tf.GradientTape() as tape:
-      predictions = self.discriminator(self.generator(random_latent_vectors))
-      g_loss = self.loss_fn(misleading_labels, predictions)
-    grads = tape.gradient(g_loss, self.generator.trainable_weights)
-    self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-    self.d_loss_metric.update_state(d_loss)
-    self.g_loss_metric.update_state(g_loss)
-    return {'d_loss': self.d_loss_metric.result(), 'g_loss': self.g_loss_metric.result()}
 
 
 class ReplacedDraws:
@@ -213,7 +169,7 @@ def main():
   x = images.astype(np.float32) / 255.0  # the seed's pipeline rescales by 1/255
   record['keras/G(z)'] = np.asarray(generator(z))
   record['keras/D(x)'] = np.asarray(discriminator(x))[:, 0]
-  gan = SeedGAN(discriminator, generator, latent)
+  gan = keras_step.SeedGAN(discriminator, generator, latent)
   gan.compile(d_optimizer=keras.optimizers.Adam(CONFIG.d_lr),
               g_optimizer=keras.optimizers.Adam(CONFIG.g_lr),
               loss_fn=keras.losses.BinaryCrossentropy())

@@ -1,5 +1,6 @@
-"""The seed's DCGAN in Keras on TensorFlow, as the seed trains it: its `GAN.train_step`
-(`tf.GradientTape`) inside a `tf.function`, which is what `fit` runs on a CPU-only machine.
+"""The seed's DCGAN in Keras on TensorFlow, as the seed trains it: its `GAN` class as the
+keras.io example writes it (`SeedGAN`, metrics included), whose `train_step` (`tf.GradientTape`)
+runs inside a `tf.function`, which is what `fit` runs on a CPU-only machine.
 
 The networks follow the seed's `keras.Sequential` models, with the sizes of the jaxgan preset
 being compared. As in the seed, `train_step` calls the discriminator without `training=True`, so
@@ -41,17 +42,26 @@ def networks(spec):
   return generator, discriminator
 
 
-class GAN(keras.Model):
-  """The seed's `GAN` model, metrics left out."""
+class SeedGAN(keras.Model):
+  """The seed's `GAN` class as the keras.io example writes it (metrics included)."""
 
-  def __init__(self, spec):
+  def __init__(self, discriminator, generator, latent_dim):
     super().__init__()
-    self.generator, self.discriminator = networks(spec)
-    self.latent_dim = spec['latent_dim']
-    self.label_noise = spec['label_noise']
-    self.d_optimizer = keras.optimizers.Adam(spec['d_lr'])
-    self.g_optimizer = keras.optimizers.Adam(spec['g_lr'])
-    self.loss_fn = keras.losses.BinaryCrossentropy()
+    self.discriminator = discriminator
+    self.generator = generator
+    self.latent_dim = latent_dim
+
+  def compile(self, d_optimizer, g_optimizer, loss_fn):
+    super().compile()
+    self.d_optimizer = d_optimizer
+    self.g_optimizer = g_optimizer
+    self.loss_fn = loss_fn
+    self.d_loss_metric = keras.metrics.Mean(name='d_loss')
+    self.g_loss_metric = keras.metrics.Mean(name='g_loss')
+
+  @property
+  def metrics(self):
+    return [self.d_loss_metric, self.g_loss_metric]
 
   def train_step(self, real_images):
     batch_size = tf.shape(real_images)[0]
@@ -59,13 +69,12 @@ class GAN(keras.Model):
     generated_images = self.generator(random_latent_vectors)
     combined_images = tf.concat([generated_images, real_images], axis=0)
     labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
-    labels += self.label_noise * tf.random.uniform(tf.shape(labels))
+    labels += 0.05 * tf.random.uniform(tf.shape(labels))
     with tf.GradientTape() as tape:
       predictions = self.discriminator(combined_images)
       d_loss = self.loss_fn(labels, predictions)
     grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
     self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-
     random_latent_vectors = tf.random.normal(shape=(batch_size, self.latent_dim))
     misleading_labels = tf.zeros((batch_size, 1))
     with tf.GradientTape() as tape:
@@ -73,14 +82,23 @@ class GAN(keras.Model):
       g_loss = self.loss_fn(misleading_labels, predictions)
     grads = tape.gradient(g_loss, self.generator.trainable_weights)
     self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
-    return d_loss, g_loss
+    self.d_loss_metric.update_state(d_loss)
+    self.g_loss_metric.update_state(g_loss)
+    return {'d_loss': self.d_loss_metric.result(), 'g_loss': self.g_loss_metric.result()}
 
 
 def make_step(spec, images):
   """(a function running one train step and returning when it is done, facts about the step)."""
   if spec['dtype'] == 'bfloat16':  # variables float32, compute bfloat16, as jaxgan's option
     keras.mixed_precision.set_global_policy('mixed_bfloat16')
-  gan = GAN(spec)
+  if spec['label_noise'] != 0.05:
+    raise ValueError(f"the seed's train_step adds 0.05 * U(0, 1) label noise, not "
+                     f"{spec['label_noise']}")
+  generator, discriminator = networks(spec)
+  gan = SeedGAN(discriminator, generator, spec['latent_dim'])
+  gan.compile(d_optimizer=keras.optimizers.Adam(spec['d_lr']),
+              g_optimizer=keras.optimizers.Adam(spec['g_lr']),
+              loss_fn=keras.losses.BinaryCrossentropy())
   batch = tf.constant(images, tf.float32) / 255.0  # the seed rescales in its tf.data pipeline
   train_step = tf.function(gan.train_step)
-  return lambda: [loss.numpy() for loss in train_step(batch)], {}
+  return lambda: [loss.numpy() for loss in train_step(batch).values()], {}
