@@ -40,25 +40,23 @@ def run(args):
   import jax
   import numpy as np
 
-  from jaxgan import configs, nets, parallel
-  from jaxgan.train import init_state, make_step
+  from jaxgan import configs, games, parallel
   from timing import compile_and_warm_up, median, step_times
 
   config = configs.get(args.preset).replace(batch_size=args.batch_size)
-  generator, discriminator = nets.build(config)
+  game = games.build(config)
   shape = (args.batch_size, config.image_size, config.image_size, config.channels)
   images = {'image': np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)}
   counts = [n for n in map(int, args.devices.split(',')) if n <= jax.local_device_count()]
 
   cases = {}  # name -> [step, state, batch, times]
-  plain = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
-  cases['jit', 1] = [plain, init_state(config, generator, discriminator), jax.device_put(images)]
+  plain = jax.jit(game.make_step(), donate_argnums=0)
+  cases['jit', 1] = [plain, game.init(jax.random.key(config.seed)), jax.device_put(images)]
   for mode in parallel.MODES:
     for count in counts:
       data_parallel = parallel.DataParallel(mode, parallel.select_devices(count))
-      step = data_parallel.compile(make_step(config, generator, discriminator,
-                                             axis_name=parallel.AXIS))
-      state = data_parallel.replicate(init_state(config, generator, discriminator))
+      step = data_parallel.compile(game.make_step(axis_name=parallel.AXIS))
+      state = data_parallel.replicate(game.init(jax.random.key(config.seed)))
       cases[mode, count] = [step, state, data_parallel.shard_batch(images)]
   compile_s = {}
   for name, case in cases.items():

@@ -1,20 +1,22 @@
 """jaxgan: generative adversarial networks in pure JAX.
 
-Flax modules define the networks; `make_train_step` returns one pure, jittable
-`train_step(state, batch) -> (state, metrics)` over a `GANState` pytree; losses, regularizers,
-augmentations and optimizers are values passed in; `DataParallel` runs the step over devices.
+Flax modules define the networks; a `Game` (`jaxgan.games`) holds them with their losses,
+regularizers, augmentations and optimizers, all values, and makes one pure, jittable
+`train_step(state, batch) -> (state, metrics)` over a `GANState` pytree; `DataParallel` runs the
+step over devices; `jaxgan.train.run` is the one loop every game plays in.
 """
 
-from jaxgan import augment, configs, losses, nets, regularizers
+from jaxgan import augment, configs, games, losses, nets, regularizers
 from jaxgan.config import Config
+from jaxgan.games import Game
 from jaxgan.losses import GANLoss, seed_bce
 from jaxgan.nets.layers import PhaseConvTranspose
 from jaxgan.optim import keras_adam
 from jaxgan.parallel import DataParallel
 from jaxgan.regularizers import Regularizer
 from jaxgan.state import GANState
-from jaxgan.step import make_train_step
+from jaxgan.step import Context
 
-__all__ = ['Config', 'DataParallel', 'GANLoss', 'GANState', 'PhaseConvTranspose', 'Regularizer',
-           'augment', 'configs', 'keras_adam', 'losses', 'make_train_step', 'nets',
-           'regularizers', 'seed_bce']
+__all__ = ['Config', 'Context', 'DataParallel', 'GANLoss', 'GANState', 'Game',
+           'PhaseConvTranspose', 'Regularizer', 'augment', 'configs', 'games', 'keras_adam',
+           'losses', 'nets', 'regularizers', 'seed_bce']

@@ -1,16 +1,90 @@
 """Differentiable augmentations: pure `(key, images) -> images` functions, and `compose`.
 
-The step applies one to every batch the discriminator sees, real and generated alike, and the
+The game applies one to every batch the discriminator sees, real and generated alike, and the
 generator's gradient flows through it (DiffAugment, Zhao et al. 2020). Images are float
 `(n, h, w, c)` in the generator's range; each image draws its own parameters.
+
+The game takes an `Augmentation`: an augmentation that may own state and update it from what
+the discriminator outputs (ADA's probability p, Karras et al. 2020). `stateless` makes one of a
+plain function; `adaptive` wraps an augmentation in ADA's controller.
 """
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 Augment = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+class DiscriminatorOutputs(NamedTuple):
+  """What an `Augmentation` observes after each discriminator update: the logits of the real and
+  the generated samples (this device's), and `mean(values)`, the mean of per-example values
+  over the global batch (state updated with it stays equal on every device)."""
+  real_logits: jax.Array
+  fake_logits: jax.Array
+  mean: Callable[[jax.Array], jax.Array]
+
+
+class Augmentation(NamedTuple):
+  """An augmentation with state, in the style of optax's GradientTransformation:
+    init() -> state
+    apply(state, key, images) -> images
+    observe(state, outputs: DiscriminatorOutputs, step) -> state
+  The state lives in `GANState.pieces['augment']` and is checkpointed with the run."""
+  init: Callable[[], Any]
+  apply: Callable[[Any, jax.Array, jax.Array], jax.Array]
+  observe: Callable[[Any, DiscriminatorOutputs, jax.Array], Any]
+
+
+def stateless(augment: Augment) -> Augmentation:
+  """A plain `(key, images) -> images` augmentation as an `Augmentation` (state `()`)."""
+  return Augmentation(init=lambda: (), apply=lambda state, key, images: augment(key, images),
+                      observe=lambda state, outputs, step: state)
+
+
+def with_probability(augment: Augment) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
+  """`(key, images, p) -> images`: each image augmented with probability `p`, else unchanged."""
+  def apply(key, images, p):
+    k_choose, k_augment = jax.random.split(key)
+    chosen = jax.random.uniform(k_choose, (images.shape[0],) + (1,) * (images.ndim - 1)) < p
+    return jnp.where(chosen, augment(k_augment, images), images)
+  return apply
+
+
+def adaptive(augment: Callable[[jax.Array, jax.Array, jax.Array], jax.Array], batch_size: int,
+             target: float = 0.6, interval: int = 4, speed_kimg: float = 500.0) -> Augmentation:
+  """ADA's controller (Karras et al. 2020) around `augment(key, images, p)`.
+
+  As stylegan2-ada-pytorch's `training/training_loop.py` does: the discriminator's overfitting
+  heuristic r_t = E[sign(D(real))] is averaged over the updates of `interval` steps; after each
+  `interval` steps, p moves by sign(r_t - target) * batch_size * interval / (speed_kimg * 1000)
+  (p goes from 0 to 1 in `speed_kimg` thousand images at the most) and is kept at least 0.
+  Defaults as the reference's (ada_target 0.6, ada_interval 4, ada_kimg 500); p starts at 0.
+  State: `{'p', 'signs', 'count'}`, the probability and the heuristic's running sum.
+  """
+  rate = batch_size * interval / (speed_kimg * 1000)
+
+  def init():
+    return {'p': jnp.zeros((), jnp.float32), 'signs': jnp.zeros((), jnp.float32),
+            'count': jnp.zeros((), jnp.int32)}
+
+  def apply(state, key, images):
+    return augment(key, images, state['p'])
+
+  def observe(state, outputs: DiscriminatorOutputs, step):
+    signs = state['signs'] + outputs.mean(jnp.sign(jax.lax.stop_gradient(
+        outputs.real_logits)).astype(jnp.float32))
+    count = state['count'] + 1
+    adjusting = (step + 1) % interval == 0
+    heuristic = signs / count
+    p = jnp.where(adjusting, jnp.maximum(state['p'] + jnp.sign(heuristic - target) * rate, 0.0),
+                  state['p'])
+    return {'p': p, 'signs': jnp.where(adjusting, 0.0, signs),
+            'count': jnp.where(adjusting, 0, count)}
+
+  return Augmentation(init, apply, observe)
 
 
 def compose(*augments: Augment) -> Augment:

@@ -1,9 +1,10 @@
 """Orbax checkpoints of a run (the only module that imports orbax).
 
 A checkpoint at step N holds three items:
-  state      the whole `GANState` (both networks, both optimizer states, the EMA, the key, the
-             step; the step is also the data position, see `jaxgan.data`)
-  generator  the parameters to sample with (the EMA when kept), so sampling loads nothing else
+  state      the whole `GANState` (every network, optimizer state, EMA and piece state, the key,
+             the step; the step is also the data position, see `jaxgan.data`)
+  generator  the variables of the network that samples (its EMA when kept), so sampling loads
+             nothing else
   config     the run's config, as JSON
 Saves are asynchronous; `close()` (or leaving the `with` block) waits until every save is
 complete. A save interrupted by a crash stays a temporary directory that Orbax never restores.
@@ -46,11 +47,12 @@ class Checkpoints:
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def save(self, step: int, state, config: dict) -> None:
-    """Saves `state` (global arrays; every process of a multi-host run calls this)."""
+  def save(self, step: int, state, generator, config: dict) -> None:
+    """Saves `state` and the `generator` variables to sample with (global arrays; every process
+    of a multi-host run calls this)."""
     self._manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(state),
-        generator=ocp.args.StandardSave(state.sampling_params),
+        generator=ocp.args.StandardSave(generator),
         config=ocp.args.JsonSave(config)))
 
   def config(self, step: int) -> dict:

@@ -1,20 +1,46 @@
-"""Discriminator regularizers: pure penalties added to the discriminator's loss.
+"""Regularizers: pure penalties added to a network's loss, on either side of the game.
 
 A `Regularizer` is a pair of pure functions, in the style of optax's GradientTransformation:
   init() -> state
-  apply(state, critic, real, fake, key, step) -> (penalty, new_state)
-`critic(images) -> logits` is the discriminator at the parameters being differentiated, so a
-penalty on its input gradients is differentiated through (double backprop). `real` and `fake` are
-the batches the discriminator saw (after augmentation), `key` a fresh PRNG key, `step` the
-training step. The state lives in `GANState.d_reg_state`; stateless regularizers use `()`.
-`chain(*regularizers)` sums several; the step never changes to add one.
+  apply(state, view, key, step) -> (penalty, new_state)
+`view` is what the penalty may look at, built by the game at the parameters being
+differentiated (so a penalty on input gradients is differentiated through, double backprop):
+a `CriticView` on the discriminator's side (R1, the gradient penalty), a `GeneratorView` on the
+generator's (path length; pix2pix's L1 to the target). `key` is a fresh PRNG key, `step` the
+training step. The state lives in `GANState.pieces` under the game's name for the regularizer;
+stateless regularizers use `()`. `chain(name=regularizer, ...)` sums several and keeps their
+states by name, so adding one moves no other's place in a checkpoint.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+
+class CriticView(NamedTuple):
+  """What a discriminator-side penalty sees. `critic(samples) -> logits` (conditioned on the
+  real samples' labels), the `real` and `fake` samples the discriminator saw (augmented),
+  the update's `batch`, and `mean(values)`: the mean of per-example values over the global
+  batch (for state that must stay equal on every device)."""
+  critic: Callable[[jax.Array], jax.Array]
+  real: jax.Array
+  fake: jax.Array
+  batch: dict
+  mean: Callable[[jax.Array], jax.Array]
+
+
+class GeneratorView(NamedTuple):
+  """What a generator-side penalty sees. `generate(codes) -> samples` (with the step's labels
+  and noise), the `codes` it was called with, `fake = generate(codes)`, the update's `batch`
+  and `mean` as in `CriticView`."""
+  generate: Callable[[jax.Array], jax.Array]
+  codes: jax.Array
+  fake: jax.Array
+  batch: dict
+  mean: Callable[[jax.Array], jax.Array]
 
 
 class Regularizer(NamedTuple):
@@ -23,25 +49,40 @@ class Regularizer(NamedTuple):
 
 
 def stateless(penalty: Callable[..., jax.Array]) -> Regularizer:
-  """A `Regularizer` from `penalty(critic, real, fake, key, step) -> scalar`."""
+  """A `Regularizer` from `penalty(view, key, step) -> scalar`."""
   return Regularizer(init=lambda: (),
                      apply=lambda state, *args: (penalty(*args), state))
 
 
-def chain(*regularizers: Regularizer) -> Regularizer:
-  """The sum of several regularizers; its state is the tuple of theirs."""
+def chain(**regularizers: Regularizer) -> Regularizer:
+  """The sum of several regularizers (in the order given, each with its own key); its state is
+  the dict of theirs by name."""
   def init():
-    return tuple(r.init() for r in regularizers)
+    return {name: r.init() for name, r in regularizers.items()}
 
-  def apply(states, critic, real, fake, key, step):
+  def apply(states, view, key, step):
     keys = jax.random.split(key, max(len(regularizers), 1))
-    total, new_states = jnp.zeros((), jnp.float32), []
-    for regularizer, state, k in zip(regularizers, states, keys):
-      penalty, state = regularizer.apply(state, critic, real, fake, k, step)
-      total, new_states = total + penalty, [*new_states, state]
-    return total, tuple(new_states)
+    total, new_states = jnp.zeros((), jnp.float32), {}
+    for (name, regularizer), k in zip(regularizers.items(), keys):
+      penalty, new_states[name] = regularizer.apply(states[name], view, k, step)
+      total = total + penalty
+    return total, new_states
 
   return Regularizer(init, apply)
+
+
+def lazy(value: Callable[[], tuple[jax.Array, Any]], every: int, step: jax.Array,
+         state: Any = ()) -> tuple[jax.Array, Any]:
+  """StyleGAN2's lazy regularization: `value() -> (penalty, new_state)` on steps divisible by
+  `every`, its penalty scaled by `every` (the same weight on average for a fraction of the
+  cost); `(0, state)` on the other steps."""
+  if every == 1:
+    return value()
+
+  def scaled():
+    penalty, new_state = value()
+    return every * penalty, new_state
+  return jax.lax.cond(step % every == 0, scaled, lambda: (jnp.zeros((), jnp.float32), state))
 
 
 def _input_gradients(critic, images):
@@ -56,12 +97,12 @@ def _squared_norms(gradients):
 def gradient_penalty(weight: float = 10.0, target: float = 1.0) -> Regularizer:
   """WGAN-GP (Gulrajani et al. 2017): weight * E[(|grad D(x)| - target)^2] at random points x
   on the lines between real and generated samples."""
-  def penalty(critic, real, fake, key, step):
+  def penalty(view: CriticView, key, step):
     del step
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    shape = (view.real.shape[0],) + (1,) * (view.real.ndim - 1)
     alpha = jax.random.uniform(key, shape)
-    between = alpha * real + (1 - alpha) * jax.lax.stop_gradient(fake)
-    norms = jnp.sqrt(_squared_norms(_input_gradients(critic, between)) + 1e-12)
+    between = alpha * view.real + (1 - alpha) * jax.lax.stop_gradient(view.fake)
+    norms = jnp.sqrt(_squared_norms(_input_gradients(view.critic, between)) + 1e-12)
     return weight * jnp.mean(jnp.square(norms - target))
   return stateless(penalty)
 
@@ -70,11 +111,37 @@ def r1(gamma: float = 10.0, every: int = 1) -> Regularizer:
   """R1 (Mescheder et al. 2018): gamma/2 * E[|grad D(real)|^2]. Lazy (StyleGAN2) when
   `every` > 1: computed only on steps divisible by `every`, scaled by `every` to keep its weight.
   """
-  def penalty(critic, real, fake, key, step):
-    del fake, key
-    def r1_value():
-      return 0.5 * gamma * every * jnp.mean(_squared_norms(_input_gradients(critic, real)))
-    if every == 1:
-      return r1_value()
-    return jax.lax.cond(step % every == 0, r1_value, lambda: jnp.zeros((), jnp.float32))
+  def penalty(view: CriticView, key, step):
+    del key
+    def value():  # inside `lazy`'s cond: computed only on the steps that use it
+      return 0.5 * gamma * jnp.mean(_squared_norms(_input_gradients(view.critic, view.real))), ()
+    return lazy(value, every, step)[0]
   return stateless(penalty)
+
+
+def path_length(weight: float = 2.0, decay: float = 0.01, every: int = 4) -> Regularizer:
+  """StyleGAN2's path length penalty (Karras et al. 2020), a generator-side regularizer with
+  state, as stylegan2-ada-pytorch's `training/loss.py` (`StyleGAN2Loss`, phase Greg) computes it:
+
+    y ~ N(0, I) / sqrt(h * w)     (random image-space directions)
+    length = |J^T y|, J = d fake / d codes, summed over each code vector, averaged over the
+             code vectors of an example (StyleGAN2's ws), square-rooted
+    mean  <- mean + decay * (E[length] - mean)       (the state, a running mean)
+    penalty = weight * E[(length - mean)^2], lazily every `every` steps (scaled by `every`).
+
+  Defaults as the reference's (pl_weight 2, pl_decay 0.01, G_reg_interval 4). The running mean
+  moves with the global batch's mean length, so it stays equal on every device.
+  """
+  def apply(mean_length, view: GeneratorView, key, step):
+    def value():
+      fake = view.fake
+      pixels = math.prod(fake.shape[1:-1]) if fake.ndim > 2 else 1
+      directions = jax.random.normal(key, fake.shape, fake.dtype) / math.sqrt(pixels)
+      grads = jax.grad(lambda codes: jnp.sum(view.generate(codes) * directions))(view.codes)
+      squared = jnp.square(grads.astype(jnp.float32)).sum(-1)
+      lengths = jnp.sqrt(squared.reshape(squared.shape[0], -1).mean(1))
+      new_mean = mean_length + decay * (view.mean(jax.lax.stop_gradient(lengths)) - mean_length)
+      return weight * jnp.mean(jnp.square(lengths - new_mean)), new_mean
+    return lazy(value, every, step, mean_length)
+
+  return Regularizer(init=lambda: jnp.zeros((), jnp.float32), apply=apply)

@@ -16,12 +16,11 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import nets
+from jaxgan import games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config
 from jaxgan.images import save_grid, save_scatter, to_uint8
-from jaxgan.train import VALUE_RANGE, class_labels
 
 
 class SampleError(ValueError):
@@ -30,8 +29,10 @@ class SampleError(ValueError):
 
 def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None,
              class_: str | None = None) -> np.ndarray:
-  """`num` images from the generator saved in `workdir` (latest checkpoint unless `step`); of
-  class `class_` (an index or a name) on a conditional run, else of every class in turn."""
+  """`num` samples from the generator saved in `workdir` (latest checkpoint unless `step`); of
+  class `class_` (an index or a name) on a conditional run, else of every class in turn. Images
+  come mapped linearly from the generator's range to [0, 1] (not clipped); 2-D points as they
+  are."""
   directory = Path(workdir) / 'checkpoints'
   if not directory.is_dir():
     raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
@@ -40,31 +41,35 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
     if step is None:
       raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
     config = Config.from_dict(checkpoints.config(step))
-    generator, _ = nets.build(config)
-    latents = jax.random.normal(jax.random.key(seed), (num, config.latent_dim))
-    labels = _labels(config, num, class_)
-    abstract = jax.eval_shape(generator.init, jax.random.key(0), latents[:1],
-                              *(label[:1] for label in labels))
-    params = checkpoints.restore_generator(step, abstract)
-  return np.asarray(jax.jit(generator.apply)(params, latents, *labels))
+    game = games.build(config)
+    inputs = game.inputs(jax.random.key(seed), num, _labels(config, num, class_))
+    abstract = games.abstract_state(game, jax.random.key(config.seed), step)
+    variables = checkpoints.restore_generator(
+        step, jax.eval_shape(lambda state: state.variables(game.sampler, ema=True), abstract))
+  samples = np.asarray(jax.jit(game.generate, static_argnames='stage')(
+      variables, inputs, stage=games.stage_after(game, step)))
+  if samples.ndim == 2:
+    return samples
+  lo, hi = game.value_range
+  return (samples - lo) / (hi - lo)
 
 
-def _labels(config: Config, num: int, class_: str | None) -> tuple:
-  """The generator's label input: `()` unconditional, else `(labels,)`."""
+def _labels(config: Config, num: int, class_: str | None) -> np.ndarray | None:
+  """The labels to draw: `num` of class `class_`, or None (every class in turn, or none)."""
   classes = config.classes if config.conditional else ()
   if not classes:
     if class_ is not None:
       raise SampleError(f'--class {class_}: this run is not class-conditional')
-    return ()
+    return None
   if class_ is None:
-    return class_labels(config, num)
+    return None
   index = classes.index(class_) if class_ in classes else (
       int(class_) if class_.isdigit() and int(class_) < len(classes) else None)
   if index is None:
     raise SampleError(f'--class {class_}: the run has {len(classes)} classes, '
                       f'0..{len(classes) - 1}: {", ".join(classes[:10])}'
                       f'{", ..." if len(classes) > 10 else ""}')
-  return (np.full((num,), index, np.int32),)
+  return np.full((num,), index, np.int32)
 
 
 def main(argv=None) -> int:
@@ -92,7 +97,7 @@ def main(argv=None) -> int:
     elif images.ndim == 2:
       save_scatter(images, out)
     else:
-      save_grid(to_uint8(images, VALUE_RANGE), out, columns=math.ceil(math.sqrt(args.num)))
+      save_grid(to_uint8(images, (0.0, 1.0)), out, columns=math.ceil(math.sqrt(args.num)))
   except OSError as error:
     parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
   return 0

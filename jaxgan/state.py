@@ -1,62 +1,60 @@
-"""`GANState`: the whole GAN in one pytree, so one pure step can advance it."""
+"""`GANState`: a whole GAN run in one pytree of arrays, so one pure step can advance it."""
 
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 
 class GANState(struct.PyTreeNode):
-  """Everything a training run changes, plus the two (static) optimizers.
+  """Everything a training run changes, the networks named (`G`, `D`; `G_ab`, `D_b`, ...).
 
-  `key` is the run's base key and never changes: the step derives its randomness from
-  `fold_in(key, step)`, so a state restored at step N draws exactly what the uninterrupted run
-  would. `g_ema_params` is None when no generator EMA is kept. `d_reg_state` is the
-  discriminator regularizer's state (`()` when it has none). `nonfinite_step` is the first step
-  whose metrics were not all finite (0: none yet), kept on the device so that the loop can name
-  the exact step without reading the metrics of every step.
+  `params[name]`: the network's trained variables (Flax's `params` collection).
+  `collections[name]`: its variables that are not trained (spectral norm's power-iteration
+    vectors, a running average): the forward pass updates them, no optimizer touches them.
+  `opt_state[name]`: its optimizer's state, for the networks that are trained.
+  `ema[name]`: the exponential moving average of its parameters, for the networks that keep one.
+  `pieces[name]`: the state that a piece of the game owns (a regularizer's running mean, an
+    adaptive augmentation's probability), `()` for pieces without state.
+  `key`: the run's base key, never changed: the step derives its randomness from
+    `fold_in(key, step)`, so a state restored at step N draws what the uninterrupted run would.
+  `nonfinite_step`: the first step whose metrics were not all finite (0: none yet), kept on the
+    device so that the loop names the exact step without reading the metrics of every step.
+
+  The optimizers themselves are values of the game (`jaxgan.games.Game.optimizers`), not of the
+  state: the state is arrays only, what a checkpoint holds.
   """
 
   step: jax.Array
   key: jax.Array
-  g_params: Any
-  d_params: Any
-  g_opt_state: Any
-  d_opt_state: Any
-  g_ema_params: Any
-  d_reg_state: Any
+  params: dict[str, Any]
+  collections: dict[str, Any]
+  opt_state: dict[str, Any]
+  ema: dict[str, Any]
+  pieces: dict[str, Any]
   nonfinite_step: jax.Array
-  g_tx: optax.GradientTransformation = struct.field(pytree_node=False)
-  d_tx: optax.GradientTransformation = struct.field(pytree_node=False)
 
   @classmethod
-  def create(cls, key, generator, discriminator, g_tx, d_tx, latent_dim, image_shape,
-             use_ema=False, regularizer=None, conditional=False):
-    """Initialise both networks and optimizers (and the regularizer's state) from one key.
-    `conditional`: the networks also take a batch of int32 labels."""
-    k_g, k_d, k_train = jax.random.split(key, 3)
-    labels = (jnp.zeros((1,), jnp.int32),) if conditional else ()
-    # Jitted: run eagerly, the init's forward pass dispatches op by op (seconds at 64x64).
-    g_params = jax.jit(generator.init)(k_g, jnp.zeros((1, latent_dim)), *labels)
-    d_params = jax.jit(discriminator.init, static_argnames='train')(
-        k_d, jnp.zeros((1, *image_shape)), *labels, train=False)
+  def create(cls, key, variables: dict[str, dict], optimizers: dict, ema: tuple[str, ...] = (),
+             pieces: dict[str, Any] | None = None) -> 'GANState':
+    """The step-0 state from each network's initial Flax variables (`{'params': ..., other
+    collections}`), the optimizers of the trained networks, the names of the networks that
+    keep an EMA and the pieces' initial states."""
+    params = {name: v['params'] for name, v in variables.items()}
     return cls(
         step=jnp.zeros((), jnp.int32),
-        key=k_train,
-        g_params=g_params,
-        d_params=d_params,
-        g_opt_state=g_tx.init(g_params),
-        d_opt_state=d_tx.init(d_params),
-        g_ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
-        d_reg_state=() if regularizer is None else regularizer.init(),
-        nonfinite_step=jnp.zeros((), jnp.int32),
-        g_tx=g_tx,
-        d_tx=d_tx,
-    )
+        key=key,
+        params=params,
+        collections={name: {c: value for c, value in v.items() if c != 'params'}
+                     for name, v in variables.items()},
+        opt_state={name: tx.init(params[name]) for name, tx in optimizers.items()},
+        ema={name: jax.tree.map(jnp.copy, params[name]) for name in ema},
+        pieces=dict(pieces or {}),
+        nonfinite_step=jnp.zeros((), jnp.int32))
 
-  @property
-  def sampling_params(self):
-    """The generator parameters to sample with: the EMA when kept."""
-    return self.g_params if self.g_ema_params is None else self.g_ema_params
+  def variables(self, name: str, ema: bool = False) -> dict:
+    """Network `name`'s Flax variables, for `module.apply`; with `ema`, its EMA parameters
+    where it keeps one (the parameters to sample with)."""
+    params = self.ema[name] if ema and name in self.ema else self.params[name]
+    return {'params': params, **self.collections[name]}

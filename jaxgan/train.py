@@ -10,24 +10,18 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 from tqdm import tqdm
 
-from jaxgan import data, losses, nets, regularizers
-from jaxgan.augment import diff_augment
+from jaxgan import data, games
 from jaxgan.checkpoint import Checkpoints
-from jaxgan.parallel import AXIS, DataParallel
 from jaxgan.config import Config
-from jaxgan.optim import OPTIMIZERS
 from jaxgan.evaluate import modes
 from jaxgan.images import save_grid, save_scatter, to_uint8
-from jaxgan.state import GANState
-from jaxgan.step import make_train_step
+from jaxgan.parallel import AXIS, DataParallel
 
-VALUE_RANGE = (0.0, 1.0)  # the DCGAN generator ends in a sigmoid, like the seed
 DIGIT_CHECK_SAMPLES = 1000
+GRID_STREAM = 1  # fold_in id of the sample grids' inputs in the run's seed key (0: the init)
 
 
 class TrainingDiverged(RuntimeError):
@@ -47,71 +41,14 @@ class Interrupted(RuntimeError):
     self.signum = signum
 
 
-def make_regularizer(config: Config) -> regularizers.Regularizer | None:
-  """The discriminator penalties a config asks for (None without any)."""
-  chosen = []
-  if config.gp_weight > 0:
-    chosen.append(regularizers.gradient_penalty(config.gp_weight))
-  if config.r1_gamma > 0:
-    chosen.append(regularizers.r1(config.r1_gamma, config.r1_every))
-  return regularizers.chain(*chosen) if chosen else None
-
-
-def init_state(config: Config, generator, discriminator) -> GANState:
-  """The step-0 state of a run: both networks, both optimizer states, the regularizer's."""
-  def adam(learning_rate, updates):
-    if config.lr_decay == 'cosine':
-      learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
-    return OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1, config.adam_b2,
-                                        config.adam_eps)
-
-  key = jax.random.fold_in(jax.random.key(config.seed), 0)
-  return GANState.create(
-      key, generator, discriminator, g_tx=adam(config.g_lr, config.steps),
-      d_tx=adam(config.d_lr, config.steps * config.n_critic),
-      latent_dim=config.latent_dim, image_shape=nets.sample_shape(config),
-      use_ema=config.ema_decay > 0, regularizer=make_regularizer(config),
-      conditional=nets.num_classes(config) > 0)
-
-
-def make_step(config: Config, generator, discriminator, axis_name: str | None = None):
-  """The pure (not yet jitted) train step a config describes."""
-  loss = (losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
-          else losses.LOSSES[config.loss]())
-  return make_train_step(generator, discriminator, loss, config.latent_dim, VALUE_RANGE,
-                         ema_decay=config.ema_decay, axis_name=axis_name,
-                         regularizer=make_regularizer(config),
-                         augment=diff_augment(config.augment), n_critic=config.n_critic,
-                         sample_key=nets.sample_key(config), num_classes=nets.num_classes(config))
-
-
-def fixed_latents(config: Config, count: int) -> jax.Array:
-  """The latent batch every sample grid of a run is drawn from."""
-  key = jax.random.fold_in(jax.random.key(config.seed), 1)
-  return jax.random.normal(key, (count, config.latent_dim))
-
-
-def class_labels(config: Config, count: int) -> tuple:
-  """`()` for an unconditional generator, else `(labels,)`: the classes in turn, `count` of them,
-  for `generator.apply(params, latents, *class_labels(...))`."""
-  classes = nets.num_classes(config)
-  return (jnp.arange(count, dtype=jnp.int32) % classes,) if classes else ()
-
-
-def grid_inputs(config: Config) -> tuple:
-  """The sample grid's generator inputs: `sample_grid ** 2` latents, or for a conditional
-  generator one row of `sample_grid` per class (a row's latents shared by every class)."""
-  classes = nets.num_classes(config)
-  if not classes:
-    return (fixed_latents(config, config.sample_grid ** 2),)
-  row = fixed_latents(config, config.sample_grid)
-  return (jnp.tile(row, (classes, 1)),
-          jnp.repeat(jnp.arange(classes, dtype=jnp.int32), config.sample_grid))
-
-
 def run(config: Config, workdir: str | Path, progress: bool = True,
-        parallel: DataParallel | None = None, data_dir: str | Path | None = None) -> dict:
+        parallel: DataParallel | None = None, data_dir: str | Path | None = None,
+        game: games.Game | None = None, dataset: data.Dataset | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
+
+  The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
+  `config.dataset` unless `dataset` is: any game plays in this loop, and `config` then gives
+  the run's seed, steps, batch size and logging, sampling and checkpoint cadence.
 
   The step runs data-parallel over `parallel`'s devices (default: every local device, and every
   host when `jaxgan.parallel.initialize` joined a multi-process run). Process 0 writes
@@ -127,34 +64,48 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir = Path(workdir)
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  dataset = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
-                               report=lambda line: main_process and print(line, file=sys.stderr),
-                               labels=config.conditional)
+  if dataset is None:
+    dataset = data.load_examples(
+        config.dataset, config.image_size, config.channels, data_dir,
+        report=lambda line: main_process and print(line, file=sys.stderr),
+        labels=config.conditional)
   if config.conditional:
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
   batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
                               rows=parallel.process_rows(rows_per_step))
-  generator, discriminator = nets.build(config)
-  train_step = parallel.compile(make_step(config, generator, discriminator, axis_name=AXIS))
-  generate = jax.jit(generator.apply)
-  points = config.arch == 'mlp2d'
-  grid = (fixed_latents(config, modes.NUM_SAMPLES),) if points else grid_inputs(config)
+  game = game or games.build(config)
+  run_key = jax.random.key(config.seed)
+  steps_by_stage = {}  # each stage's step, compiled once
+
+  def train_step(stage):
+    if stage not in steps_by_stage:
+      steps_by_stage[stage] = parallel.compile(game.make_step(axis_name=AXIS, stage=stage))
+    return steps_by_stage[stage]
+
+  generate = jax.jit(game.generate, static_argnames='stage')
+  grid = game.grid_inputs(jax.random.fold_in(run_key, GRID_STREAM), batches.batch(0))
   sample_every = config.sample_every or batches.steps_per_epoch
+
+  def samples_of(inputs):
+    sampler = parallel.local(state.variables(game.sampler, ema=True))
+    return np.asarray(generate(sampler, inputs, stage=stage))
 
   def save_samples(name):
     if main_process:
-      pictures = np.asarray(generate(parallel.local(state.sampling_params), *grid))
-      if points:
-        save_scatter(pictures, samples_dir / f'{name}.png',
-                     modes.MIXTURES[config.dataset]().centers)  # Config: mlp2d <=> a mixture
+      pictures = samples_of(grid)
+      if pictures.ndim == 2:  # 2-D points, drawn over the mixture's modes when it is one
+        centers = modes.MIXTURES[config.dataset]().centers if config.dataset in modes.MIXTURES \
+            else None
+        save_scatter(pictures, samples_dir / f'{name}.png', centers)
       else:
-        save_grid(to_uint8(pictures, VALUE_RANGE), samples_dir / f'{name}.png',
+        save_grid(to_uint8(pictures, game.value_range), samples_dir / f'{name}.png',
                   columns=config.sample_grid)
 
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _StopOnSignals() as stop:
-    state, first_step = _resume(config, checkpoints, generator, discriminator, parallel)
+    state, first_step = _resume(config, checkpoints, game, run_key, parallel)
+    stage = games.stage_after(game, first_step)
     if main_process:
       (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
     summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step,
@@ -166,7 +117,10 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         unit='step', mininterval=1.0) as bar:
       for done, batch in zip(range(first_step + 1, config.steps + 1),
                              batches.iterate(first_step)):
-        state, metrics = train_step(state, parallel.shard_batch(batch))
+        if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
+          grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
+          state, stage = parallel.replicate(grown), game.stage(done - 1)
+        state, metrics = train_step(stage)(state, parallel.shard_batch(batch))
         stopping = stop.signal  # read once: a signal may arrive at any line below
         if done == first_step + 1:
           jax.block_until_ready(state)
@@ -192,7 +146,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
         if saving:
-          checkpoints.save(done, parallel.global_replicated(state), config.to_dict())
+          saved = parallel.global_replicated(state)
+          checkpoints.save(done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
                        else f'step_{done:07d}')
@@ -202,12 +157,11 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   summary['train_s'] = round(time.perf_counter() - start, 2)
   save_samples('final')
 
-  if main_process and (check := _quality_check(config)):
+  if main_process and game.inputs is not None and (check := _quality_check(config)):
     name, report, count = check
-    latents = jax.random.normal(jax.random.key(config.seed + 1), (count, config.latent_dim))
-    labels = class_labels(config, count)
-    samples = np.asarray(generate(parallel.local(state.sampling_params), latents, *labels))
-    summary[name] = report(samples, *map(np.asarray, labels))
+    inputs = game.inputs(jax.random.key(config.seed + 1), count)
+    labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
+    summary[name] = report(samples_of(inputs), *labels)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
 
@@ -224,17 +178,17 @@ def _quality_check(config: Config):
   return None
 
 
-def _resume(config, checkpoints, generator, discriminator, parallel):
+def _resume(config, checkpoints, game, run_key, parallel):
   """(state, step) from the latest checkpoint, or the initial state at step 0, laid out for
   `parallel` (a run may resume on another number of devices)."""
   step = checkpoints.latest_step()
   if step is None:
-    return parallel.replicate(init_state(config, generator, discriminator)), 0
+    return parallel.replicate(game.init(run_key)), 0
   if changed := config.structure_changes(checkpoints.config(step)):
     raise CheckpointMismatch(
         f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
         f'config to resume, or a new --workdir to start a fresh run')
-  abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
+  abstract = games.abstract_state(game, run_key, step)
   try:
     restored = checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
   except (ValueError, KeyError, TypeError) as error:  # Orbax: a tree of another structure

@@ -9,10 +9,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import nets
+from jaxgan import games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
-from jaxgan.train import init_state
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ['--set', 'g_widths=32,16', '--set', 'd_widths=16,32', '--set', 'g_dense_features=32',
@@ -29,13 +28,14 @@ def train(workdir, *args, **kwargs):
                         timeout=300, **kwargs)
 
 
-def final_state(workdir):
-  """The latest checkpoint's GANState, restored on this process's default device."""
+def final_state(workdir, game=None):
+  """The latest checkpoint's GANState (of the config's game unless `game`), restored on this
+  process's default device."""
   with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
     step = checkpoints.latest_step()
     config = Config.from_dict(checkpoints.config(step))
-    generator, discriminator = nets.build(config)
-    abstract = jax.eval_shape(lambda: init_state(config, generator, discriminator))
+    abstract = games.abstract_state(game or games.build(config), jax.random.key(config.seed),
+                                    step)
     return checkpoints.restore_state(step, abstract)
 
 
@@ -62,9 +62,8 @@ def assert_trees_close(got, want, rtol: float, floor: float = 1e-30):
 
 
 def dynamic_fields(state) -> dict:
-  """A `GANState`'s pytree fields by name (the static optimizers left out), for comparisons."""
-  return {field.name: getattr(state, field.name) for field in dataclasses.fields(state)
-          if field.metadata.get('pytree_node', True)}
+  """A `GANState`'s fields by name, for comparisons that name what differs."""
+  return {field.name: getattr(state, field.name) for field in dataclasses.fields(state)}
 
 
 def one_device():
@@ -85,3 +84,13 @@ def main_in_process(capsys, *argv, main=None) -> tuple[int, str, str]:
     code = exit.code
   captured = capsys.readouterr()
   return code, captured.out, captured.err
+
+
+def start(config):
+  """The step-0 state of `config`'s game, as a run of it starts."""
+  return games.build(config).init(jax.random.key(config.seed))
+
+
+def step_of(config, axis_name=None):
+  """`config`'s pure (not yet jitted) train step."""
+  return games.build(config).make_step(axis_name=axis_name)

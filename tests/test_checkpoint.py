@@ -19,10 +19,10 @@ from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.parallel import AXIS
 from jaxgan.sample import generate
-from jaxgan.train import fixed_latents, make_step, run
+from jaxgan.train import run
 from runs import TINY as TINY_FLAGS
 from runs import (assert_trees_close, dynamic_fields, final_state, main_in_process, one_device,
-                  train, train_command)
+                  step_of, train, train_command)
 
 def _assert_bitwise_equal(a, b):
   assert int(a.step) == int(b.step)
@@ -165,9 +165,8 @@ def _run(config, workdir):
 
 def _continue(state, config, steps):
   """`steps` more steps of `config`'s step from `state`, on the run's own batches and devices."""
-  generator, discriminator = nets.build(config)
   devices = one_device()
-  step = devices.compile(make_step(config, generator, discriminator, axis_name=AXIS))
+  step = devices.compile(step_of(config, axis_name=AXIS))
   dataset = data.load_examples(config.dataset, config.image_size, config.channels)
   batches = data.EpochBatches(dataset.examples, config.batch_size, config.seed, config.hflip)
   state = devices.replicate(jax.tree.map(lambda x: x.copy(), state))  # the step donates it
@@ -195,16 +194,18 @@ def test_samples_and_the_sampling_tool_use_the_ema_generator(tmp_path):
   generator = nets.build(TINY)[0]
 
   def grid(params):
-    images = generator.apply(params, fixed_latents(TINY, TINY.sample_grid ** 2))
+    grid_key = jax.random.fold_in(jax.random.key(TINY.seed), 1)  # the run's grid latents
+    images = generator.apply(
+        params, jax.random.normal(grid_key, (TINY.sample_grid ** 2, TINY.latent_dim)))
     save_grid(to_uint8(np.asarray(images)), tmp_path / 'expected.png', columns=TINY.sample_grid)
     return np.asarray(Image.open(tmp_path / 'expected.png'))
 
   final = np.asarray(Image.open(tmp_path / 'samples' / 'final.png'))
-  np.testing.assert_array_equal(final, grid(state.g_ema_params))
-  assert not np.array_equal(final, grid(state.g_params))  # the EMA is not the raw generator
+  np.testing.assert_array_equal(final, grid(state.variables('G', ema=True)))
+  assert not np.array_equal(final, grid(state.variables('G')))  # the EMA is not the raw generator
   latents = jax.random.normal(jax.random.key(3), (5, TINY.latent_dim))
   np.testing.assert_array_equal(generate(tmp_path, 5, seed=3),
-                                generator.apply(state.g_ema_params, latents))
+                                generator.apply(state.variables('G', ema=True), latents))
 
 
 def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
@@ -216,8 +217,9 @@ def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
   for asked in ('3', 3):  # a name or an index (the digits' names are their indices)
     np.testing.assert_array_equal(
         generate(tmp_path, 4, class_=str(asked)),
-        generator.apply(state.g_ema_params, latents, jnp.full((4,), 3, jnp.int32)))
-  every_class = generator.apply(state.g_ema_params, latents, jnp.arange(4, dtype=jnp.int32))
+        generator.apply(state.variables('G', ema=True), latents, jnp.full((4,), 3, jnp.int32)))
+  every_class = generator.apply(state.variables('G', ema=True), latents,
+                                jnp.arange(4, dtype=jnp.int32))
   np.testing.assert_array_equal(generate(tmp_path, 4), every_class)
   for args, message in ((['--class', '10'], 'the run has 10 classes, 0..9'),
                         (['--class', 'seven'], 'the run has 10 classes')):

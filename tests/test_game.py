@@ -12,11 +12,10 @@ import optax
 import pytest
 from PIL import Image
 
-from jaxgan import augment, configs, losses, nets, regularizers
+from jaxgan import augment, configs, games, losses, nets, regularizers
 from jaxgan.nets import dcgan
-from jaxgan.step import make_train_step
-from jaxgan.train import init_state, make_step
-from runs import assert_trees_close, dynamic_fields, train
+from jaxgan.regularizers import CriticView
+from runs import assert_trees_close, dynamic_fields, start, step_of, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
@@ -48,11 +47,15 @@ def test_chained_penalties_equal_the_sum_written_out():
   real = jax.random.uniform(jax.random.key(2), (5, 8, 8, 1))
   fake = jax.random.uniform(jax.random.key(3), (5, 8, 8, 1))
   key, step = jax.random.key(4), jnp.int32(8)
-  composed = regularizers.chain(regularizers.gradient_penalty(10.0), regularizers.r1(3.0, every=4))
+  composed = regularizers.chain(gradient_penalty=regularizers.gradient_penalty(10.0),
+                                r1=regularizers.r1(3.0, every=4))
+
+  def view(params):
+    return CriticView(lambda x: discriminator.apply(params, x, train=True), real, fake, {},
+                      jnp.mean)
 
   def chained(params):
-    critic = lambda x: discriminator.apply(params, x, train=True)
-    penalty, _ = composed.apply(composed.init(), critic, real, fake, key, step)
+    penalty, _ = composed.apply(composed.init(), view(params), key, step)
     return penalty
 
   def by_hand(params):
@@ -68,9 +71,8 @@ def test_chained_penalties_equal_the_sum_written_out():
                                               for f in (chained, by_hand))
   np.testing.assert_allclose(value, want_value, rtol=1e-5)
   assert_trees_close(grads, want_grads, rtol=1e-5)
-  critic = lambda x: discriminator.apply(params, x, train=True)
-  off_step, _ = composed.apply(composed.init(), critic, real, fake, key, jnp.int32(9))
-  gp_only, _ = regularizers.gradient_penalty(10.0).apply((), critic, real, fake,
+  off_step, _ = composed.apply(composed.init(), view(params), key, jnp.int32(9))
+  gp_only, _ = regularizers.gradient_penalty(10.0).apply((), view(params),
                                                          jax.random.split(key)[0], 9)
   np.testing.assert_allclose(off_step, gp_only, rtol=1e-6)  # lazy R1 skips step 9
 
@@ -79,7 +81,7 @@ COMPOSED = TINY.replace(loss='non_saturating', gp_weight=10.0, r1_gamma=1.0, n_c
                         augment='color,translation,cutout', optimizer='adam', ema_decay=0.9)
 
 
-def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
+def _step_written_out(state, batch, generator, discriminator, optimizers, config=COMPOSED):
   """The documented game by hand (non-saturating loss, GP + R1, DiffAugment, n_critic, EMA):
   each critic update on its own real batch (row i * n_critic + k is update k's i-th image), the
   augmentation on the real and the generated images the critic sees and inside the generator's
@@ -90,19 +92,19 @@ def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
   augment_images = augment.diff_augment(config.augment)
   classes = len(config.classes) if config.conditional else 0
   with_labels = lambda y: () if y is None else (y,)
-  G = lambda params, z, y: generator.apply(params, z, *with_labels(y))
-  D = lambda params, x, y: discriminator.apply(params, x, *with_labels(y), train=True)
+  G = lambda params, z, y: generator.apply({'params': params}, z, *with_labels(y))
+  D = lambda params, x, y: discriminator.apply({'params': params}, x, *with_labels(y), train=True)
   drawn = lambda key: jax.random.randint(jax.random.fold_in(key, 1), (n,), 0, classes) \
       if classes else None
   k_d, k_g = jax.random.split(jax.random.fold_in(state.key, state.step))
   real = (batch['image'] / 255.0).reshape(n, config.n_critic, *batch['image'].shape[1:])
   real_labels = batch['label'].reshape(n, config.n_critic) if classes else None
-  d, d_opt_state = state.d_params, state.d_opt_state
+  d, d_opt_state = state.params['D'], state.opt_state['D']
   for k in range(config.n_critic):
     k_update = jax.random.fold_in(k_d, k)
     k_z, _, _, k_augment, k_penalties = jax.random.split(k_update, 5)
     y_fake, y_real = drawn(k_update), None if real_labels is None else real_labels[:, k]
-    fake = G(state.g_params, jax.random.normal(k_z, (n, latent)), y_fake)
+    fake = G(state.params['G'], jax.random.normal(k_z, (n, latent)), y_fake)
     seen = augment_images(k_augment, jnp.concatenate([fake, real[:, k]]))
     seen_fake, seen_real = seen[:n], seen[n:]
 
@@ -111,25 +113,25 @@ def _step_written_out(state, batch, generator, discriminator, config=COMPOSED):
               + jax.nn.softplus(D(d, seen_fake, y_fake)).mean())
       k_gp, _ = jax.random.split(k_penalties)
       alpha = jax.random.uniform(k_gp, (n, 1, 1, 1))
-      between = _per_sample_input_gradients(discriminator, d, alpha * seen_real
+      between = _per_sample_input_gradients(discriminator, {'params': d}, alpha * seen_real
                                             + (1 - alpha) * seen_fake, y_real)
       gp = config.gp_weight * jnp.mean((jnp.sqrt(jnp.sum(between ** 2, 1) + 1e-12) - 1) ** 2)
-      at_real = _per_sample_input_gradients(discriminator, d, seen_real, y_real)
+      at_real = _per_sample_input_gradients(discriminator, {'params': d}, seen_real, y_real)
       r1 = config.r1_gamma / 2 * jnp.mean(jnp.sum(at_real ** 2, 1))
       return loss + gp + r1
 
-    updates, d_opt_state = state.d_tx.update(jax.grad(d_loss)(d), d_opt_state, d)
+    updates, d_opt_state = optimizers['D'].update(jax.grad(d_loss)(d), d_opt_state, d)
     d = optax.apply_updates(d, updates)
   k_z, _, _, k_augment, _ = jax.random.split(k_g, 5)
   z, y_g = jax.random.normal(k_z, (n, latent)), drawn(k_g)
   g_loss = lambda g: jax.nn.softplus(-D(d, augment_images(k_augment, G(g, z, y_g)), y_g)).mean()
-  g_grads = jax.grad(g_loss)(state.g_params)
-  updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
-  g = optax.apply_updates(state.g_params, updates)
+  g_grads = jax.grad(g_loss)(state.params['G'])
+  updates, g_opt_state = optimizers['G'].update(g_grads, state.opt_state['G'], state.params['G'])
+  g = optax.apply_updates(state.params['G'], updates)
   ema = jax.tree.map(lambda e, p: config.ema_decay * e + (1 - config.ema_decay) * p,
-                     state.g_ema_params, g)
-  return state.replace(step=state.step + 1, g_params=g, d_params=d, g_opt_state=g_opt_state,
-                       d_opt_state=d_opt_state, g_ema_params=ema)
+                     state.ema['G'], g)
+  return state.replace(step=state.step + 1, params={'G': g, 'D': d},
+                       opt_state={'G': g_opt_state, 'D': d_opt_state}, ema={'G': ema})
 
 
 @pytest.mark.parametrize('conditional', [False, True])
@@ -140,10 +142,11 @@ def test_composed_step_equals_the_game_written_out_by_hand(conditional):
   in the step, which no relative tolerance can compare.)"""
   config = COMPOSED.replace(conditional=True, classes=tuple('abc')) if conditional else COMPOSED
   generator, discriminator = nets.build(config)
-  state = want = init_state(config, generator, discriminator)
-  step = jax.jit(make_step(config, generator, discriminator))
+  game = games.build(config)
+  state = want = start(config)
+  step = jax.jit(step_of(config))
   by_hand = jax.jit(lambda state, batch: _step_written_out(state, batch, generator, discriminator,
-                                                           config))
+                                                           game.optimizers, config))
   for i in range(2):
     rows = config.batch_size * config.n_critic
     batch = {'image': _images(i, n=rows),
@@ -156,12 +159,11 @@ def test_composed_step_equals_the_game_written_out_by_hand(conditional):
 
 def test_n_critic_updates_the_critic_n_times_per_generator_update():
   config = TINY.replace(n_critic=3, loss='wasserstein', gp_weight=10.0, optimizer='adam')
-  generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
-  step = jax.jit(make_step(config, generator, discriminator))
+  state = start(config)
+  step = jax.jit(step_of(config))
   for i in range(2):
     state, metrics = step(state, {'image': _images(i, n=6 * 3)})  # a real batch per update
-  assert int(state.d_opt_state[0].count) == 6 and int(state.g_opt_state[0].count) == 2
+  assert int(state.opt_state['D'][0].count) == 6 and int(state.opt_state['G'][0].count) == 2
   assert np.isfinite(float(metrics['d/penalty'])) and float(metrics['d/penalty']) > 0
 
 
@@ -196,25 +198,25 @@ def _shifted(image, dy, dx):
 def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
   config = TINY.replace(spectral_norm=True, d_widths=(8, 16), g_widths=(8, 8), image_size=16)
   generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
-  assert 'batch_stats' in state.d_params
-  step = jax.jit(make_step(config, generator, discriminator))
-  before = jax.tree.leaves(state.d_params['batch_stats'])
+  state = start(config)
+  assert 'batch_stats' in state.variables('D')
+  step = jax.jit(step_of(config))
+  before = jax.tree.leaves(state.variables('D')['batch_stats'])
   for i in range(30):
     images = np.random.default_rng(i).integers(0, 256, (6, 16, 16, 1), dtype=np.uint8)
     state, metrics = step(state, {'image': images})
   assert np.isfinite(float(metrics['d/loss']))
   assert not all(np.array_equal(a, b) for a, b in
-                 zip(before, jax.tree.leaves(state.d_params['batch_stats'])))
+                 zip(before, jax.tree.leaves(state.variables('D')['batch_stats'])))
   # The power iteration's estimate tracks each kernel's largest singular value.
-  stats = {name: value for group in state.d_params['batch_stats'].values()
+  stats = {name: value for group in state.variables('D')['batch_stats'].values()
            for name, value in group.items()}  # {'Conv_0/kernel/u': ..., '.../sigma': ...}
   estimates = {name.split('/')[0]: float(value) for name, value in stats.items()
                if name.endswith('/kernel/sigma')}
-  assert set(estimates) == set(state.d_params['params']) == {'Conv_0', 'Conv_1', 'Dense_0'}
+  assert set(estimates) == set(state.variables('D')['params']) == {'Conv_0', 'Conv_1', 'Dense_0'}
   normalized = {}
   for layer, estimate in estimates.items():
-    kernel = np.asarray(state.d_params['params'][layer]['kernel'], np.float64)
+    kernel = np.asarray(state.variables('D')['params'][layer]['kernel'], np.float64)
     matrix = kernel.reshape(-1, kernel.shape[-1])
     np.testing.assert_allclose(estimate, np.linalg.svd(matrix, compute_uv=False)[0], rtol=0.05,
                                err_msg=layer)
@@ -222,12 +224,12 @@ def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
     u = np.asarray(stats[f'{layer}/kernel/u'], np.float64)
     v = u @ matrix.T / np.linalg.norm(u @ matrix.T)
     u = v @ matrix / np.linalg.norm(v @ matrix)
-    normalized[layer] = {**state.d_params['params'][layer],
+    normalized[layer] = {**state.variables('D')['params'][layer],
                          'kernel': kernel / (v @ matrix @ u.T)[0, 0]}
   # The spectrally normalized critic is the plain critic holding the normalized weights.
   images = jax.random.uniform(jax.random.key(5), (4, 16, 16, 1))
   plain = nets.build(config.replace(spectral_norm=False))[1]
-  np.testing.assert_allclose(discriminator.apply(state.d_params, images, train=False),
+  np.testing.assert_allclose(discriminator.apply(state.variables('D'), images, train=False),
                              plain.apply({'params': normalized}, images, train=False),
                              rtol=1e-5, atol=1e-6)
 

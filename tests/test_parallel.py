@@ -11,12 +11,12 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import configs, losses, nets, parallel
-from jaxgan.train import init_state, make_step
+from jaxgan import configs, games, losses, nets, parallel
+from jaxgan.games import adversarial
 from jaxgan.train import run as train_run
-from runs import assert_trees_close, dynamic_fields, final_state, train, train_command
+from runs import assert_trees_close, dynamic_fields, final_state, start, step_of, train, train_command
 
-# Dropout masks and label noise are drawn per device (see jaxgan/step.py), so they are off here;
+# Dropout masks and label noise are drawn per device (see jaxgan/games/adversarial.py), so they are off here;
 # the latents are the same whatever the device count.
 CONFIG = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
                                        g_dense_features=8, latent_dim=4, d_dropout=0.0,
@@ -45,24 +45,18 @@ RTOL = 2e-5
 
 @functools.cache  # the reference of several tests: computed once per config
 def _one_device_run(config=CONFIG):
-  generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
-  step = jax.jit(make_step(config, generator, discriminator))
+  state = start(config)
+  step = jax.jit(step_of(config))
   for batch in _batches(config):
     state, metrics = step(state, batch)
   return state, metrics
 
 
-def _data_parallel_run(mode, num_devices, config=CONFIG, loss=None):
-  generator, discriminator = nets.build(config)
+def _data_parallel_run(mode, num_devices, config=CONFIG, game=None):
+  game = game or games.build(config)
   data_parallel = parallel.DataParallel(mode, parallel.select_devices(num_devices))
-  step = make_step(config, generator, discriminator, axis_name=parallel.AXIS)
-  if loss is not None:
-    from jaxgan.step import make_train_step
-    step = make_train_step(generator, discriminator, loss, config.latent_dim,
-                           axis_name=parallel.AXIS)
-  step = data_parallel.compile(step)
-  state = data_parallel.replicate(init_state(config, generator, discriminator))
+  step = data_parallel.compile(game.make_step(axis_name=parallel.AXIS))
+  state = data_parallel.replicate(game.init(jax.random.key(config.seed)))
   for batch in _batches(config):
     state, metrics = step(state, data_parallel.shard_batch(batch))
   return data_parallel, state, metrics
@@ -76,7 +70,7 @@ def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic, conditi
   config = CONFIG.replace(n_critic=n_critic, **(CONDITIONAL if conditional else {}))
   reference, reference_metrics = _one_device_run(config)
   data_parallel, state, metrics = _data_parallel_run(mode, num_devices, config)
-  for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_ema_params)):
+  for leaf in jax.tree.leaves((state.params, state.ema)):
     copies = [np.asarray(shard.data) for shard in leaf.addressable_shards]
     assert len(copies) == num_devices
     for copy in copies[1:]:  # replicated and bit-identical on every device
@@ -113,7 +107,9 @@ def test_each_device_draws_its_own_noise():
     return jax.random.uniform(key) + 0.0 * (real_logits.sum() + fake_logits.sum())
 
   probe = losses.GANLoss(discriminator=key_probe, generator=lambda fake, key: fake.mean())
-  data_parallel, state, metrics = _data_parallel_run('shard_map', 8, loss=probe)
+  game = adversarial.game(*nets.build(CONFIG), probe, games.build(CONFIG).optimizers,
+                          CONFIG.latent_dim, nets.sample_shape(CONFIG))
+  data_parallel, state, metrics = _data_parallel_run('shard_map', 8, game=game)
   base = data_parallel.local(state).key
   k_d, _ = jax.random.split(jax.random.fold_in(base, STEPS - 1))
   k_loss_d = jax.random.split(jax.random.fold_in(k_d, 0), 5)[2]

@@ -13,8 +13,7 @@ import jax
 import pytest
 
 from jaxgan import configs, nets
-from jaxgan.train import init_state
-from runs import ROOT
+from runs import ROOT, start
 
 COUNT_PARAMETERS = {
     'keras': 'import keras_step as peer\n'
@@ -55,9 +54,8 @@ def _run(module: str, code: str) -> str:
 @pytest.mark.parametrize('preset', ['dcgan64', 'dcgan32'])
 def test_peer_networks_have_jaxgan_parameter_counts(framework, module, preset):
   config = configs.get(preset)
-  state = init_state(config, *nets.build(config))
-  ours = [sum(leaf.size for leaf in jax.tree.leaves(params))
-          for params in (state.g_params, state.d_params)]
+  state = start(config)
+  ours = [sum(leaf.size for leaf in jax.tree.leaves(state.params[name])) for name in ('G', 'D')]
   spec = json.dumps(dataclasses.asdict(config))
   code = f'import json\nspec = json.loads({spec!r})\n{COUNT_PARAMETERS[framework]}\nprint(counts)'
   assert json.loads(_run(module, code)) == ours

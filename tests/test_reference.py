@@ -23,10 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import configs, nets
+from jaxgan import configs, games, nets
 from jaxgan.config import Config
-from jaxgan.train import init_state, make_step
-from runs import assert_trees_close
+from runs import assert_trees_close, step_of
 
 FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'seed_reference.npz')
 VERSIONS = json.loads(str(FIXTURE['versions']))
@@ -62,11 +61,13 @@ def _recorded(prefix):
 def _start_state(config):
   """jaxgan's step-0 state holding the recorded weights and key, optimizers freshly initialised."""
   generator, discriminator = nets.build(config)
-  g_params, d_params = keras_to_jaxgan(_recorded('keras/weights/'), config)
-  state = init_state(config, generator, discriminator)
+  game = games.build(config)
+  g_variables, d_variables = keras_to_jaxgan(_recorded('keras/weights/'), config)
+  params = {'G': g_variables['params'], 'D': d_variables['params']}
+  state = game.init(jax.random.key(config.seed))
   return generator, discriminator, state.replace(
-      key=jax.random.wrap_key_data(FIXTURE['draws/key']), g_params=g_params, d_params=d_params,
-      g_opt_state=state.g_tx.init(g_params), d_opt_state=state.d_tx.init(d_params))
+      key=jax.random.wrap_key_data(FIXTURE['draws/key']), params=params,
+      opt_state={name: game.optimizers[name].init(p) for name, p in params.items()})
 
 
 def test_fixture_is_the_dcgan64_preset_at_a_reduced_width():
@@ -85,8 +86,8 @@ def test_fixture_is_the_dcgan64_preset_at_a_reduced_width():
 def test_networks_equal_the_peer_output_for_output(peer):
   generator, discriminator, state = _start_state(CONFIG)
   images = FIXTURE['inputs/images'].astype(np.float32) / 255.0
-  ours_g = generator.apply(state.g_params, FIXTURE['inputs/z'])
-  ours_d = jax.nn.sigmoid(discriminator.apply(state.d_params, images, train=False))
+  ours_g = generator.apply(state.variables('G'), FIXTURE['inputs/z'])
+  ours_d = jax.nn.sigmoid(discriminator.apply(state.variables('D'), images, train=False))
   assert_trees_close(ours_g, FIXTURE[f'{peer}/G(z)'], rtol=2e-6)
   assert_trees_close(ours_d, FIXTURE[f'{peer}/D(x)'], rtol=2e-6)
 
@@ -101,12 +102,13 @@ def test_train_step_equals_the_peer_step(peer):
   np.testing.assert_array_equal(
       jax.random.normal(jax.random.split(jax.random.fold_in(k_d, 0), 5)[0],
                         FIXTURE['draws/z_d'].shape), FIXTURE['draws/z_d'])
-  before = (state.g_params, state.d_params)
-  step = jax.jit(make_step(config, generator, discriminator))
+  before = (state.variables('G'), state.variables('D'))
+  step = jax.jit(step_of(config))
   state, metrics = step(state, {'image': FIXTURE['inputs/images']})
   np.testing.assert_allclose(metrics['d/loss'], FIXTURE[f'{peer}/step/d_loss'], rtol=1e-5)
   np.testing.assert_allclose(metrics['g/loss'], FIXTURE[f'{peer}/step/g_loss'], rtol=1e-5)
   want = keras_to_jaxgan(_recorded(f'{peer}/step/weights/'), config)
-  updates = jax.tree.map(lambda new, old: new - old, (state.g_params, state.d_params), before)
+  updates = jax.tree.map(lambda new, old: new - old, (state.variables('G'), state.variables('D')),
+                         before)
   want_updates = jax.tree.map(lambda new, old: new - old, want, before)
   assert_trees_close(updates, want_updates, rtol=2e-3)

@@ -7,7 +7,7 @@ import optax
 
 from jaxgan import configs, nets
 from jaxgan.optim import keras_adam
-from jaxgan.train import init_state, make_step
+from runs import start, step_of
 
 # A small member of the seed's family; no dropout, so the reference below needs no Flax RNG.
 CONFIG = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
@@ -21,9 +21,8 @@ def _images(seed, n=6):
 
 
 def _train(config, steps):
-  generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
-  step = jax.jit(make_step(config, generator, discriminator), donate_argnums=0)
+  state = start(config)
+  step = jax.jit(step_of(config), donate_argnums=0)
   for i in range(steps):
     state, metrics = step(state, {'image': _images(i)})
   return state, metrics
@@ -33,12 +32,12 @@ def test_same_seed_gives_bitwise_identical_parameters():
   first, metrics = _train(CONFIG, 4)
   second, _ = _train(CONFIG, 4)
   other_seed, _ = _train(CONFIG.replace(seed=1), 4)
-  for a, b in zip(jax.tree.leaves(first.g_params), jax.tree.leaves(second.g_params)):
+  for a, b in zip(jax.tree.leaves(first.variables('G')), jax.tree.leaves(second.variables('G'))):
     np.testing.assert_array_equal(a, b)
-  for a, b in zip(jax.tree.leaves(first.d_params), jax.tree.leaves(second.d_params)):
+  for a, b in zip(jax.tree.leaves(first.variables('D')), jax.tree.leaves(second.variables('D'))):
     np.testing.assert_array_equal(a, b)
-  assert not np.array_equal(first.g_params['params']['Dense_0']['kernel'],
-                            other_seed.g_params['params']['Dense_0']['kernel'])
+  assert not np.array_equal(first.params['G']['Dense_0']['kernel'],
+                            other_seed.params['G']['Dense_0']['kernel'])
   assert int(first.step) == 4
   assert set(metrics) == {'d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit'}
 
@@ -62,8 +61,8 @@ def _keras_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
 def test_step_equals_the_seed_train_step_written_out():
   """The keras.io train_step line by line: generated=1, real=0, 0.05*U noise, D then G."""
   generator, discriminator = nets.build(CONFIG)
-  state = init_state(CONFIG, generator, discriminator)
-  step = jax.jit(make_step(CONFIG, generator, discriminator))
+  state = start(CONFIG)  # the networks' variables are their parameters alone
+  step = jax.jit(step_of(CONFIG))
   n, latent = CONFIG.batch_size, CONFIG.latent_dim
 
   @jax.jit
@@ -96,7 +95,7 @@ def test_step_equals_the_seed_train_step_written_out():
     g, g_m, g_v = _keras_adam(g, g_grads, g_m, g_v, t, CONFIG.g_lr)
     return d_loss_value, g_loss_value, g, d, g_m, g_v, d_m, d_v
 
-  g, d = state.g_params, state.d_params
+  g, d = state.variables('G'), state.variables('D')
   g_m = g_v = jax.tree.map(jnp.zeros_like, g)
   d_m = d_v = jax.tree.map(jnp.zeros_like, d)
   for t in range(1, 4):
@@ -106,7 +105,7 @@ def test_step_equals_the_seed_train_step_written_out():
     state, metrics = step(state, {'image': images})
     np.testing.assert_allclose(metrics['d/loss'], d_loss_value, rtol=1e-5)
     np.testing.assert_allclose(metrics['g/loss'], g_loss_value, rtol=1e-5)
-    for got, want in zip(jax.tree.leaves((state.g_params, state.d_params)),
+    for got, want in zip(jax.tree.leaves((state.variables('G'), state.variables('D'))),
                          jax.tree.leaves((g, d))):
       np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
 
@@ -128,18 +127,18 @@ def test_keras_adam_differs_from_optax_adam_only_by_epsilon_schedule():
 
 def test_bfloat16_step_trains_float32_parameters_with_bfloat16_compute():
   config = CONFIG.replace(dtype='bfloat16')
-  generator, discriminator = nets.build(config)
-  start = init_state(config, generator, discriminator)
+  generator, _ = nets.build(config)
+  initial = start(config)
   state, metrics = _train(config, 3)
   assert all(np.isfinite(float(value)) for value in metrics.values())
-  trees = (state.g_params, state.d_params, state.g_opt_state, state.d_opt_state)
+  trees = (state.params, state.opt_state)
   floats = {leaf.dtype for leaf in jax.tree.leaves(trees)
             if jnp.issubdtype(leaf.dtype, jnp.floating)}
   assert floats == {jnp.dtype('float32')}
   z = jax.random.normal(jax.random.key(9), (4, config.latent_dim))
-  before = generator.apply(start.g_params, z)
-  after = generator.apply(state.g_params, z)
+  before = generator.apply(initial.variables('G'), z)
+  after = generator.apply(state.variables('G'), z)
   assert np.abs(after - before).max() > 1e-3  # the samples changed
   # The same parameters through float32 compute give nearly, not exactly, the same images.
-  float32_images = nets.build(CONFIG)[0].apply(state.g_params, z)
+  float32_images = nets.build(CONFIG)[0].apply(state.variables('G'), z)
   assert 0 < np.abs(after - float32_images).max() < 0.05

@@ -5,8 +5,7 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import configs, nets
-from jaxgan.train import init_state, make_step as make_train_step
+from jaxgan import configs, games
 
 VERSION = f'jax {jax.__version__}'
 
@@ -14,10 +13,10 @@ VERSION = f'jax {jax.__version__}'
 def make_step(spec, images):
   """(a function running one train step and returning when it is done, facts about the step)."""
   config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'])
-  generator, discriminator = nets.build(config)
-  state = init_state(config, generator, discriminator)
+  game = games.build(config)
+  state = game.init(jax.random.key(config.seed))
   batch = {'image': jax.device_put(np.asarray(images))}
-  step = jax.jit(make_train_step(config, generator, discriminator), donate_argnums=0)
+  step = jax.jit(game.make_step(), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()
   facts = {'compile_s': time.perf_counter() - start,

@@ -1,0 +1,130 @@
+"""Games: what differs between GANs, as values the one training loop plays.
+
+A `Game` says which networks there are, how one training step updates them, how they sample and,
+for progressive models, how the state grows between stages. The loop (`jaxgan.train.run`), the
+data-parallel wrapper, the checkpoints, the logging and `jaxgan.sample` are the same for every
+game. One file per game:
+
+  adversarial.py   a generator against a discriminator: DCGAN, WGAN-GP, SNGAN, conditional
+                   GANs, any loss, regularizers on either side, (adaptive) augmentation,
+                   n_critic, networks that grow by stages
+  cycle.py         CycleGAN: two generators, two discriminators, cycle and identity losses
+
+`build(config)` turns a `jaxgan.config.Config` into its game, as `jaxgan.nets.build` turns it
+into networks. Writing a new game: see the README's "Writing a game".
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+
+from jaxgan.state import GANState
+
+
+class Game(NamedTuple):
+  """A GAN as the loop sees it; every field is a pure function or a constant.
+
+  init(key) -> GANState            the step-0 state (stage 0), from the run's key
+  make_step(axis_name=None, stage=0) -> train_step(state, batch) -> (state, metrics)
+                                   pure and jittable; `axis_name`: the per-device body of a
+                                   data-parallel step; compiled once per stage
+  generate(variables, inputs, stage=0) -> samples
+                                   network `sampler` (at `stage`) on its variables
+                                   (`state.variables(sampler, ema=True)`, what checkpoints keep
+                                   to sample with)
+  grid_inputs(key, batch) -> inputs
+                                   the inputs of the sample grids saved during a run: `key` is
+                                   fixed for the run, `batch` the run's first batch
+  inputs(key, num, labels=None) -> inputs, or None for a game whose inputs come from data
+                                   random inputs for `num` samples (of the classes `labels`)
+  sampler                          the network `generate` runs
+  value_range                      the range of the samples (real images are mapped into it)
+  optimizers                       {network: optax transformation}, the trained networks'
+  stage(step) -> int               the stage step `step` (from 0) is played in
+  grow(state, stage) -> GANState   the state entering `stage` from the previous stage's
+  """
+
+  init: Callable[[jax.Array], GANState]
+  make_step: Callable[..., Callable]
+  generate: Callable[[dict, dict], jax.Array]
+  grid_inputs: Callable[[jax.Array, dict], dict]
+  inputs: Callable[..., dict] | None = None
+  sampler: str = 'G'
+  value_range: tuple[float, float] = (0.0, 1.0)
+  optimizers: dict[str, Any] = {}
+  stage: Callable[[int], int] = lambda step: 0
+  grow: Callable[[GANState, int], GANState] = lambda state, stage: state
+
+
+def stage_after(game: Game, steps: int) -> int:
+  """The stage whose shapes the state has after `steps` steps."""
+  return game.stage(steps - 1) if steps else 0
+
+
+def grown(game: Game, state: GANState, stage: int, to: int) -> GANState:
+  """`state` of stage `stage` grown through every stage up to `to`."""
+  for next_stage in range(stage + 1, to + 1):
+    state = game.grow(state, next_stage)
+  return state
+
+
+def abstract_state(game: Game, key: jax.Array, steps: int) -> GANState:
+  """The shapes and dtypes of the state after `steps` steps (`jax.eval_shape`, nothing
+  computed): the target a checkpoint at that step restores into."""
+  return jax.eval_shape(lambda: grown(game, game.init(key), 0, stage_after(game, steps)))
+
+
+def merged(fresh: Any, old: Any) -> Any:
+  """`fresh` with every leaf that `old` has at the same path, shape and dtype taken from `old`:
+  how a state grows into a stage that adds layers (the new ones keep their initialisation, the
+  old ones their trained values and optimizer moments)."""
+  kept = {jax.tree_util.keystr(path): leaf for path, leaf in jax.tree.flatten_with_path(old)[0]}
+
+  def take(path, leaf):
+    previous = kept.get(jax.tree_util.keystr(path))
+    same = previous is not None and (previous.shape, previous.dtype) == (leaf.shape, leaf.dtype)
+    return previous if same else leaf
+  return jax.tree.map_with_path(take, fresh)
+
+
+def build(config) -> Game:
+  """The game a `jaxgan.config.Config` describes: its networks, loss, optimizers, regularizers,
+  augmentation, EMA and sampling."""
+  import optax
+
+  from jaxgan import losses, nets, optim, regularizers
+  from jaxgan.augment import diff_augment, stateless
+  from jaxgan.evaluate import modes
+  from jaxgan.games import adversarial
+
+  def optimizer(learning_rate, updates):
+    if config.lr_decay == 'cosine':
+      learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
+    return optim.OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1, config.adam_b2,
+                                              config.adam_eps)
+
+  penalties = {}
+  if config.gp_weight > 0:
+    penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
+  if config.r1_gamma > 0:
+    penalties['r1'] = regularizers.r1(config.r1_gamma, config.r1_every)
+  augment = diff_augment(config.augment)
+  generator, discriminator = nets.build(config)
+  points = config.arch == 'mlp2d'
+  return adversarial.game(
+      generator, discriminator,
+      loss=(losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
+            else losses.LOSSES[config.loss]()),
+      optimizers={'G': optimizer(config.g_lr, config.steps),
+                  'D': optimizer(config.d_lr, config.steps * config.n_critic)},
+      latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
+      value_range=adversarial.VALUE_RANGE, ema_decay=config.ema_decay,
+      d_regularizer=regularizers.chain(**penalties) if penalties else None,
+      augment=None if augment is None else stateless(augment), n_critic=config.n_critic,
+      sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
+      grid_columns=config.sample_grid,
+      grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2)
+
+
+__all__ = ['Game', 'abstract_state', 'build', 'grown', 'merged', 'stage_after']
