@@ -78,8 +78,8 @@ class ReplacedDraws:
 
 
 def jaxgan_draws(key, n, latent_dim):
-  """The three draws jaxgan's step makes at step 0 (jaxgan/step.py's docstring): fold_in(key,
-  step) splits into the critic's and the generator's keys; the critic's update 0 uses
+  """The three draws jaxgan's step makes at step 0 (see jaxgan/games/adversarial.py):
+  fold_in(key, step) splits into the critic's and the generator's keys; the critic's update 0 uses
   fold_in(k_d, 0); each splits into (latents, dropout, loss, augment, regularizer)."""
   k_d, k_g = jax.random.split(jax.random.fold_in(key, 0))
   k_z_d, _, k_noise, _, _ = jax.random.split(jax.random.fold_in(k_d, 0), 5)

@@ -5,8 +5,8 @@ A `GANLoss` is a pair of functions:
   generator(fake_logits, key) -> scalar
 `key` is a fresh PRNG key the step hands over (for label noise and the like); a loss that needs
 none ignores it. Each loss states how it reads the logit. A new loss is a new `GANLoss` value:
-nothing in `step.py` changes. Penalties on the discriminator's gradients are regularizers
-(`jaxgan.regularizers`), added to the discriminator's loss by the step.
+no game changes. Penalties on a network's gradients are regularizers (`jaxgan.regularizers`),
+added to that network's loss by the game.
 """
 
 import functools

@@ -1,9 +1,10 @@
 """Data parallelism: the one train step, run over a `'data'` axis of devices on one or many hosts.
 
-The per-device step (`make_train_step(..., axis_name=AXIS)`) sees its share of the global batch,
-averages gradients and metrics with `lax.pmean` and keeps the parameters replicated. `DataParallel`
-runs it under `jax.shard_map` over a one-axis `Mesh` or under `jax.pmap`, and moves the state
-between the layouts the two wrappers use and the global replicated layout that checkpoints hold.
+The per-device step (`game.make_step(axis_name=AXIS)`, see `jaxgan.games`) sees its share of the
+global batch, averages gradients and metrics with `lax.pmean` and keeps the parameters replicated.
+`DataParallel` runs it under `jax.shard_map` over a one-axis `Mesh` or under `jax.pmap`, and moves
+the state between the layouts the two wrappers use and the global replicated layout that
+checkpoints hold.
 
 Multi-host: call `initialize` first in every process; each process then feeds only its own rows
 of every global batch (`process_rows`), and the collectives span all hosts.

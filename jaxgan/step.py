@@ -58,15 +58,17 @@ class Context:
     """The mean over the devices (the tree itself on one device)."""
     return tree if self.axis_name is None else jax.lax.pmean(tree, self.axis_name)
 
+  def per_device(self, key: jax.Array) -> jax.Array:
+    """`key` folded with this device's index when data-parallel: a draw of its own."""
+    if self.axis_name is None:
+      return key
+    return jax.random.fold_in(key, jax.lax.axis_index(self.axis_name))
+
   def named_keys(self, key: jax.Array, names: tuple[str, ...],
                  shared: tuple[str, ...] = ()) -> dict[str, jax.Array]:
     """`{name: key}` split from `key`; all but `shared` differ between devices."""
     keys = dict(zip(names, jax.random.split(key, len(names))))
-    if self.axis_name is None:
-      return keys
-    device = jax.lax.axis_index(self.axis_name)
-    return {name: k if name in shared else jax.random.fold_in(k, device)
-            for name, k in keys.items()}
+    return {name: k if name in shared else self.per_device(k) for name, k in keys.items()}
 
   def global_rows(self, draw: Callable[[int], jax.Array], n: int) -> jax.Array:
     """`draw(count)` for the global batch, this device's `n` rows of it: the same values

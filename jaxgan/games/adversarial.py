@@ -15,9 +15,9 @@ What the networks take:
     non-trained collections (spectral norm's vectors) advance in its own update;
   with `num_classes`, both take int32 labels: generated samples get labels drawn uniformly,
     real ones `batch['label']`, and the regularizers see the critic at the real labels.
-Networks with a `stage` attribute are progressive: step `s` plays stage `stages` says, with the
-networks cloned at that stage; entering a stage initialises the networks at it and keeps every
-variable (and optimizer moment) the previous stage had (`jaxgan.games.merged`).
+Networks with a `stage` attribute are progressive: step `s` plays the stage `stages` gives it,
+with those networks cloned at that stage; entering a stage initialises the networks at it and
+keeps every variable (and optimizer moment) the previous stage had (`jaxgan.games.merged`).
 
 Randomness: `key = fold_in(state.key, state.step)` splits into the discriminator's and the
 generator's keys; critic update i uses `fold_in(k_d, i)`. Each splits into named streams (`z`,
@@ -63,12 +63,11 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
   'g_regularizer'. `stages`: the steps at which stage 1, 2, ... begin (progressive networks).
   Grids: `grid_count` samples, or for a conditional G one row of `grid_columns` per class.
   """
-  staged = hasattr(generator, 'stage')
-
   def networks(stage):
-    if not staged:
-      return generator, discriminator
-    return generator.clone(stage=stage), discriminator.clone(stage=stage)
+    """The networks as stage `stage` plays them: a network with a `stage` attribute is
+    progressive (cloned at the stage), any other the same at every stage."""
+    return tuple(net.clone(stage=stage) if hasattr(net, 'stage') else net
+                 for net in (generator, discriminator))
 
   def stage_of(step):
     return bisect.bisect_right(stages, step)
@@ -116,7 +115,7 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
       return ctx.global_rows(lambda count: jax.random.randint(key, (count,), 0, num_classes), n)
 
     def noise_key(key):
-      return ctx.named_keys(jax.random.fold_in(key, NOISE_STREAM), ('noise',))['noise']
+      return ctx.per_device(jax.random.fold_in(key, NOISE_STREAM))
 
     def generate(state, params, z, labels, key, update=False):
       return run_network(g, params, state.collections['G'], z, *class_inputs(labels),
