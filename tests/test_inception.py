@@ -1,0 +1,117 @@
+"""FID's Inception and the metrics: equal to pytorch-fid, and to their formulas written out.
+
+`fixtures/inception_reference.npz` was recorded by `benchmarks/record_inception.py`: pytorch-fid
+0.3.0's network with `random_params(seed)` as its weights, its pool3 features of real images (the
+digits, as RGB, at 32, 64 and 320 pixels: the resize to 299 both enlarges and shrinks) and its `calculate_frechet_distance` on two pairs of
+statistics. Here the same weights go into jaxgan's network: no torch needed.
+"""
+
+import itertools
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan.evaluate import inception, metrics
+
+FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'inception_reference.npz')
+
+
+@pytest.fixture(scope='module')
+def features():
+  params = inception.random_params(int(FIXTURE['seed']))
+  network = jax.jit(inception.FIDInception().apply)
+  return {size: np.asarray(network({'params': params}, FIXTURE[f'images_{size}'] / 255.0))
+          for size in (32, 64, 320)}
+
+
+@pytest.mark.parametrize('size', [32, 64, 320])
+def test_pool3_features_equal_pytorch_fids(features, size):
+  """To 1e-4 of the features' scale: float32 convolutions summed in another order through 94
+  layers (measured: about 1e-6)."""
+  want = FIXTURE[f'features_{size}']
+  assert features[size].shape == want.shape == (4, 2048)
+  error = np.abs(features[size] - want).max() / np.abs(want).max()
+  assert error < 1e-4, error
+  assert np.abs(want).max() > 0.1 and np.std(want) > 0.05  # random weights, features alive
+
+
+@pytest.mark.parametrize('kind', ['full_rank', 'rank_deficient'])
+def test_frechet_distance_equals_pytorch_fids(kind):
+  stats = [FIXTURE[f'{kind}/{name}'] for name in ('mu1', 'sigma1', 'mu2', 'sigma2')]
+  np.testing.assert_allclose(metrics.frechet_distance(*stats), FIXTURE[f'{kind}/fid'], rtol=1e-6)
+
+
+def test_weights_round_trip_through_the_state_dict_layout(tmp_path):
+  params = inception.random_params(1)
+  state_dict = inception.to_state_dict(params)
+  assert state_dict['Mixed_7c.branch_pool.conv.weight'].shape == (192, 2048, 1, 1)  # OIHW
+  assert 'Mixed_5b.branch1x1.bn.running_var' in state_dict
+  inception.save_weights(inception.from_state_dict(state_dict), tmp_path / 'w.npz')
+  loaded = inception.load_weights(tmp_path / 'w.npz')
+  assert jax.tree.structure(loaded) == jax.tree.structure(params)
+  assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(loaded), jax.tree.leaves(params)))
+
+
+def test_missing_weights_say_which_file_and_how_to_convert(tmp_path, monkeypatch):
+  monkeypatch.delenv(inception.WEIGHTS_VARIABLE, raising=False)
+  for path in (None, tmp_path / 'nowhere.npz'):
+    with pytest.raises(inception.WeightsMissing, match=r'pt_inception-2015-12-05-6726825d\.pth .*'
+                       r'python -m jaxgan\.evaluate\.inception'):
+      inception.load_weights(path)
+
+
+def _points(seed, n, d=5, shift=0.0):
+  return np.random.default_rng(seed).standard_normal((n, d)) + shift
+
+
+def test_kid_is_the_unbiased_mmd_written_out():
+  real, fake = _points(0, 12), _points(1, 15, shift=0.5)
+  k = lambda a, b: (a @ b / 5 + 1) ** 3
+  rng = np.random.default_rng(0)  # the same subsets: fake's rows first, then real's
+  values = []
+  for _ in range(3):
+    x, y = fake[rng.choice(15, 12, replace=False)], real[rng.choice(12, 12, replace=False)]
+    pairs = [(i, j) for i, j in itertools.product(range(12), repeat=2) if i != j]
+    values.append(sum(k(x[i], x[j]) + k(y[i], y[j]) for i, j in pairs) / (12 * 11)
+                  - 2 * sum(k(a, b) for a in x for b in y) / 144)
+  mean, std = metrics.kernel_distance(real, fake, subsets=3, seed=0)
+  np.testing.assert_allclose((mean, std), (np.mean(values), np.std(values)), rtol=1e-9)
+  # Unbiased: near 0 for two samples of one law, far from it for a shifted law.
+  same = metrics.kernel_distance(_points(6, 300), _points(7, 300), subsets=20, subset_size=200)
+  shifted = metrics.kernel_distance(_points(6, 300), _points(8, 300, shift=0.5), subsets=20,
+                                    subset_size=200)
+  assert abs(same[0]) < 0.1 * shifted[0], (same, shifted)
+
+
+def _kth_neighbour_radius(points, i, k):
+  return sorted(np.linalg.norm(points[i] - points[j]) for j in range(len(points)) if j != i)[k - 1]
+
+
+def test_precision_recall_density_coverage_written_out():
+  real, fake = _points(3, 30), _points(4, 25, shift=0.7)
+  radii = lambda points, k: [_kth_neighbour_radius(points, i, k) for i in range(len(points))]
+  inside = lambda x, centres, r: [np.linalg.norm(x - c) <= rc for c, rc in zip(centres, r)]
+  r3, f3, r5 = radii(real, 3), radii(fake, 3), radii(real, 5)
+  precision = np.mean([any(inside(f, real, r3)) for f in fake])
+  recall = np.mean([any(inside(r, fake, f3)) for r in real])
+  density = sum(sum(inside(f, real, r5)) for f in fake) / (5 * len(fake))
+  coverage = np.mean([any(np.linalg.norm(f - r) <= rr for f in fake) for r, rr in zip(real, r5)])
+  np.testing.assert_allclose(metrics.precision_recall(real, fake), (precision, recall), atol=1e-12)
+  np.testing.assert_allclose(metrics.density_coverage(real, fake), (density, coverage),
+                             rtol=1e-6)
+  assert 0 < precision < 1 and 0 < recall < 1 and 0 < coverage < 1  # the check distinguishes
+
+
+def test_inception_score_written_out():
+  logits = np.random.default_rng(5).standard_normal((20, 7)) * 2
+  probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+  scores = []
+  for part in (probabilities[:10], probabilities[10:]):
+    marginal = part.mean(0)
+    scores.append(np.exp(np.mean([sum(p * np.log(p / marginal)) for p in part])))
+  np.testing.assert_allclose(metrics.inception_score(probabilities, splits=2),
+                             (np.mean(scores), np.std(scores)), rtol=1e-9)
+  uniform = np.full((10, 7), 1 / 7)
+  np.testing.assert_allclose(metrics.inception_score(uniform, splits=1)[0], 1.0)
