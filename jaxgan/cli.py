@@ -57,6 +57,10 @@ def make_parser() -> argparse.ArgumentParser:
                       help='compute dtype (default float32); parameters and optimizer state stay '
                            'float32')
   parser.add_argument('--keep', type=positive_int, metavar='K', help='keep the last K checkpoints')
+  parser.add_argument('--eval-every', type=int, metavar='N',
+                      help="digits: log the Frechet distance, precision and recall in the digits' "
+                           "feature space every N steps and keep the best checkpoint in best/ "
+                           "(0: never; the digits presets: 500)")
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
   parser.add_argument('--summary', action='store_true',
@@ -84,7 +88,9 @@ def build_config(args, parser) -> 'configs.Config':
     config = configs.get(args.config)
     flags = {'dataset': args.dataset, 'steps': args.steps, 'batch_size': args.batch_size,
              'seed': args.seed, 'checkpoint_every': args.checkpoint_every, 'keep': args.keep,
-             'dtype': args.dtype}
+             'dtype': args.dtype, 'eval_every': args.eval_every}
+    if args.dataset not in (None, 'digits') and args.eval_every is None:
+      flags['eval_every'] = 0  # a digits preset on other data: its evaluation does not apply
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})
     return config.override(args.set)
   except (KeyError, ValueError) as error:

@@ -60,6 +60,9 @@ class Config:
   keep: int = 3  # checkpoints kept
   sample_every: int = 0  # 0: once per epoch, like the seed's GANMonitor
   sample_grid: int = 8  # the sample PNG is a grid x grid mosaic
+  eval_every: int = 0  # digits: the Frechet distance in the digits' feature space (and
+  #                      precision, recall) every N steps, in metrics.jsonl; the best kept in best/
+  eval_samples: int = 1000  # samples drawn from the EMA generator for each evaluation
 
   def __post_init__(self):
     size = self.g_base * 2 ** len(self.g_widths)
@@ -67,7 +70,7 @@ class Config:
       raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
                        f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
     for field in ('batch_size', 'steps', 'log_every', 'checkpoint_every', 'keep', 'image_size',
-                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every'):
+                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every', 'eval_samples'):
       if getattr(self, field) <= 0:
         raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
     for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
@@ -84,6 +87,11 @@ class Config:
       raise ValueError(f'dtype must be one of {", ".join(DTYPES)}, got {self.dtype!r}')
     if self.conditional and self.arch != 'dcgan':
       raise ValueError(f'conditional networks are an option of arch dcgan, not {self.arch}')
+    if self.eval_every < 0:
+      raise ValueError(f'eval_every must be 0 (never) or positive, got {self.eval_every}')
+    if self.eval_every and self.dataset != 'digits':
+      raise ValueError(f'eval_every evaluates in the digits\' feature space: it needs the '
+                       f'digits dataset, not {self.dataset!r} (use python -m jaxgan.evaluate)')
     if self.lr_decay not in ('constant', 'cosine'):
       raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
 

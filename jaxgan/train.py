@@ -102,8 +102,10 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         save_grid(to_uint8(pictures, game.value_range), samples_dir / f'{name}.png',
                   columns=config.sample_grid)
 
+  eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
+  evaluate = _digits_evaluation() if config.eval_every and game.inputs is not None else None
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
-      _StopOnSignals() as stop:
+      _Best(workdir / 'best') as best, _StopOnSignals() as stop:
     state, first_step = _resume(config, checkpoints, game, run_key, parallel)
     stage = games.stage_after(game, first_step)
     if main_process:
@@ -125,7 +127,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         if done == first_step + 1:
           jax.block_until_ready(state)
           summary['compile_s'] = round(time.perf_counter() - start, 2)
-        logging = done % config.log_every == 0 or done == config.steps
+        evaluating = config.eval_every and done % config.eval_every == 0
+        logging = done % config.log_every == 0 or done == config.steps or evaluating
         saving = done % config.checkpoint_every == 0 or done == config.steps or stopping
         if logging or saving:
           metrics, nonfinite_step = jax.device_get(
@@ -137,6 +140,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           now = time.perf_counter()
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
                                        1)
+          if evaluating and main_process:
+            metrics.update(evaluate(samples_of(game.inputs(eval_key, config.eval_samples))))
           log.write(json.dumps({'step': done, **metrics}) + '\n')
           log.flush()
           bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}',
@@ -145,9 +150,12 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           summary['final'] = metrics
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
-        if saving:
+        if saving or evaluating:
           saved = parallel.global_replicated(state)
+        if saving:
           checkpoints.save(done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
+        if evaluating and best.improved(done, metrics.get(BEST_METRIC)):
+          best.save(done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
                        else f'step_{done:07d}')
@@ -164,6 +172,61 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
     summary[name] = report(samples_of(inputs), *labels)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
+
+
+BEST_METRIC = 'eval/fd_digits'  # lower is better
+
+
+def _digits_evaluation():
+  """`evaluate(samples) -> metrics`: the Frechet distance, precision and recall of digit samples
+  against the 1,347 training digits, in the feature space of `jaxgan.evaluate.digits`."""
+  from jaxgan.evaluate import digits, metrics
+  real = digits.digit_features(digits.real_digits('train'))
+  real_statistics = metrics.statistics(real)
+
+  def evaluate(samples):
+    fake = digits.digit_features(samples)
+    precision, recall = metrics.precision_recall(real, fake)
+    return {BEST_METRIC: metrics.frechet_distance(*real_statistics, *metrics.statistics(fake)),
+            'eval/precision': precision, 'eval/recall': recall}
+  return evaluate
+
+
+class _Best:
+  """The checkpoint of the best evaluation so far (lowest `BEST_METRIC`), in its own directory
+  beside the latest ones, with `best.json` naming its step and value. Process 0 evaluates; every
+  process takes its decision (a multi-host save needs them all)."""
+
+  def __init__(self, directory: Path):
+    self.directory = directory
+    self.record = directory / 'best.json'
+    self.value = json.loads(self.record.read_text())['value'] if self.record.exists() else None
+    self._checkpoints = None
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc_info):
+    if self._checkpoints is not None:
+      self._checkpoints.close()
+
+  def improved(self, step: int, value: float | None) -> bool:
+    better = value is not None and (self.value is None or value < self.value)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+      better = bool(multihost_utils.broadcast_one_to_all(np.int32(better)))
+    if better:
+      self.value = value
+      if jax.process_index() == 0:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.record.write_text(json.dumps({'step': step, 'metric': BEST_METRIC,
+                                           'value': value}) + '\n')
+    return better
+
+  def save(self, step, state, generator, config):
+    if self._checkpoints is None:
+      self._checkpoints = Checkpoints(self.directory / 'checkpoints', keep=1)
+    self._checkpoints.save(step, state, generator, config)
 
 
 def _quality_check(config: Config):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import configs, data, nets
+from jaxgan import configs, data, games, nets
 
 from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
 from jaxgan.images import save_grid, to_uint8
@@ -248,3 +248,35 @@ def test_a_conditional_run_stopped_and_resumed_is_bitwise_the_uninterrupted_one(
   _run(config.replace(steps=4), tmp_path / 'parts')
   assert _run(config, tmp_path / 'parts')['resumed_from'] == 4
   _assert_bitwise_equal(final_state(tmp_path / 'parts'), final_state(tmp_path / 'whole'))
+
+
+def test_evaluations_during_training_and_the_best_checkpoint(tmp_path):
+  """Every eval_every steps the digits metrics of the EMA generator are logged (the same
+  whether the run was stopped between evaluations or not) and the checkpoint of the lowest
+  Frechet distance so far is kept in best/, restorable like any other."""
+  from jaxgan.evaluate import digits, metrics
+  config = TINY.replace(steps=6, eval_every=2, eval_samples=200, log_every=3)
+  _run(config, tmp_path / 'whole')
+  _run(config.replace(steps=3), tmp_path / 'parts')
+  _run(config, tmp_path / 'parts')
+  logs = {name: [json.loads(line) for line in (tmp_path / name / 'metrics.jsonl').open()]
+          for name in ('whole', 'parts')}
+  scores = {name: [{k: v for k, v in r.items() if k.startswith('eval/') or k == 'step'}
+                   for r in log if 'eval/fd_digits' in r] for name, log in logs.items()}
+  evaluated = scores['whole']
+  assert [r['step'] for r in evaluated] == [2, 4, 6]
+  assert [r['step'] for r in logs['whole']] == [2, 3, 4, 6]  # evaluations are logged steps
+  assert scores['parts'] == evaluated
+  best = json.loads((tmp_path / 'whole' / 'best' / 'best.json').read_text())
+  assert best['value'] == min(r['eval/fd_digits'] for r in evaluated)
+  assert best['step'] == min(evaluated, key=lambda r: r['eval/fd_digits'])['step']
+  # The logged figure is the evaluation of the best checkpoint's generator, recomputed here.
+  state = final_state(tmp_path / 'whole' / 'best', None)
+  assert int(state.step) == best['step']
+  game = games.build(config)
+  samples = game.generate(state.variables('G', ema=True),
+                          game.inputs(jax.random.key(config.seed + 2), 200))
+  real = digits.digit_features(digits.real_digits('train'))
+  fake = digits.digit_features(np.asarray(samples))
+  np.testing.assert_allclose(best['value'], metrics.frechet_distance(
+      *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-4)

@@ -115,3 +115,47 @@ def test_inception_score_written_out():
                              (np.mean(scores), np.std(scores)), rtol=1e-9)
   uniform = np.full((10, 7), 1 / 7)
   np.testing.assert_allclose(metrics.inception_score(uniform, splits=1)[0], 1.0)
+
+
+def test_digit_features_separate_real_digits_from_noise(tmp_path):
+  """The offline feature space: real-vs-real (trained-on vs held-out digits) is the floor, far
+  below real-vs-noise, and a cached network gives the same features as a fresh one."""
+  from jaxgan.evaluate import digits
+  train = digits.digit_features(digits.real_digits('train'), tmp_path)
+  holdout = digits.digit_features(digits.real_digits('holdout'), tmp_path)
+  noise = digits.digit_features(np.random.default_rng(0).random((450, 8, 8)), tmp_path)
+  floor = metrics.frechet_distance(*metrics.statistics(train), *metrics.statistics(holdout))
+  far = metrics.frechet_distance(*metrics.statistics(train), *metrics.statistics(noise))
+  assert floor < 0.05 * far, (floor, far)
+  assert metrics.precision_recall(train, holdout)[0] > 0.8 > metrics.precision_recall(train,
+                                                                                      noise)[0]
+  digits._feature_params.cache_clear()  # read back from the cache file
+  np.testing.assert_array_equal(digits.digit_features(digits.real_digits('holdout'), tmp_path),
+                                holdout)
+
+
+def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
+  import json
+  from jaxgan.evaluate.__main__ import main
+  from runs import main_in_process
+  weights = tmp_path / 'inception.npz'
+  inception.save_weights(inception.random_params(0), weights)
+  rng = np.random.default_rng(0)
+  for name in ('real', 'fake'):
+    np.save(tmp_path / f'{name}.npy', rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8))
+  code, out, _ = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',
+                                 str(tmp_path / 'fake.npy'), '--features', 'inception',
+                                 '--inception', str(weights), '--metrics', 'fid,pr',
+                                 '--json', str(tmp_path / 'out.json'), main=main)
+  assert code == 0 and 'fid' in out
+  report = json.loads((tmp_path / 'out.json').read_text())
+  network = jax.jit(inception.FIDInception().apply)
+  real, fake = (np.asarray(network({'params': inception.random_params(0)},
+                                   np.load(tmp_path / f'{name}.npy') / 255.0))
+                for name in ('real', 'fake'))
+  np.testing.assert_allclose(report['fid'], metrics.frechet_distance(
+      *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-5)
+  assert set(report) == {'fid', 'precision', 'recall', 'features', 'num_real', 'num_fake'}
+  code, _, err = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',
+                                 str(tmp_path / 'fake.npy'), '--features', 'inception', main=main)
+  assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05-6726825d.pth' in err

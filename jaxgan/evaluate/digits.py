@@ -1,6 +1,7 @@
 """Do the samples look like digits? A classifier trained on the real digits labels them.
 
-The first quality metric of the default run. A support vector classifier (scikit-learn, with
+The first quality metric of the default run; `digit_features` gives a feature space of the digits
+for the field's metrics (`jaxgan.evaluate.metrics`) without downloaded weights. A support vector classifier (scikit-learn, with
 probabilities calibrated by Platt scaling) is fitted on 1,347 of scikit-learn's 1,797 8x8 digits; generated
 images are reduced to 8x8 grey levels 0..16 and classified. Reported: the fraction classified with
 confidence >= `threshold`, the histogram of predicted classes (a collapsed generator shows a few
@@ -12,8 +13,13 @@ classes), and, as the yardstick, the same fraction on the 450 held-out real digi
 import argparse
 import functools
 import json
+from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
+from flax import linen as nn
 
 
 @functools.cache
@@ -66,6 +72,86 @@ def digit_report(images: np.ndarray, threshold: float = 0.9,
   report['real_confident_fraction'] = confidence_report(holdout, threshold)['confident_fraction']
   report.update(threshold=threshold, num_samples=len(images))
   return report
+
+
+FEATURE_STEPS = 400
+FEATURE_CACHE = 'digit_features_v1.npz'
+
+
+class _FeatureNet(nn.Module):
+  """8x8 grey digits (0..16, flattened) -> 64 features (`features=True`) or 10 logits."""
+
+  @nn.compact
+  def __call__(self, x, features: bool = False):
+    x = nn.relu(nn.Dense(128)(x / 16.0))
+    x = nn.relu(nn.Dense(64)(x))
+    return x if features else nn.Dense(10)(x)
+
+
+def _train_feature_net() -> dict:
+  """The feature network's parameters: trained on the same 1,347 digits as the classifier,
+  full-batch Adam for FEATURE_STEPS steps from a fixed key (deterministic, a few seconds)."""
+  from sklearn.datasets import load_digits
+  from sklearn.model_selection import train_test_split
+  digits = load_digits()
+  x_train, _, y_train, _ = train_test_split(digits.data, digits.target, test_size=450,
+                                            random_state=0, stratify=digits.target)
+  x_train, y_train = jnp.asarray(x_train, jnp.float32), jnp.asarray(y_train)
+  net, tx = _FeatureNet(), optax.adamw(3e-3, weight_decay=1e-4)
+  params = net.init(jax.random.key(0), x_train[:1])
+  loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
+      net.apply(p, x_train), y_train).mean()
+
+  @jax.jit
+  def step(params, opt_state):
+    updates, opt_state = tx.update(jax.grad(loss)(params), opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  opt_state = tx.init(params)
+  for _ in range(FEATURE_STEPS):
+    params, opt_state = step(params, opt_state)
+  return params
+
+
+@functools.cache
+def _feature_params(cache_dir: str | None = None) -> dict:
+  """The feature network's parameters, trained once and cached as an .npz (default cache:
+  ~/.cache/jaxgan); a damaged or missing cache is trained again."""
+  from jaxgan.data import DEFAULT_CACHE
+  path = Path(cache_dir or DEFAULT_CACHE) / FEATURE_CACHE
+  template = jax.eval_shape(_FeatureNet().init, jax.random.key(0), jnp.zeros((1, 64)))
+  leaves, tree = jax.tree.flatten(template)
+  try:
+    with np.load(path, allow_pickle=False) as saved:
+      loaded = [saved[f'leaf_{i}'] for i in range(len(leaves))]
+    if all(a.shape == b.shape for a, b in zip(loaded, leaves)):
+      return jax.tree.unflatten(tree, loaded)
+  except (OSError, KeyError, ValueError):
+    pass
+  params = _train_feature_net()
+  path.parent.mkdir(parents=True, exist_ok=True)
+  np.savez(path, **{f'leaf_{i}': np.asarray(leaf) for i, leaf in enumerate(jax.tree.leaves(params))})
+  return params
+
+
+def digit_features(images: np.ndarray, cache_dir: str | None = None) -> np.ndarray:
+  """Images in [0, 1] (as `to_digit_features` takes them) -> `(n, 64)` features of a small
+  network trained on the digits: a feature space for FID, KID and precision/recall on the
+  embedded data that needs no downloaded weights."""
+  apply = jax.jit(functools.partial(_FeatureNet().apply, features=True))
+  return np.asarray(apply(_feature_params(cache_dir), jnp.asarray(to_digit_features(images),
+                                                                 jnp.float32)))
+
+
+def real_digits(split: str = 'holdout') -> np.ndarray:
+  """The real digits as images in [0, 1] `(n, 8, 8)`: the 1,347 the networks were trained on
+  ('train') or the 450 held out ('holdout')."""
+  from sklearn.datasets import load_digits
+  from sklearn.model_selection import train_test_split
+  digits = load_digits()
+  train, holdout = train_test_split(digits.images / 16.0, test_size=450, random_state=0,
+                                    stratify=digits.target)
+  return {'train': train, 'holdout': holdout}[split]
 
 
 def main(argv=None):

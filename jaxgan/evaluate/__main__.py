@@ -1,0 +1,113 @@
+"""Compares generated samples with real ones by the field's metrics.
+
+  python -m jaxgan.evaluate --real SPEC --fake SPEC [--metrics fid,kid,pr,dc]
+                            [--features digits|inception] [--inception FILE] [--num N]
+                            [--image-size S] [--json OUT]
+
+A SPEC is a workdir (`--num` samples drawn from its generator, as `jaxgan.sample` draws them), an
+.npy of images (uint8, or floats in [0, 1]), `digits:train` or `digits:holdout` (the real digits
+the feature network was trained on, or held out from it), or a dataset as `train.py` takes it (a
+folder, `digits`, `tfds:NAME`; read at `--image-size`). Features: `digits`, a small network
+trained on the embedded digits (no download), or `inception`, FID's Inception-v3 (its converted
+weights from `--inception` or $JAXGAN_INCEPTION). Metrics: fid, kid (mean and std over subsets),
+pr (precision, recall), dc (density, coverage).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxgan.cli import OneLineErrorParser, positive_int
+from jaxgan.evaluate import digits, inception, metrics
+
+METRICS = ('fid', 'kid', 'pr', 'dc')
+INCEPTION_BATCH = 50
+
+
+def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
+  """Images in [0, 1], `(n, h, w, c)` (at most `num` of them), from a SPEC (see above)."""
+  path = Path(spec)
+  if (path / 'checkpoints').is_dir():
+    from jaxgan.sample import generate
+    images = generate(path, num)
+  elif path.suffix == '.npy':
+    images = np.load(path, allow_pickle=False)
+    images = images / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+  elif spec.startswith('digits:'):
+    images = digits.real_digits(spec.split(':', 1)[1])
+  else:
+    from jaxgan import data
+    examples = data.load_examples(spec, image_size, 3).examples
+    images = examples.batch(np.arange(min(num, len(examples))))['image'] / 255.0
+  images = np.asarray(images[:num], np.float32)
+  return images[..., None] if images.ndim == 3 else images
+
+
+def features(images: np.ndarray, kind: str, weights: str | None = None) -> np.ndarray:
+  if kind == 'digits':
+    return digits.digit_features(images)
+  params = inception.load_weights(weights)
+  network = jax.jit(inception.FIDInception().apply)
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  return np.concatenate([np.asarray(network({'params': params},
+                                            images[i:i + INCEPTION_BATCH]))
+                         for i in range(0, len(images), INCEPTION_BATCH)])
+
+
+def evaluate(real: np.ndarray, fake: np.ndarray, chosen=METRICS) -> dict:
+  """The chosen metrics of `fake` features against `real` ones."""
+  report = {}
+  if 'fid' in chosen:
+    report['fid'] = metrics.frechet_distance(*metrics.statistics(real),
+                                             *metrics.statistics(fake))
+  if 'kid' in chosen:
+    report['kid'], report['kid_std'] = metrics.kernel_distance(real, fake)
+  if 'pr' in chosen:
+    report['precision'], report['recall'] = metrics.precision_recall(real, fake)
+  if 'dc' in chosen:
+    report['density'], report['coverage'] = metrics.density_coverage(real, fake)
+  return report
+
+
+def main(argv=None) -> int:
+  parser = OneLineErrorParser(prog='python -m jaxgan.evaluate',
+                              description=__doc__.splitlines()[0])
+  parser.add_argument('--real', required=True, metavar='SPEC')
+  parser.add_argument('--fake', required=True, metavar='SPEC')
+  parser.add_argument('--metrics', default=','.join(METRICS), metavar='LIST',
+                      help=f'comma-separated, of {", ".join(METRICS)} (default: all)')
+  parser.add_argument('--features', choices=('digits', 'inception'), default='digits')
+  parser.add_argument('--inception', metavar='FILE', help='converted Inception weights (.npz)')
+  parser.add_argument('--num', type=positive_int, default=2_000, metavar='N',
+                      help='at most N images of each side (default: %(default)s)')
+  parser.add_argument('--image-size', type=positive_int, default=64, metavar='S',
+                      help='the size a dataset SPEC is read at (default: %(default)s)')
+  parser.add_argument('--json', metavar='OUT', help='also write the results as JSON')
+  args = parser.parse_args(argv)
+  chosen = [name for name in args.metrics.split(',') if name]
+  if unknown := [name for name in chosen if name not in METRICS]:
+    parser.error(f'unknown metric {unknown[0]!r}; known: {", ".join(METRICS)}')
+  try:
+    real, fake = (load_images(spec, args.num, args.image_size) for spec in (args.real, args.fake))
+    if min(len(real), len(fake)) < 6:
+      parser.error(f'too few images to compare ({len(real)} real, {len(fake)} generated)')
+    report = evaluate(features(real, args.features, args.inception),
+                      features(fake, args.features, args.inception), chosen)
+  except (FileNotFoundError, ValueError, KeyError) as error:
+    parser.error(str(error).strip().splitlines()[0] if str(error) else type(error).__name__)
+  report.update(features=args.features, num_real=len(real), num_fake=len(fake))
+  width = max(map(len, report))
+  for name, value in report.items():
+    print(f'{name:<{width}}  {value:.6g}' if isinstance(value, float) else
+          f'{name:<{width}}  {value}')
+  if args.json:
+    Path(args.json).write_text(json.dumps(report, indent=2) + '\n')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
