@@ -1,12 +1,13 @@
 """Samples from a run's checkpoint: loads only the generator (the EMA when the run kept one).
 
-  python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy [--seed S] [--step K]
-                          [--class C]
+  python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy|FOLDER/ [--seed S]
+                          [--step K] [--class C]
 
 A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
 (n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples. A
 class-conditional run draws class C (its index or its name) with --class, else every class in
-turn.
+turn. An --out ending in / writes a dataset of PNGs: N images per class of a conditional run, one
+subfolder per class (what `train.py --dataset FOLDER` reads back as labelled data), or N images.
 """
 
 import math
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from PIL import Image
 
 from jaxgan import games
 from jaxgan.checkpoint import Checkpoints
@@ -28,11 +30,11 @@ class SampleError(ValueError):
 
 
 def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None,
-             class_: str | None = None) -> np.ndarray:
+             class_: str | None = None, key: jax.Array | None = None) -> np.ndarray:
   """`num` samples from the generator saved in `workdir` (latest checkpoint unless `step`); of
   class `class_` (an index or a name) on a conditional run, else of every class in turn. Images
   come mapped linearly from the generator's range to [0, 1] (not clipped); 2-D points as they
-  are."""
+  are. The latents come from `seed` (or `key`)."""
   directory = Path(workdir) / 'checkpoints'
   if not directory.is_dir():
     raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
@@ -42,7 +44,8 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
       raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
     config = Config.from_dict(checkpoints.config(step))
     game = games.build(config)
-    inputs = game.inputs(jax.random.key(seed), num, _labels(config, num, class_))
+    key = jax.random.key(seed) if key is None else key
+    inputs = game.inputs(key, num, _labels(config, num, class_))
     abstract = games.abstract_state(game, jax.random.key(config.seed), step)
     variables = checkpoints.restore_generator(
         step, jax.eval_shape(lambda state: state.variables(game.sampler, ema=True), abstract))
@@ -52,6 +55,30 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
     return samples
   lo, hi = game.value_range
   return (samples - lo) / (hi - lo)
+
+
+def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
+                  step: int | None = None) -> int:
+  """Writes `num` PNGs per class of a conditional run into `folder/CLASS/` (else `num` into
+  `folder`), each class from latents of its own; returns how many images were written."""
+  with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
+    latest = checkpoints.latest_step() if step is None else step
+    config = Config.from_dict(checkpoints.config(latest)) if latest is not None else None
+  classes = config.classes if config is not None and config.conditional else ()
+  written = 0
+  for index, name in enumerate(classes or [None]):
+    key = jax.random.fold_in(jax.random.key(seed), index)
+    images = generate(workdir, num, seed, step, None if name is None else str(index), key)
+    if images.ndim == 2:
+      raise SampleError('2-D samples are not images: use --out FILE.npy')
+    target = Path(folder) / name if name is not None else Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images, (0.0, 1.0))
+    for i, image in enumerate(pixels):
+      Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+          target / f'{i:05d}.png')
+    written += len(pixels)
+  return written
 
 
 def _labels(config: Config, num: int, class_: str | None) -> np.ndarray | None:
@@ -77,7 +104,8 @@ def main(argv=None) -> int:
                               description=__doc__.splitlines()[0])
   parser.add_argument('--workdir', required=True, metavar='DIR')
   parser.add_argument('--num', type=positive_int, default=64, metavar='N')
-  parser.add_argument('--out', required=True, metavar='FILE', help='.png (grid) or .npy')
+  parser.add_argument('--out', required=True, metavar='FILE',
+                      help='.png (grid), .npy, or FOLDER/ (a dataset of PNGs, by class)')
   parser.add_argument('--seed', type=int, default=0, metavar='S')
   parser.add_argument('--step', type=int, metavar='K', help='checkpoint step (default: latest)')
   parser.add_argument('--class', dest='class_', metavar='C',
@@ -85,8 +113,19 @@ def main(argv=None) -> int:
                            'every class in turn)')
   args = parser.parse_args(argv)
   out = Path(args.out)
+  if args.out.endswith(('/', '\\')) or out.is_dir():
+    if args.class_ is not None:
+      parser.error('--class with a FOLDER/ --out: the dataset holds every class')
+    try:
+      written = write_dataset(args.workdir, args.num, out, args.seed, args.step)
+    except (FileNotFoundError, SampleError) as error:
+      parser.error(str(error))
+    except OSError as error:
+      parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
+    print(f'wrote {written} images to {out}')
+    return 0
   if out.suffix not in ('.png', '.npy'):
-    parser.error(f'--out must end in .png or .npy, got {str(out)!r}')
+    parser.error(f'--out must end in .png, .npy or /, got {str(out)!r}')
   try:
     images = generate(args.workdir, args.num, args.seed, args.step, args.class_)
   except (FileNotFoundError, SampleError) as error:

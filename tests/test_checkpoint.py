@@ -226,6 +226,17 @@ def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
     code, _, stderr = _sample_in_process(capsys, '--workdir', str(tmp_path), '--out',
                                          str(tmp_path / 'x.png'), *args)
     assert code == 2 and stderr.count('\n') == 1 and message in stderr, stderr
+  # A synthetic labelled dataset: 3 images per class, read back as train.py reads a folder.
+  code, out, _ = _sample_in_process(capsys, '--workdir', str(tmp_path), '--num', '3', '--out',
+                                    str(tmp_path / 'synthetic') + '/')
+  assert code == 0 and 'wrote 30 images' in out
+  dataset = data.load_examples(str(tmp_path / 'synthetic'), 8, 1, tmp_path / 'cache',
+                               labels=True)
+  assert dataset.classes == tuple('0123456789') and len(dataset.examples) == 30
+  read = dataset.examples.batch(np.arange(30))
+  sevens = read['image'][read['label'] == 7]
+  want = generate(tmp_path, 3, class_='7', key=jax.random.fold_in(jax.random.key(0), 7))
+  np.testing.assert_array_equal(sevens, to_uint8(want))
 
 
 def test_class_on_an_unconditional_run_is_one_line(uninterrupted, tmp_path, capsys):

@@ -159,3 +159,20 @@ def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   code, _, err = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',
                                  str(tmp_path / 'fake.npy'), '--features', 'inception', main=main)
   assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05-6726825d.pth' in err
+
+
+def test_classification_accuracy_score_of_the_real_digits_is_the_real_baseline():
+  """CAS trains one recipe on whatever it is given: given the real training digits as the
+  'generated' ones, it is exactly the real baseline; with their labels shuffled, chance."""
+  from sklearn.datasets import load_digits
+  from sklearn.model_selection import train_test_split
+  from jaxgan.evaluate import digits
+  loaded = load_digits()
+  images, _, labels, _ = train_test_split(loaded.images / 16.0, loaded.target, test_size=450,
+                                          random_state=0, stratify=loaded.target)
+  report = digits.classification_accuracy_score(images, labels)
+  assert report['cas'] == report['cas_real'] > 0.95
+  assert report['cas_small_real'] < report['cas_small_real_plus_generated']
+  shuffled = digits.classification_accuracy_score(images, np.random.default_rng(0).permutation(
+      labels))
+  assert shuffled['cas'] < 0.3

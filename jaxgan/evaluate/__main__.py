@@ -10,7 +10,10 @@ the feature network was trained on, or held out from it), or a dataset as `train
 folder, `digits`, `tfds:NAME`; read at `--image-size`). Features: `digits`, a small network
 trained on the embedded digits (no download), or `inception`, FID's Inception-v3 (its converted
 weights from `--inception` or $JAXGAN_INCEPTION). Metrics: fid, kid (mean and std over subsets),
-pr (precision, recall), dc (density, coverage).
+pr (precision, recall), dc (density, coverage), and for a class-conditional digits workdir as
+--fake, cas: the Classification Accuracy Score (a classifier trained on its samples, tested on the
+real held-out digits, beside the same trained on real digits, and real digits with generated ones
+added).
 """
 
 import json
@@ -23,8 +26,21 @@ import numpy as np
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.evaluate import digits, inception, metrics
 
-METRICS = ('fid', 'kid', 'pr', 'dc')
+METRICS = ('fid', 'kid', 'pr', 'dc', 'cas')
+DEFAULT_METRICS = ('fid', 'kid', 'pr', 'dc')
 INCEPTION_BATCH = 50
+
+
+def conditional_digit_labels(spec: str, num: int) -> np.ndarray | None:
+  """The labels of `num` samples of a class-conditional digits workdir (classes in turn), else
+  None."""
+  config_file = Path(spec) / 'config.json'
+  if not config_file.is_file():
+    return None
+  config = json.loads(config_file.read_text())
+  if not config.get('conditional') or tuple(config.get('classes', ())) != tuple('0123456789'):
+    return None
+  return np.arange(num) % 10
 
 
 def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
@@ -58,8 +74,8 @@ def features(images: np.ndarray, kind: str, weights: str | None = None) -> np.nd
                          for i in range(0, len(images), INCEPTION_BATCH)])
 
 
-def evaluate(real: np.ndarray, fake: np.ndarray, chosen=METRICS) -> dict:
-  """The chosen metrics of `fake` features against `real` ones."""
+def evaluate(real: np.ndarray, fake: np.ndarray, chosen=DEFAULT_METRICS) -> dict:
+  """The chosen metrics of `fake` features against `real` ones (all but cas)."""
   report = {}
   if 'fid' in chosen:
     report['fid'] = metrics.frechet_distance(*metrics.statistics(real),
@@ -78,8 +94,9 @@ def main(argv=None) -> int:
                               description=__doc__.splitlines()[0])
   parser.add_argument('--real', required=True, metavar='SPEC')
   parser.add_argument('--fake', required=True, metavar='SPEC')
-  parser.add_argument('--metrics', default=','.join(METRICS), metavar='LIST',
-                      help=f'comma-separated, of {", ".join(METRICS)} (default: all)')
+  parser.add_argument('--metrics', default=','.join(DEFAULT_METRICS), metavar='LIST',
+                      help=f'comma-separated, of {", ".join(METRICS)} (default: '
+                           f'{",".join(DEFAULT_METRICS)})')
   parser.add_argument('--features', choices=('digits', 'inception'), default='digits')
   parser.add_argument('--inception', metavar='FILE', help='converted Inception weights (.npz)')
   parser.add_argument('--num', type=positive_int, default=2_000, metavar='N',
@@ -95,8 +112,15 @@ def main(argv=None) -> int:
     real, fake = (load_images(spec, args.num, args.image_size) for spec in (args.real, args.fake))
     if min(len(real), len(fake)) < 6:
       parser.error(f'too few images to compare ({len(real)} real, {len(fake)} generated)')
-    report = evaluate(features(real, args.features, args.inception),
-                      features(fake, args.features, args.inception), chosen)
+    report = {}
+    if 'cas' in chosen:
+      labels = conditional_digit_labels(args.fake, len(fake))
+      if labels is None:
+        parser.error('cas needs a class-conditional digits workdir as --fake')
+      report.update(digits.classification_accuracy_score(fake, labels))
+    if others := [name for name in chosen if name != 'cas']:
+      report.update(evaluate(features(real, args.features, args.inception),
+                             features(fake, args.features, args.inception), others))
   except (FileNotFoundError, ValueError, KeyError) as error:
     parser.error(str(error).strip().splitlines()[0] if str(error) else type(error).__name__)
   report.update(features=args.features, num_real=len(real), num_fake=len(fake))
