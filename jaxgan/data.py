@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-EMBEDDED = ('digits', 'ring8', 'grid25')
+EMBEDDED = ('digits', 'stacked_digits', 'ring8', 'grid25')
+STACKED = 50_000  # stacked-digit images drawn once (seed 0): the training set
 POINTS = 100_000  # samples drawn once from a 2-D mixture: its training set
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp')
 DEFAULT_CACHE = Path('~/.cache/jaxgan').expanduser()
@@ -63,7 +64,7 @@ def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Pat
   digits' classes '0'..'9'; a folder's top-level subfolders, one per class, in sorted order (as
   Keras' `image_dataset_from_directory` and torchvision's `ImageFolder` read them); TFDS's
   `label` feature and its class names. A dataset without labels raises `DatasetError`."""
-  if spec in EMBEDDED and spec != 'digits':
+  if spec in EMBEDDED and spec not in ('digits', 'stacked_digits'):
     if labels:
       raise DatasetError(f'dataset {spec!r} has no labels')
     return Dataset(ArrayExamples({'point': load_dataset(spec, image_size, channels)}))
@@ -73,6 +74,8 @@ def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Pat
   if not labels:
     return Dataset(ArrayExamples({'image': load_dataset(spec, image_size, channels, data_dir,
                                                         report)}))
+  if spec == 'stacked_digits':
+    raise DatasetError(f'dataset {spec!r} has no labels')
   if spec == 'digits':
     from sklearn.datasets import load_digits
     images = load_dataset(spec, image_size, channels)
@@ -96,7 +99,8 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
   `(n, image_size, image_size, channels)` that `EpochBatches` indexes (for the 2-D mixtures,
   float32 points `(n, 2)`).
 
-  spec: an embedded name (`digits`; `ring8` and `grid25`, the mixtures of
+  spec: an embedded name (`digits`; `stacked_digits`, three digits as the R, G and B channels,
+  1,000 modes; `ring8` and `grid25`, the mixtures of
   `jaxgan.evaluate.modes`); `tfds:NAME[:SPLIT]`, a TFDS dataset prepared as
   array_record in `data_dir` (read without TensorFlow); or a folder of JPEG/PNG/WebP images,
   searched recursively, prepared once into a memory-mapped `.npy` cache under `data_dir`
@@ -106,6 +110,8 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
   """
   if spec == 'digits':
     return np.stack([_fit(image, image_size, channels) for image in _digits()])
+  if spec == 'stacked_digits':
+    return _stacked_digits(image_size, channels)
   if spec in EMBEDDED:
     from jaxgan.evaluate.modes import MIXTURES
     return MIXTURES[spec]().sample(np.random.default_rng(0), POINTS)
@@ -124,6 +130,18 @@ def _folder(spec: str) -> Path:
   if not folder.is_dir():
     raise DatasetError(f'dataset {spec!r} is a file; give a folder of images')
   return folder
+
+
+def _stacked_digits(image_size: int, channels: int) -> np.ndarray:
+  """STACKED images of three digits drawn at random (seed 0) as the R, G and B channels: the
+  stacked-MNIST mode-collapse benchmark of VEEGAN and PacGAN, on the embedded digits (1,000
+  modes, each about equally frequent)."""
+  if channels != 3:
+    raise DatasetError(f'stacked_digits are RGB (their three digits are the channels): '
+                       f'channels must be 3, not {channels}')
+  digits = np.stack([_fit(image, image_size, 1)[..., 0] for image in _digits()])
+  picks = np.random.default_rng(0).integers(0, len(digits), (STACKED, 3))
+  return digits[picks].transpose(0, 2, 3, 1)
 
 
 def _digits() -> list[Image.Image]:

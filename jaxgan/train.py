@@ -235,6 +235,9 @@ def _quality_check(config: Config):
     from jaxgan.evaluate.digits import digit_report
     return 'digits_check', lambda images, asked=None: digit_report(images, asked=asked), \
         DIGIT_CHECK_SAMPLES
+  if config.dataset == 'stacked_digits':
+    from jaxgan.evaluate.digits import STACKED_SAMPLES, stacked_modes
+    return 'stacked_check', stacked_modes, STACKED_SAMPLES
   if config.dataset in modes.MIXTURES:
     mixture = modes.MIXTURES[config.dataset]()
     return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES

@@ -176,3 +176,22 @@ def test_classification_accuracy_score_of_the_real_digits_is_the_real_baseline()
   shuffled = digits.classification_accuracy_score(images, np.random.default_rng(0).permutation(
       labels))
   assert shuffled['cas'] < 0.3
+
+
+def test_stacked_digits_have_a_thousand_modes_and_a_collapse_shows():
+  """The stacked digits themselves cover the 1,000 modes nearly uniformly (the classifier's
+  floor); red is the hundreds; copying one channel into all three leaves 10 modes."""
+  from sklearn.datasets import load_digits
+  from jaxgan import data
+  from jaxgan.evaluate import digits
+  real = data.load_dataset('stacked_digits', 16, 3)[:digits.STACKED_SAMPLES] / 255.0
+  report = digits.stacked_modes(real)
+  assert report['modes'] == 1000 and report['kl'] < 0.05, report
+  collapsed = digits.stacked_modes(np.repeat(real[..., :1], 3, axis=-1))
+  assert collapsed['modes'] <= 12 and collapsed['kl'] > 2, collapsed
+  loaded = load_digits()
+  three, one, four = (loaded.images[np.flatnonzero(loaded.target == d)[0]] / 16.0
+                      for d in (3, 1, 4))
+  assert digits.stacked_mode_ids(np.stack([three, one, four], -1)[None])[0] == 314
+  with pytest.raises(data.DatasetError, match='channels must be 3'):
+    data.load_dataset('stacked_digits', 16, 1)
