@@ -31,6 +31,7 @@ SPECTRAL_NORM = 'tests/test_game.py::test_spectral_norm_keeps_each_layer_near_un
 COLOR = 'tests/test_game.py::test_color_is_brightness_saturation_and_contrast_drawn_per_image'
 FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_seed_step'
 SEAMS = 'tests/test_seams.py'
+METRICS = 'tests/test_inception.py'
 
 
 class Mutation(NamedTuple):
@@ -161,6 +162,26 @@ MUTATIONS = [
              "l1(translate(state, 'G_ab', params['G_ab'], real_b), real_b)",
              "l1(translate(state, 'G_ab', params['G_ab'], real_a), real_a)",
              (SEAMS,)),
+    Mutation('fid-pool-counts-padding', "FID's Inception pools as pytorch-fid's",
+             'jaxgan/evaluate/inception.py', 'count_include_pad=False)', 'count_include_pad=True)',
+             (METRICS,)),
+    Mutation('fid-resize-antialiased', 'the resize to 299 is pytorch-fid\'s (no antialiasing)',
+             'jaxgan/evaluate/inception.py', "'bilinear', antialias=False)",
+             "'bilinear', antialias=True)",
+             (METRICS,)),
+    Mutation('kid-biased', 'KID is the unbiased MMD', 'jaxgan/evaluate/metrics.py',
+             '(within.sum() - np.trace(within)) / (m * (m - 1))', 'within.sum() / (m * m)',
+             (METRICS,)),
+    Mutation('precision-with-own-radius', 'precision uses the real manifold\'s k-NN radii',
+             'jaxgan/evaluate/metrics.py',
+             'precision = np.mean(_inside_counts(fake, real, nearest_neighbour_radii(real, k)) > 0)',
+             'precision = np.mean(_inside_counts(fake, real, nearest_neighbour_radii(real, k + 1)) '
+             '> 0)',
+             (METRICS,)),
+    Mutation('eval-samples-from-raw-generator', 'evaluations use the EMA generator',
+             'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
+             'sampler = parallel.local(state.variables(game.sampler))',
+             ('tests/test_checkpoint.py::test_evaluations_during_training_and_the_best_checkpoint',)),
 ]
 
 

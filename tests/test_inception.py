@@ -89,17 +89,20 @@ def _kth_neighbour_radius(points, i, k):
   return sorted(np.linalg.norm(points[i] - points[j]) for j in range(len(points)) if j != i)[k - 1]
 
 
-def test_precision_recall_density_coverage_written_out():
-  real, fake = _points(3, 30), _points(4, 25, shift=0.7)
+@pytest.mark.parametrize('k', [1, 3])
+def test_precision_recall_density_coverage_written_out(k):
+  real, fake = _points(3, 40, d=2), _points(4, 35, d=2, shift=0.7)
   radii = lambda points, k: [_kth_neighbour_radius(points, i, k) for i in range(len(points))]
   inside = lambda x, centres, r: [np.linalg.norm(x - c) <= rc for c, rc in zip(centres, r)]
-  r3, f3, r5 = radii(real, 3), radii(fake, 3), radii(real, 5)
-  precision = np.mean([any(inside(f, real, r3)) for f in fake])
-  recall = np.mean([any(inside(r, fake, f3)) for r in real])
-  density = sum(sum(inside(f, real, r5)) for f in fake) / (5 * len(fake))
-  coverage = np.mean([any(np.linalg.norm(f - r) <= rr for f in fake) for r, rr in zip(real, r5)])
-  np.testing.assert_allclose(metrics.precision_recall(real, fake), (precision, recall), atol=1e-12)
-  np.testing.assert_allclose(metrics.density_coverage(real, fake), (density, coverage),
+  r_k, f_k, r_dc = radii(real, k), radii(fake, k), radii(real, k + 2)
+  precision = np.mean([any(inside(f, real, r_k)) for f in fake])
+  recall = np.mean([any(inside(r, fake, f_k)) for r in real])
+  density = sum(sum(inside(f, real, r_dc)) for f in fake) / ((k + 2) * len(fake))
+  coverage = np.mean([any(np.linalg.norm(f - r) <= rr for f in fake)
+                      for r, rr in zip(real, r_dc)])
+  np.testing.assert_allclose(metrics.precision_recall(real, fake, k), (precision, recall),
+                             atol=1e-12)
+  np.testing.assert_allclose(metrics.density_coverage(real, fake, k + 2), (density, coverage),
                              rtol=1e-6)
   assert 0 < precision < 1 and 0 < recall < 1 and 0 < coverage < 1  # the check distinguishes
 
