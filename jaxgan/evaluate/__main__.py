@@ -50,10 +50,22 @@ def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
     from jaxgan.sample import generate
     images = generate(path, num)
   elif path.suffix == '.npy':
-    images = np.load(path, allow_pickle=False)
+    if not path.is_file():
+      raise FileNotFoundError(f'{spec!r} does not exist')
+    try:
+      images = np.load(path, allow_pickle=False)
+    except ValueError as error:
+      raise ValueError(f'cannot read {spec!r} as an .npy of images: '
+                       f'{str(error).splitlines()[0]}') from None
+    if images.ndim not in (3, 4):
+      raise ValueError(f'{spec!r} holds an array of shape {images.shape}, not images '
+                       f'(n, h, w[, c])')
     images = images / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
   elif spec.startswith('digits:'):
-    images = digits.real_digits(spec.split(':', 1)[1])
+    split = spec.split(':', 1)[1]
+    if split not in ('train', 'holdout'):
+      raise ValueError(f'{spec!r}: the real digits are digits:train or digits:holdout')
+    images = digits.real_digits(split)
   else:
     from jaxgan import data
     examples = data.load_examples(spec, image_size, 3).examples
