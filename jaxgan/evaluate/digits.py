@@ -24,13 +24,9 @@ from flax import linen as nn
 
 @functools.cache
 def _classifier_and_holdout():
-  from sklearn.datasets import load_digits
-  from sklearn.model_selection import train_test_split
   from sklearn.calibration import CalibratedClassifierCV
   from sklearn.svm import SVC
-  digits = load_digits()
-  x_train, x_test, y_train, _ = train_test_split(
-      digits.data, digits.target, test_size=450, random_state=0, stratify=digits.target)
+  x_train, x_test, y_train, _ = _split()
   classifier = CalibratedClassifierCV(SVC(gamma=0.001), ensemble=False).fit(x_train, y_train)
   return classifier, x_test
 
@@ -201,12 +197,8 @@ def stacked_modes(images: np.ndarray) -> dict:
 def real_digits(split: str = 'holdout') -> np.ndarray:
   """The real digits as images in [0, 1] `(n, 8, 8)`: the 1,347 the networks were trained on
   ('train') or the 450 held out ('holdout')."""
-  from sklearn.datasets import load_digits
-  from sklearn.model_selection import train_test_split
-  digits = load_digits()
-  train, holdout = train_test_split(digits.images / 16.0, test_size=450, random_state=0,
-                                    stratify=digits.target)
-  return {'train': train, 'holdout': holdout}[split]
+  x_train, x_holdout, _, _ = _split()
+  return {'train': x_train, 'holdout': x_holdout}[split].reshape(-1, 8, 8) / 16.0
 
 
 def main(argv=None):
