@@ -268,17 +268,28 @@ def _resume(config, checkpoints, game, run_key, parallel):
 @contextlib.contextmanager
 def _metrics_log(path: Path, first_step: int, writer: bool = True):
   """metrics.jsonl opened for appending, without records past `first_step` (a resumed run
-  logs those steps again) and without a last line cut short by a kill. Not `writer`: a sink."""
+  logs those steps again), without a last line cut short by a kill, and without lines that are
+  not records. Not `writer`: a sink."""
   if not writer:
     with open(os.devnull, 'w') as sink:
       yield sink
     return
   if path.exists():
-    kept = [line for line in path.read_text().splitlines(keepends=True)
-            if line.endswith('\n') and json.loads(line)['step'] <= first_step]
+    kept = [line for line in path.read_text(errors='replace').splitlines(keepends=True)
+            if line.endswith('\n') and (_logged_step(line) or first_step + 1) <= first_step]
     path.write_text(''.join(kept))
   with path.open('a') as log:
     yield log
+
+
+def _logged_step(line: str) -> int | None:
+  """The step of a metrics.jsonl line, or None for a line that is not a record (garbage left by
+  a crash or a full disk: dropped when a run resumes, instead of stopping it)."""
+  try:
+    record = json.loads(line)
+    return int(record['step']) if isinstance(record, dict) else None
+  except (ValueError, KeyError, TypeError):
+    return None
 
 
 class _StopOnSignals:

@@ -46,6 +46,7 @@ def uninterrupted(tmp_path_factory):
 def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_path):
   assert train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
   with (tmp_path / 'metrics.jsonl').open('a') as log:
+    log.write('\x00\x00 not json\n[1, 2]\n')  # garbage whole lines, as a full disk leaves
     log.write('{"step": 13, "d/lo')  # a record cut short, as by a kill mid-write
   result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
   assert result.returncode == 0, result.stderr
