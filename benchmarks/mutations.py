@@ -45,7 +45,7 @@ class Mutation(NamedTuple):
 
 MUTATIONS = [
     Mutation('no-pmean', 'N devices train the one-device run', 'jaxgan/step.py',
-             'grads = self.average({names: grads} if', 'grads = ({names: grads} if',
+             'grads = self.average(grads)', 'grads = grads',
              (N_DEVICES,)),
     Mutation('psum', 'gradients are averaged over devices, not summed', 'jaxgan/step.py',
              'return tree if self.axis_name is None else jax.lax.pmean(tree, self.axis_name)',

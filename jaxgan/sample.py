@@ -29,46 +29,59 @@ class SampleError(ValueError):
   """A request the run cannot serve (a class it does not have); one line for the user."""
 
 
+class Generator:
+  """The generator saved in `workdir` (latest checkpoint unless `step`), restored once to draw
+  from as often as asked: its run's `config`, `game`, sampling `variables` and `step`."""
+
+  def __init__(self, workdir: str | Path, step: int | None = None):
+    directory = Path(workdir) / 'checkpoints'
+    if not directory.is_dir():
+      raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
+    with Checkpoints(directory, create=False) as checkpoints:
+      self.step = checkpoints.latest_step() if step is None else step
+      if self.step is None:
+        raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
+      self.config = Config.from_dict(checkpoints.config(self.step))
+      self.game = games.build(self.config)
+      abstract = games.abstract_state(self.game, jax.random.key(self.config.seed), self.step)
+      self.variables = checkpoints.restore_generator(self.step, jax.eval_shape(
+          lambda state: state.variables(self.game.sampler, ema=True), abstract))
+    self._generate = jax.jit(self.game.generate, static_argnames='stage')
+
+  def draw(self, key: jax.Array, num: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """`num` samples from latents drawn from `key` (of the classes `labels`, else of every class
+    in turn). Images come mapped linearly from the generator's range to [0, 1] (not clipped);
+    2-D points as they are."""
+    inputs = self.game.inputs(key, num, labels)
+    samples = np.asarray(self._generate(self.variables, inputs,
+                                        stage=games.stage_after(self.game, self.step)))
+    if samples.ndim == 2:
+      return samples
+    lo, hi = self.game.value_range
+    return (samples - lo) / (hi - lo)
+
+
 def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None,
              class_: str | None = None, key: jax.Array | None = None) -> np.ndarray:
-  """`num` samples from the generator saved in `workdir` (latest checkpoint unless `step`); of
-  class `class_` (an index or a name) on a conditional run, else of every class in turn. Images
-  come mapped linearly from the generator's range to [0, 1] (not clipped); 2-D points as they
-  are. The latents come from `seed` (or `key`)."""
-  directory = Path(workdir) / 'checkpoints'
-  if not directory.is_dir():
-    raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
-  with Checkpoints(directory, create=False) as checkpoints:
-    step = checkpoints.latest_step() if step is None else step
-    if step is None:
-      raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
-    config = Config.from_dict(checkpoints.config(step))
-    game = games.build(config)
-    key = jax.random.key(seed) if key is None else key
-    inputs = game.inputs(key, num, _labels(config, num, class_))
-    abstract = games.abstract_state(game, jax.random.key(config.seed), step)
-    variables = checkpoints.restore_generator(
-        step, jax.eval_shape(lambda state: state.variables(game.sampler, ema=True), abstract))
-  samples = np.asarray(jax.jit(game.generate, static_argnames='stage')(
-      variables, inputs, stage=games.stage_after(game, step)))
-  if samples.ndim == 2:
-    return samples
-  lo, hi = game.value_range
-  return (samples - lo) / (hi - lo)
+  """`num` samples from the generator saved in `workdir` (`Generator.draw`); of class `class_`
+  (an index or a name) on a conditional run, else of every class in turn. The latents come from
+  `seed` (or `key`)."""
+  generator = Generator(workdir, step)
+  return generator.draw(jax.random.key(seed) if key is None else key, num,
+                        _labels(generator.config, num, class_))
 
 
 def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
                   step: int | None = None) -> int:
   """Writes `num` PNGs per class of a conditional run into `folder/CLASS/` (else `num` into
   `folder`), each class from latents of its own; returns how many images were written."""
-  with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
-    latest = checkpoints.latest_step() if step is None else step
-    config = Config.from_dict(checkpoints.config(latest)) if latest is not None else None
-  classes = config.classes if config is not None and config.conditional else ()
+  generator = Generator(workdir, step)
+  config = generator.config
+  classes = config.classes if config.conditional else ()
   written = 0
   for index, name in enumerate(classes or [None]):
     key = jax.random.fold_in(jax.random.key(seed), index)
-    images = generate(workdir, num, seed, step, None if name is None else str(index), key)
+    images = generator.draw(key, num, None if name is None else np.full((num,), index, np.int32))
     if images.ndim == 2:
       raise SampleError('2-D samples are not images: use --out FILE.npy')
     target = Path(folder) / name if name is not None else Path(folder)

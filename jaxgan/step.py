@@ -84,11 +84,11 @@ class Context:
     networks at once on `loss_fn({name: params}) -> (loss, aux)` (each with its own optimizer:
     for Adam, the same as one optimizer over all of them); returns the new state and `aux`.
     Only these networks' parameters and optimizer states change."""
-    together = (names,) if isinstance(names, str) else names
-    params = state.params[names] if isinstance(names, str) else {
-        name: state.params[name] for name in together}
-    grads, aux = jax.grad(loss_fn, has_aux=True)(params)
-    grads = self.average({names: grads} if isinstance(names, str) else grads)
+    single = isinstance(names, str)
+    together = (names,) if single else names
+    params = {name: state.params[name] for name in together}
+    grads, aux = jax.grad(lambda p: loss_fn(p[names] if single else p), has_aux=True)(params)
+    grads = self.average(grads)
     new_params, new_opt_state = dict(state.params), dict(state.opt_state)
     for name in together:
       updates, new_opt_state[name] = self.optimizers[name].update(

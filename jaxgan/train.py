@@ -150,12 +150,14 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           summary['final'] = metrics
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
-        if saving or evaluating:
+        improved = evaluating and best.improved(done, metrics.get(BEST_METRIC))
+        if saving or improved:
           saved = parallel.global_replicated(state)
+          kept = (done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
         if saving:
-          checkpoints.save(done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
-        if evaluating and best.improved(done, metrics.get(BEST_METRIC)):
-          best.save(done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
+          checkpoints.save(*kept)
+        if improved:
+          best.save(*kept)
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
                        else f'step_{done:07d}')
@@ -182,13 +184,11 @@ def _digits_evaluation():
   against the 1,347 training digits, in the feature space of `jaxgan.evaluate.digits`."""
   from jaxgan.evaluate import digits, metrics
   real = digits.digit_features(digits.real_digits('train'))
-  real_statistics = metrics.statistics(real)
 
   def evaluate(samples):
-    fake = digits.digit_features(samples)
-    precision, recall = metrics.precision_recall(real, fake)
-    return {BEST_METRIC: metrics.frechet_distance(*real_statistics, *metrics.statistics(fake)),
-            'eval/precision': precision, 'eval/recall': recall}
+    report = metrics.compare(real, digits.digit_features(samples), ('fid', 'pr'))
+    return {BEST_METRIC: report['fid'], 'eval/precision': report['precision'],
+            'eval/recall': report['recall']}
   return evaluate
 
 

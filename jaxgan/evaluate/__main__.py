@@ -20,7 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from jaxgan.cli import OneLineErrorParser, positive_int
@@ -28,7 +27,6 @@ from jaxgan.evaluate import digits, inception, metrics
 
 METRICS = ('fid', 'kid', 'pr', 'dc', 'cas')
 DEFAULT_METRICS = ('fid', 'kid', 'pr', 'dc')
-INCEPTION_BATCH = 50
 
 
 def conditional_digit_labels(spec: str, num: int) -> np.ndarray | None:
@@ -74,31 +72,11 @@ def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
   return images[..., None] if images.ndim == 3 else images
 
 
-def features(images: np.ndarray, kind: str, weights: str | None = None) -> np.ndarray:
+def features(images: np.ndarray, kind: str, inception_params: dict | None = None) -> np.ndarray:
+  """The `kind` features of images in [0, 1]."""
   if kind == 'digits':
     return digits.digit_features(images)
-  params = inception.load_weights(weights)
-  network = jax.jit(inception.FIDInception().apply)
-  if images.shape[-1] == 1:
-    images = np.repeat(images, 3, axis=-1)
-  return np.concatenate([np.asarray(network({'params': params},
-                                            images[i:i + INCEPTION_BATCH]))
-                         for i in range(0, len(images), INCEPTION_BATCH)])
-
-
-def evaluate(real: np.ndarray, fake: np.ndarray, chosen=DEFAULT_METRICS) -> dict:
-  """The chosen metrics of `fake` features against `real` ones (all but cas)."""
-  report = {}
-  if 'fid' in chosen:
-    report['fid'] = metrics.frechet_distance(*metrics.statistics(real),
-                                             *metrics.statistics(fake))
-  if 'kid' in chosen:
-    report['kid'], report['kid_std'] = metrics.kernel_distance(real, fake)
-  if 'pr' in chosen:
-    report['precision'], report['recall'] = metrics.precision_recall(real, fake)
-  if 'dc' in chosen:
-    report['density'], report['coverage'] = metrics.density_coverage(real, fake)
-  return report
+  return inception.pool3_features(inception_params, images)
 
 
 def main(argv=None) -> int:
@@ -131,8 +109,9 @@ def main(argv=None) -> int:
         parser.error('cas needs a class-conditional digits workdir as --fake')
       report.update(digits.classification_accuracy_score(fake, labels))
     if others := [name for name in chosen if name != 'cas']:
-      report.update(evaluate(features(real, args.features, args.inception),
-                             features(fake, args.features, args.inception), others))
+      params = inception.load_weights(args.inception) if args.features == 'inception' else None
+      report.update(metrics.compare(features(real, args.features, params),
+                                    features(fake, args.features, params), others))
   except (FileNotFoundError, ValueError, KeyError) as error:
     parser.error(str(error).strip().splitlines()[0] if str(error) else type(error).__name__)
   report.update(features=args.features, num_real=len(real), num_fake=len(fake))

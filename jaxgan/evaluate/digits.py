@@ -84,6 +84,10 @@ class _FeatureNet(nn.Module):
     return x if features else nn.Dense(10)(x)
 
 
+_logits = jax.jit(_FeatureNet().apply)  # compiled once per input shape, not once per call
+_features = jax.jit(functools.partial(_FeatureNet().apply, features=True))
+
+
 def _split():
   """scikit-learn's digits, split as the classifier's: (x_train, x_holdout, y_train, y_holdout),
   x as 64 grey levels 0..16."""
@@ -128,7 +132,7 @@ def classification_accuracy_score(images: np.ndarray, labels: np.ndarray,
   per class, with and without the generated ones added."""
   x_train, x_holdout, y_train, y_holdout = _split()
   accuracy = lambda params: float(np.mean(np.asarray(
-      _FeatureNet().apply(params, jnp.asarray(x_holdout, jnp.float32))).argmax(1) == y_holdout))
+      _logits(params, jnp.asarray(x_holdout, jnp.float32))).argmax(1) == y_holdout))
   generated = to_digit_features(images)
   few = np.concatenate([np.flatnonzero(y_train == c)[:small_real] for c in range(10)])
   return {
@@ -157,7 +161,8 @@ def _feature_params(cache_dir: str | None = None) -> dict:
     pass
   params = _train_feature_net()
   path.parent.mkdir(parents=True, exist_ok=True)
-  np.savez(path, **{f'leaf_{i}': np.asarray(leaf) for i, leaf in enumerate(jax.tree.leaves(params))})
+  np.savez(path, **{f'leaf_{i}': np.asarray(leaf)
+                    for i, leaf in enumerate(jax.tree.leaves(params))})
   return params
 
 
@@ -165,9 +170,8 @@ def digit_features(images: np.ndarray, cache_dir: str | None = None) -> np.ndarr
   """Images in [0, 1] (as `to_digit_features` takes them) -> `(n, 64)` features of a small
   network trained on the digits: a feature space for FID, KID and precision/recall on the
   embedded data that needs no downloaded weights."""
-  apply = jax.jit(functools.partial(_FeatureNet().apply, features=True))
-  return np.asarray(apply(_feature_params(cache_dir), jnp.asarray(to_digit_features(images),
-                                                                 jnp.float32)))
+  return np.asarray(_features(_feature_params(cache_dir),
+                               jnp.asarray(to_digit_features(images), jnp.float32)))
 
 
 STACKED_SAMPLES = 26_000  # as VEEGAN and PacGAN count the modes of stacked MNIST
@@ -176,10 +180,9 @@ STACKED_SAMPLES = 26_000  # as VEEGAN and PacGAN count the modes of stacked MNIS
 def stacked_mode_ids(images: np.ndarray) -> np.ndarray:
   """Each stacked-digit image's mode, 100 * (red's digit) + 10 * (green's) + (blue's), the
   digits as the feature network's classifier reads them."""
-  apply = jax.jit(_FeatureNet().apply)
   params = _feature_params()
-  labels = [np.asarray(apply(params, jnp.asarray(to_digit_features(images[..., c]),
-                                                 jnp.float32))).argmax(1) for c in range(3)]
+  labels = [np.asarray(_logits(params, jnp.asarray(to_digit_features(images[..., c]),
+                                                   jnp.float32))).argmax(1) for c in range(3)]
   return 100 * labels[0] + 10 * labels[1] + labels[2]
 
 

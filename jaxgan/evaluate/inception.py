@@ -15,6 +15,7 @@ parameters keep the state dict's names (`Mixed_5b/branch1x1/conv/kernel`, ...): 
 Flax's (h, w, in, out) layout, batch norm as `scale`, `bias`, `mean`, `var`.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -164,10 +165,23 @@ class FIDInception(nn.Module):
     return x.mean(axis=(1, 2))
 
 
+_network = jax.jit(FIDInception().apply)  # compiled once per batch shape, not once per call
+
+
+def pool3_features(params: dict, images: np.ndarray, batch_size: int = 50) -> np.ndarray:
+  """`(n, 2048)` features of images in [0, 1] `(n, h, w, c)` (grey images repeated to RGB),
+  `batch_size` at a time."""
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  return np.concatenate([np.asarray(_network({'params': params}, images[i:i + batch_size]))
+                         for i in range(0, len(images), batch_size)])
+
+
 # A torch state dict's names -> the Flax parameter names: `X.conv.weight` -> X/conv/kernel,
 # `X.bn.weight` -> X/bn_scale, ...
 _BATCH_NORM = {'weight': 'bn_scale', 'bias': 'bn_bias', 'running_mean': 'bn_mean',
                'running_var': 'bn_var'}
+_TORCH_BATCH_NORM = {flax: torch for torch, flax in _BATCH_NORM.items()}
 
 
 def from_state_dict(state_dict: dict[str, np.ndarray]) -> dict:
@@ -198,8 +212,7 @@ def to_state_dict(params: dict) -> dict[str, np.ndarray]:
     if leaf == 'kernel':
       flat['.'.join(modules) + '.weight'] = value.transpose(3, 2, 0, 1)
     else:
-      torch_leaf = {v: k for k, v in _BATCH_NORM.items()}[leaf]
-      flat['.'.join([*modules, 'bn', torch_leaf])] = value
+      flat['.'.join([*modules, 'bn', _TORCH_BATCH_NORM[leaf]])] = value
   return flat
 
 
@@ -232,7 +245,6 @@ def save_weights(params: dict, path: str | Path) -> None:
 def load_weights(path: str | Path | None = None) -> dict:
   """The converted weights from `path` (default: $JAXGAN_INCEPTION); `WeightsMissing` with what
   to do when there are none."""
-  import os
   path = path or os.environ.get(WEIGHTS_VARIABLE)
   if not path or not Path(path).is_file():
     where = f'{str(path)!r} does not exist' if path else f'no file given (--inception FILE or ' \

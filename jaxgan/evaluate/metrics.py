@@ -117,6 +117,21 @@ def _covered(real, fake, radii) -> np.ndarray:
   return np.sqrt(nearest) <= radii
 
 
+def compare(real, fake, chosen=('fid', 'kid', 'pr', 'dc')) -> dict:
+  """The chosen metrics of `fake` features against `real` ones: fid, kid (with kid_std), pr
+  (precision, recall), dc (density, coverage)."""
+  report = {}
+  if 'fid' in chosen:
+    report['fid'] = frechet_distance(*statistics(real), *statistics(fake))
+  if 'kid' in chosen:
+    report['kid'], report['kid_std'] = kernel_distance(real, fake)
+  if 'pr' in chosen:
+    report['precision'], report['recall'] = precision_recall(real, fake)
+  if 'dc' in chosen:
+    report['density'], report['coverage'] = density_coverage(real, fake)
+  return report
+
+
 def inception_score(probabilities, splits: int = 10) -> tuple[float, float]:
   """(mean, standard deviation) over `splits` consecutive splits of exp(E_x KL(p(y|x) || p(y))),
   p(y) the split's mean prediction."""

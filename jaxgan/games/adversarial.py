@@ -149,7 +149,8 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
               real=both[n:], fake=both[:n], batch=rows, mean=global_mean)
           metrics['d/penalty'], pieces['d_regularizer'] = d_regularizer.apply(
               state.pieces['d_regularizer'], view, keys['regularizer'], state.step)
-        return metrics['d/loss'] + metrics.get('d/penalty', 0.0), (metrics, collections, pieces, real_logits, fake_logits)
+        total = metrics['d/loss'] + metrics.get('d/penalty', 0.0)
+        return total, (metrics, collections, pieces, real_logits, fake_logits)
 
       state, (metrics, collections, pieces, real_logits, fake_logits) = ctx.update(
           state, 'D', loss_fn)
@@ -202,7 +203,8 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
 
   def generate_samples(variables, inputs, stage=0):
     labels = class_inputs(inputs.get('label'))
-    return networks(stage)[0].apply(variables, inputs['z'], *labels, rngs={'noise': inputs['noise']})
+    return networks(stage)[0].apply(variables, inputs['z'], *labels,
+                                    rngs={'noise': inputs['noise']})
 
   def inputs(key, num, labels=None):
     """Latents from `key`; a conditional G's labels: `labels`, else the classes in turn."""
