@@ -108,16 +108,33 @@ def test_precision_recall_density_coverage_written_out(k):
 
 
 def test_inception_score_written_out():
-  logits = np.random.default_rng(5).standard_normal((20, 7)) * 2
-  probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+  """torch-fidelity's procedure spelled out: shuffle by RandomState(2020), softmax, splits at
+  i * n // splits, exp of the mean KL to the split's marginal."""
+  logits = np.random.default_rng(5).standard_normal((25, 7)) * 2
+  shuffled = logits[np.random.RandomState(2020).permutation(25)]
+  probabilities = np.exp(shuffled) / np.exp(shuffled).sum(1, keepdims=True)
   scores = []
-  for part in (probabilities[:10], probabilities[10:]):
+  for part in (probabilities[:8], probabilities[8:16], probabilities[16:]):
     marginal = part.mean(0)
     scores.append(np.exp(np.mean([sum(p * np.log(p / marginal)) for p in part])))
-  np.testing.assert_allclose(metrics.inception_score(probabilities, splits=2),
+  np.testing.assert_allclose(metrics.inception_score(logits, splits=3),
                              (np.mean(scores), np.std(scores)), rtol=1e-9)
-  uniform = np.full((10, 7), 1 / 7)
-  np.testing.assert_allclose(metrics.inception_score(uniform, splits=1)[0], 1.0)
+  assert metrics.inception_score(logits, splits=3) != metrics.inception_score(
+      logits, splits=3, shuffle_seed=None)
+  np.testing.assert_allclose(metrics.inception_score(np.zeros((10, 7)), splits=1)[0], 1.0)
+
+
+def test_classifier_logits_are_the_unbiased_fc_of_pool3():
+  """The Inception Score's logits: pool3 features times pytorch-fid's `fc.weight` (1008 x 2048)
+  transposed, without `fc.bias`, as torch-fidelity's `logits_unbiased`."""
+  params = inception.random_params(2)
+  state_dict = inception.to_state_dict(params)
+  assert state_dict['fc.weight'].shape == (1008, 2048) and np.abs(state_dict['fc.bias']).max() > 0
+  features = np.random.default_rng(0).random((3, 2048)).astype(np.float32)
+  np.testing.assert_allclose(inception.classifier_logits(params, features),
+                             features @ state_dict['fc.weight'].T, rtol=1e-5, atol=1e-5)
+  with pytest.raises(ValueError, match='no classifier'):
+    inception.classifier_logits({k: v for k, v in params.items() if k != 'fc'}, features)
 
 
 def test_digit_features_separate_real_digits_from_noise(tmp_path):
@@ -145,10 +162,10 @@ def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   inception.save_weights(inception.random_params(0), weights)
   rng = np.random.default_rng(0)
   for name in ('real', 'fake'):
-    np.save(tmp_path / f'{name}.npy', rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8))
+    np.save(tmp_path / f'{name}.npy', rng.integers(0, 256, (10, 16, 16, 3), dtype=np.uint8))
   code, out, _ = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',
                                  str(tmp_path / 'fake.npy'), '--features', 'inception',
-                                 '--inception', str(weights), '--metrics', 'fid,pr',
+                                 '--inception', str(weights), '--metrics', 'fid,pr,is',
                                  '--json', str(tmp_path / 'out.json'), main=main)
   assert code == 0 and 'fid' in out
   report = json.loads((tmp_path / 'out.json').read_text())
@@ -158,7 +175,10 @@ def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
                 for name in ('real', 'fake'))
   np.testing.assert_allclose(report['fid'], metrics.frechet_distance(
       *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-5)
-  assert set(report) == {'fid', 'precision', 'recall', 'features', 'num_real', 'num_fake'}
+  assert report['is'] == metrics.inception_score(
+      inception.classifier_logits(inception.random_params(0), fake))[0]
+  assert set(report) == {'fid', 'precision', 'recall', 'is', 'is_std', 'features', 'num_real',
+                         'num_fake'}
   code, _, err = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',
                                  str(tmp_path / 'fake.npy'), '--features', 'inception', main=main)
   assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05-6726825d.pth' in err

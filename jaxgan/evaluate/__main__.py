@@ -1,6 +1,6 @@
 """Compares generated samples with real ones by the field's metrics.
 
-  python -m jaxgan.evaluate --real SPEC --fake SPEC [--metrics fid,kid,pr,dc]
+  python -m jaxgan.evaluate --real SPEC --fake SPEC [--metrics fid,kid,pr,dc,is,cas]
                             [--features digits|inception] [--inception FILE] [--num N]
                             [--image-size S] [--json OUT]
 
@@ -10,8 +10,9 @@ the feature network was trained on, or held out from it), or a dataset as `train
 folder, `digits`, `tfds:NAME`; read at `--image-size`). Features: `digits`, a small network
 trained on the embedded digits (no download), or `inception`, FID's Inception-v3 (its converted
 weights from `--inception` or $JAXGAN_INCEPTION). Metrics: fid, kid (mean and std over subsets),
-pr (precision, recall), dc (density, coverage), and for a class-conditional digits workdir as
---fake, cas: the Classification Accuracy Score (a classifier trained on its samples, tested on the
+pr (precision, recall), dc (density, coverage); with Inception features, is: the Inception Score
+of --fake (mean and std over 10 splits, as torch-fidelity); for a class-conditional digits workdir
+as --fake, cas: the Classification Accuracy Score (a classifier trained on its samples, tested on the
 real held-out digits, beside the same trained on real digits, and real digits with generated ones
 added).
 """
@@ -25,7 +26,7 @@ import numpy as np
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.evaluate import digits, inception, metrics
 
-METRICS = ('fid', 'kid', 'pr', 'dc', 'cas')
+METRICS = ('fid', 'kid', 'pr', 'dc', 'is', 'cas')
 DEFAULT_METRICS = ('fid', 'kid', 'pr', 'dc')
 
 
@@ -98,6 +99,8 @@ def main(argv=None) -> int:
   chosen = [name for name in args.metrics.split(',') if name]
   if unknown := [name for name in chosen if name not in METRICS]:
     parser.error(f'unknown metric {unknown[0]!r}; known: {", ".join(METRICS)}')
+  if 'is' in chosen and args.features != 'inception':
+    parser.error('is (the Inception Score) needs --features inception')
   try:
     real, fake = (load_images(spec, args.num, args.image_size) for spec in (args.real, args.fake))
     if min(len(real), len(fake)) < 6:
@@ -108,10 +111,16 @@ def main(argv=None) -> int:
       if labels is None:
         parser.error('cas needs a class-conditional digits workdir as --fake')
       report.update(digits.classification_accuracy_score(fake, labels))
-    if others := [name for name in chosen if name != 'cas']:
+    others = [name for name in chosen if name not in ('cas', 'is')]
+    if others or 'is' in chosen:
       params = inception.load_weights(args.inception) if args.features == 'inception' else None
-      report.update(metrics.compare(features(real, args.features, params),
-                                    features(fake, args.features, params), others))
+      fake_features = features(fake, args.features, params)
+    if others:
+      report.update(metrics.compare(features(real, args.features, params), fake_features,
+                                    others))
+    if 'is' in chosen:
+      report['is'], report['is_std'] = metrics.inception_score(
+          inception.classifier_logits(params, fake_features))
   except (FileNotFoundError, ValueError, KeyError) as error:
     parser.error(str(error).strip().splitlines()[0] if str(error) else type(error).__name__)
   report.update(features=args.features, num_real=len(real), num_fake=len(fake))

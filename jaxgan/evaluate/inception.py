@@ -13,6 +13,11 @@ from https://github.com/mseitzer/pytorch-fid/releases). Convert it once, with to
 and give the .npz to jaxgan (`load_weights`): it is read with numpy, without torch or pickle. The
 parameters keep the state dict's names (`Mixed_5b/branch1x1/conv/kernel`, ...): kernels in
 Flax's (h, w, in, out) layout, batch norm as `scale`, `bias`, `mean`, `var`.
+
+The file also holds the classifier pytorch-fid's network carries but never runs (`fc`, 1,008
+classes): the Inception Score reads its unbiased logits, pool3 features times `fc.weight`
+without the bias, as torch-fidelity's `inception-v3-compat` extractor (`logits_unbiased`) and
+NVlabs' metrics compute them (`classifier_logits`).
 """
 
 import os
@@ -25,6 +30,7 @@ import numpy as np
 from flax import linen as nn
 
 FEATURES = 2048
+CLASSES = 1008  # the 2015 Inception's classifier: ImageNet's 1,000 classes and 8 unused ones
 WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
 WEIGHTS_VARIABLE = 'JAXGAN_INCEPTION'  # where jaxgan looks for the converted .npz by default
 
@@ -177,6 +183,15 @@ def pool3_features(params: dict, images: np.ndarray, batch_size: int = 50) -> np
                          for i in range(0, len(images), batch_size)])
 
 
+def classifier_logits(params: dict, features: np.ndarray) -> np.ndarray:
+  """`(n, 1008)` unbiased logits of pool3 features, for the Inception Score: `features @
+  fc.weight.T`, the bias left out as torch-fidelity's `logits_unbiased` leaves it out."""
+  if 'fc' not in params:
+    raise ValueError('these Inception weights have no classifier (fc), which the Inception Score '
+                     'needs; convert pytorch-fid\'s state dict again with this version')
+  return np.asarray(features, np.float32) @ np.asarray(params['fc']['kernel'], np.float32)
+
+
 # A torch state dict's names -> the Flax parameter names: `X.conv.weight` -> X/conv/kernel,
 # `X.bn.weight` -> X/bn_scale, ...
 _BATCH_NORM = {'weight': 'bn_scale', 'bias': 'bn_bias', 'running_mean': 'bn_mean',
@@ -185,12 +200,17 @@ _TORCH_BATCH_NORM = {flax: torch for torch, flax in _BATCH_NORM.items()}
 
 
 def from_state_dict(state_dict: dict[str, np.ndarray]) -> dict:
-  """pytorch-fid's state dict (numpy arrays) -> `FIDInception`'s parameters. The classifier
-  (`fc`) and the batch norms' step counters are left out."""
+  """pytorch-fid's state dict (numpy arrays) -> `FIDInception`'s parameters, with the classifier
+  as `fc/kernel` (in, out) and `fc/bias`; the batch norms' step counters are left out."""
   params = {}
   for name, value in state_dict.items():
     *path, module, leaf = name.split('.')
-    if path[:1] == ['fc'] or module == 'fc' or leaf == 'num_batches_tracked':
+    if module == 'fc':
+      kernel = leaf == 'weight'
+      params.setdefault('fc', {})['kernel' if kernel else 'bias'] = \
+          np.asarray(value.T if kernel else value, np.float32)
+      continue
+    if leaf == 'num_batches_tracked':
       continue
     node = params
     for part in path:
@@ -209,7 +229,10 @@ def to_state_dict(params: dict) -> dict[str, np.ndarray]:
   for path, value in jax.tree.flatten_with_path(params)[0]:
     *modules, leaf = [str(getattr(p, 'key', p)) for p in path]
     value = np.asarray(value)
-    if leaf == 'kernel':
+    if modules == ['fc']:
+      flat[f'fc.{"weight" if leaf == "kernel" else "bias"}'] = value.T if leaf == 'kernel' \
+          else value
+    elif leaf == 'kernel':
       flat['.'.join(modules) + '.weight'] = value.transpose(3, 2, 0, 1)
     else:
       flat['.'.join([*modules, 'bn', _TORCH_BATCH_NORM[leaf]])] = value
@@ -231,8 +254,12 @@ def random_params(seed: int = 0) -> dict:
                  'bn_mean': (-0.2, 0.2)}[leaf]
     return rng.uniform(low, high, shape.shape)
 
-  return jax.tree.map_with_path(lambda path, shape: draw(path, shape).astype(np.float32),
-                                shapes['params'])
+  params = jax.tree.map_with_path(lambda path, shape: draw(path, shape).astype(np.float32),
+                                  shapes['params'])
+  params['fc'] = {'kernel': (rng.standard_normal((FEATURES, CLASSES)) /
+                             np.sqrt(FEATURES)).astype(np.float32),
+                  'bias': rng.uniform(-1, 1, CLASSES).astype(np.float32)}
+  return params
 
 
 def save_weights(params: dict, path: str | Path) -> None:
@@ -280,7 +307,8 @@ def main(argv=None) -> int:
   state_dict = torch.load(args.state_dict, map_location='cpu', weights_only=True)
   params = from_state_dict({name: value.numpy() for name, value in state_dict.items()})
   expected = jax.eval_shape(FIDInception().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))
-  if jax.tree.structure(expected['params']) != jax.tree.structure(params):
+  expected = {**expected['params'], 'fc': {'bias': 0, 'kernel': 0}}
+  if jax.tree.structure(expected) != jax.tree.structure(params):
     parser.exit(2, f'{parser.prog}: error: {args.state_dict} is not the FID Inception\'s state '
                    f'dict\n')
   save_weights(params, args.out)

@@ -6,7 +6,8 @@
                        random subsets (Binkowski et al. 2018), as clean-fid and torch-fidelity
   precision_recall     improved precision and recall (Kynkaanniemi et al. 2019), k = 3
   density_coverage     density and coverage (Naeem et al. 2020), k = 5
-  inception_score      exp(E KL(p(y|x) || p(y))) over splits (Salimans et al. 2016)
+  inception_score      exp(E KL(p(y|x) || p(y))) over splits (Salimans et al. 2016), as
+                       torch-fidelity computes it
 
 Features are `(n, d)` arrays. The nearest-neighbour metrics compute their distances in JAX, a
 block of rows at a time (jitted: any backend); the Frechet distance and KID run in float64 on the
@@ -132,13 +133,27 @@ def compare(real, fake, chosen=('fid', 'kid', 'pr', 'dc')) -> dict:
   return report
 
 
-def inception_score(probabilities, splits: int = 10) -> tuple[float, float]:
-  """(mean, standard deviation) over `splits` consecutive splits of exp(E_x KL(p(y|x) || p(y))),
-  p(y) the split's mean prediction."""
-  probabilities = np.asarray(probabilities, np.float64)
+def inception_score(logits, splits: int = 10, shuffle_seed: int | None = 2020
+                    ) -> tuple[float, float]:
+  """(mean, standard deviation) over `splits` splits of exp(E_x KL(p(y|x) || p(y))), p(y|x) the
+  softmax of each sample's `logits`, p(y) its split's mean.
+
+  As torch-fidelity computes it (`metric_isc.isc_features_to_metric`, on the unbiased logits of
+  `inception.classifier_logits`): the samples shuffled by numpy's RandomState(2020) first
+  (`shuffle_seed=None` keeps their order), in float64, split at i * n // splits.
+  """
+  logits = np.asarray(logits, np.float64)
+  if len(logits) < splits:
+    raise ValueError(f'the Inception Score over {splits} splits needs at least {splits} samples, '
+                     f'got {len(logits)}')
+  if shuffle_seed is not None:
+    logits = logits[np.random.RandomState(shuffle_seed).permutation(len(logits))]
+  log_p = logits - logits.max(1, keepdims=True)
+  log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+  p, n = np.exp(log_p), len(logits)
   scores = []
-  for part in np.array_split(probabilities, splits):
-    marginal = part.mean(0, keepdims=True)
-    kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
-    scores.append(np.exp(kl.mean()))
+  for i in range(splits):
+    part = slice(i * n // splits, (i + 1) * n // splits)
+    marginal = p[part].mean(0, keepdims=True)
+    scores.append(np.exp(np.sum(p[part] * (log_p[part] - np.log(marginal)), axis=1).mean()))
   return float(np.mean(scores)), float(np.std(scores))
