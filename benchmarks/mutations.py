@@ -186,6 +186,11 @@ MUTATIONS = [
     Mutation('is-unshuffled', 'the Inception Score splits the samples as torch-fidelity does',
              'jaxgan/evaluate/metrics.py', 'shuffle_seed: int | None = 2020',
              'shuffle_seed: int | None = None', (METRICS,)),
+    Mutation('eval-real-images-unshuffled', 'the inception evaluation compares with a drawn set of '
+             'real images, cached', 'jaxgan/evaluate/training.py',
+             'images = examples.batch(np.sort(indices[:count]))',
+             'images = examples.batch(np.arange(count))',
+             ('tests/test_checkpoint.py::test_inception_evaluation_during_training_on_the_runs_own_data',)),
     Mutation('eval-samples-from-raw-generator', 'evaluations use the EMA generator',
              'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
              'sampler = parallel.local(state.variables(game.sampler))',

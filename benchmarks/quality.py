@@ -31,7 +31,7 @@ from jaxgan.train import run  # noqa: E402
 RESULTS = ROOT / 'benchmarks' / 'results'
 PRESETS = ('digits', 'conditional', 'wgan_gp', 'dcgan32')
 METRICS = ('fid', 'kid', 'pr', 'dc')
-COLUMNS = (('fid', 'FD (digits features)'), ('kid', 'KID x 1e3'), ('precision', 'precision'),
+COLUMNS = (('fid', 'FD'), ('kid', 'KID'), ('precision', 'precision'),
            ('recall', 'recall'), ('density', 'density'), ('coverage', 'coverage'))
 
 
@@ -40,8 +40,7 @@ def measure(real_features, images) -> dict:
 
 
 def row(name: str, report: dict) -> str:
-  cells = [f'{report[key] * 1e3:.2f}' if key == 'kid' else f'{report[key]:.3f}'
-           for key, _ in COLUMNS]
+  cells = [f'{report[key]:.3f}' for key, _ in COLUMNS]
   return f'| {name} | ' + ' | '.join(cells) + ' |'
 
 

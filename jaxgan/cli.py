@@ -58,9 +58,13 @@ def make_parser() -> argparse.ArgumentParser:
                            'float32')
   parser.add_argument('--keep', type=positive_int, metavar='K', help='keep the last K checkpoints')
   parser.add_argument('--eval-every', type=int, metavar='N',
-                      help="digits: log the Frechet distance, precision and recall in the digits' "
-                           "feature space every N steps and keep the best checkpoint in best/ "
-                           "(0: never; the digits presets: 500)")
+                      help="log the Frechet distance, precision and recall of the EMA "
+                           "generator every N steps and keep the best checkpoint in best/ (0: "
+                           "never; the digits presets: 500, in the digits' feature space; other "
+                           "data: FID's Inception, with --inception)")
+  parser.add_argument('--inception', metavar='FILE',
+                      help="FID's converted Inception weights for --eval-every on other data "
+                           "than the digits (default: $JAXGAN_INCEPTION)")
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
   parser.add_argument('--summary', action='store_true',
@@ -147,12 +151,14 @@ def main(argv=None) -> int:
 
   from jaxgan import train
   from jaxgan.data import DatasetError
+  from jaxgan.evaluate.inception import WeightsMissing
   try:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
     summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
-                        data_dir=args.data_dir)
-  except (DatasetError, train.CheckpointMismatch, parallel.ParallelError) as error:
+                        data_dir=args.data_dir, inception_weights=args.inception)
+  except (DatasetError, train.CheckpointMismatch, parallel.ParallelError,
+          WeightsMissing) as error:
     parser.error(str(error))
   except train.TrainingDiverged as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)

@@ -60,9 +60,11 @@ class Config:
   keep: int = 3  # checkpoints kept
   sample_every: int = 0  # 0: once per epoch, like the seed's GANMonitor
   sample_grid: int = 8  # the sample PNG is a grid x grid mosaic
-  eval_every: int = 0  # digits: the Frechet distance in the digits' feature space (and
-  #                      precision, recall) every N steps, in metrics.jsonl; the best kept in best/
-  eval_samples: int = 1000  # samples drawn from the EMA generator for each evaluation
+  eval_every: int = 0  # every N steps the Frechet distance, precision and recall of the EMA
+  #                      generator's samples go to metrics.jsonl, the best checkpoint to best/
+  eval_features: str = 'auto'  # digits (the digits' feature network), inception (FID's: needs
+  #                              its weights) or auto: digits on the digits, inception otherwise
+  eval_samples: int = 1000  # samples drawn for each evaluation (and real images, for inception)
 
   def __post_init__(self):
     size = self.g_base * 2 ** len(self.g_widths)
@@ -89,11 +91,21 @@ class Config:
       raise ValueError(f'conditional networks are an option of arch dcgan, not {self.arch}')
     if self.eval_every < 0:
       raise ValueError(f'eval_every must be 0 (never) or positive, got {self.eval_every}')
-    if self.eval_every and self.dataset != 'digits':
-      raise ValueError(f'eval_every evaluates in the digits\' feature space: it needs the '
-                       f'digits dataset, not {self.dataset!r} (use python -m jaxgan.evaluate)')
+    if self.eval_features not in ('auto', 'digits', 'inception'):
+      raise ValueError(f"eval_features must be auto, digits or inception, got "
+                       f"{self.eval_features!r}")
+    if self.eval_every and self.eval_space == 'digits' and self.dataset != 'digits':
+      raise ValueError(f'eval_features digits compares with the digits, not {self.dataset!r}: '
+                       f'use --set eval_features=inception')
     if self.lr_decay not in ('constant', 'cosine'):
       raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
+
+  @property
+  def eval_space(self) -> str:
+    """The evaluation's features, 'auto' resolved by the dataset."""
+    if self.eval_features != 'auto':
+      return self.eval_features
+    return 'digits' if self.dataset == 'digits' else 'inception'
 
   def replace(self, **changes) -> 'Config':
     return dataclasses.replace(self, **changes)

@@ -17,6 +17,8 @@ from jaxgan import data, games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
 from jaxgan.evaluate import modes
+from jaxgan.evaluate.training import METRICS as EVAL_METRICS
+from jaxgan.evaluate.training import evaluation as training_evaluation
 from jaxgan.images import save_grid, save_scatter, to_uint8
 from jaxgan.parallel import AXIS, DataParallel
 
@@ -43,7 +45,8 @@ class Interrupted(RuntimeError):
 
 def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
-        game: games.Game | None = None, dataset: data.Dataset | None = None) -> dict:
+        game: games.Game | None = None, dataset: data.Dataset | None = None,
+        inception_weights: str | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -56,7 +59,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   checkpoints/. Returns a summary: final metrics, compile and train time, and for the embedded
   datasets a quality check (`jaxgan.evaluate.digits`, `jaxgan.evaluate.modes`).
   SIGINT/SIGTERM finish the current step, save, and raise `Interrupted`. `data_dir`: see
-  `jaxgan.data.load_dataset`.
+  `jaxgan.data.load_dataset`; `inception_weights`: FID's converted Inception, for an evaluation
+  in its feature space (`jaxgan.evaluate.training`).
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -103,9 +107,12 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
                   columns=config.sample_grid)
 
   eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
-  evaluate = _digits_evaluation() if config.eval_every and game.inputs is not None else None
+  evaluated = config.eval_every and game.inputs is not None
+  evaluate = training_evaluation(config, dataset.examples, workdir, inception_weights) \
+      if evaluated and main_process else None
+  lo, hi = game.value_range
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
-      _Best(workdir / 'best') as best, _StopOnSignals() as stop:
+      _Best(workdir / 'best', evaluated and EVAL_METRICS[config.eval_space]) as best, _StopOnSignals() as stop:
     state, first_step = _resume(config, checkpoints, game, run_key, parallel)
     stage = games.stage_after(game, first_step)
     if main_process:
@@ -141,7 +148,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
                                        1)
           if evaluating and main_process:
-            metrics.update(evaluate(samples_of(game.inputs(eval_key, config.eval_samples))))
+            samples = samples_of(game.inputs(eval_key, config.eval_samples))
+            metrics.update(evaluate((samples - lo) / (hi - lo)))
           log.write(json.dumps({'step': done, **metrics}) + '\n')
           log.flush()
           bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}',
@@ -150,7 +158,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           summary['final'] = metrics
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
-        improved = evaluating and best.improved(done, metrics.get(BEST_METRIC))
+        improved = evaluating and best.improved(done, metrics.get(best.metric))
         if saving or improved:
           saved = parallel.global_replicated(state)
           kept = (done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
@@ -176,29 +184,13 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   return summary
 
 
-BEST_METRIC = 'eval/fd_digits'  # lower is better
-
-
-def _digits_evaluation():
-  """`evaluate(samples) -> metrics`: the Frechet distance, precision and recall of digit samples
-  against the 1,347 training digits, in the feature space of `jaxgan.evaluate.digits`."""
-  from jaxgan.evaluate import digits, metrics
-  real = digits.digit_features(digits.real_digits('train'))
-
-  def evaluate(samples):
-    report = metrics.compare(real, digits.digit_features(samples), ('fid', 'pr'))
-    return {BEST_METRIC: report['fid'], 'eval/precision': report['precision'],
-            'eval/recall': report['recall']}
-  return evaluate
-
-
 class _Best:
-  """The checkpoint of the best evaluation so far (lowest `BEST_METRIC`), in its own directory
-  beside the latest ones, with `best.json` naming its step and value. Process 0 evaluates; every
-  process takes its decision (a multi-host save needs them all)."""
+  """The checkpoint of the best evaluation so far (lowest `metric`), in its own directory beside
+  the latest ones, with `best.json` naming its step and value. Process 0 evaluates; every process
+  takes its decision (a multi-host save needs them all)."""
 
-  def __init__(self, directory: Path):
-    self.directory = directory
+  def __init__(self, directory: Path, metric: str | None):
+    self.directory, self.metric = directory, metric
     self.record = directory / 'best.json'
     self.value = json.loads(self.record.read_text())['value'] if self.record.exists() else None
     self._checkpoints = None
@@ -219,7 +211,7 @@ class _Best:
       self.value = value
       if jax.process_index() == 0:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.record.write_text(json.dumps({'step': step, 'metric': BEST_METRIC,
+        self.record.write_text(json.dumps({'step': step, 'metric': self.metric,
                                            'value': value}) + '\n')
     return better
 

@@ -292,3 +292,42 @@ def test_evaluations_during_training_and_the_best_checkpoint(tmp_path):
   fake = digits.digit_features(np.asarray(samples))
   np.testing.assert_allclose(best['value'], metrics.frechet_distance(
       *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-4)
+
+
+def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, capsys):
+  """eval_features=inception: the FID of the EMA generator's samples against `eval_samples`
+  images of the run's dataset, their features computed once into the workdir (a resumed run
+  reads them back); the logged figure is recomputed here from the best checkpoint. Without the
+  weights, train.py stops at once with one line."""
+  from jaxgan.evaluate import inception, metrics, training
+  weights = tmp_path / 'inception.npz'
+  inception.save_weights(inception.random_params(0), weights)
+  config = TINY.replace(steps=4, eval_every=2, eval_samples=12, eval_features='inception')
+  run(config.replace(steps=2), tmp_path / 'run', progress=False, parallel=one_device(),
+      inception_weights=str(weights))
+  cached = tmp_path / 'run' / training.REAL_FEATURES
+  written = cached.stat().st_mtime_ns
+  run(config, tmp_path / 'run', progress=False, parallel=one_device(),
+      inception_weights=str(weights))
+  assert cached.stat().st_mtime_ns == written  # read back, not computed again
+  logged = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').open()]
+  assert [r['step'] for r in logged if 'eval/fid' in r] == [2, 4]
+  best = json.loads((tmp_path / 'run' / 'best' / 'best.json').read_text())
+  assert best['metric'] == 'eval/fid'
+  state = final_state(tmp_path / 'run' / 'best', None)
+  game = games.build(config)
+  samples = np.asarray(game.generate(state.variables('G', ema=True),
+                                     game.inputs(jax.random.key(config.seed + 2), 12)))
+  params = inception.load_weights(weights)
+  examples = data.load_examples('digits', 8, 1).examples
+  indices = np.random.default_rng([config.seed, training.REAL_SEED_STREAM]).permutation(
+      len(examples))[:12]
+  real = inception.pool3_features(params, examples.batch(np.sort(indices))['image'] / 255.0)
+  fake = inception.pool3_features(params, samples)
+  np.testing.assert_allclose(best['value'], metrics.frechet_distance(
+      *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-4)
+  code, _, err = main_in_process(capsys, *TINY_FLAGS, '--workdir', str(tmp_path / 'nowhere'),
+                                 '--set', 'eval_features=inception', '--eval-every', '2',
+                                 '--inception', str(tmp_path / 'missing.npz'))
+  assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05' in err, err
+  assert not (tmp_path / 'nowhere' / 'checkpoints').exists()
