@@ -32,6 +32,8 @@ COLOR = 'tests/test_game.py::test_color_is_brightness_saturation_and_contrast_dr
 FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_seed_step'
 SEAMS = 'tests/test_seams.py'
 METRICS = 'tests/test_inception.py'
+PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
+STYLEGAN2 = 'tests/test_stylegan2.py'
 
 
 class Mutation(NamedTuple):
@@ -191,6 +193,33 @@ MUTATIONS = [
              'images = examples.batch(np.sort(indices[:count]))',
              'images = examples.batch(np.arange(count))',
              ('tests/test_checkpoint.py::test_inception_evaluation_during_training_on_the_runs_own_data',)),
+    Mutation('regularizer-steps-joined', 'regularizers take their own optimizer steps (phases)',
+             'jaxgan/games/adversarial.py', '      if not regularizer_steps:',
+             '      if True:', (PHASES,)),
+    Mutation('regularizer-steps-off-schedule', 'a regularizer step runs when the regularizer is due',
+             'jaxgan/games/adversarial.py', 'state.step % regularizer.every == 0',
+             'state.step % regularizer.every == 1', (PHASES,)),
+    Mutation('ema-rampup-ignored', "StyleGAN2's EMA half-life ramps up", 'jaxgan/step.py',
+             '    if rampup > 0:', '    if False:',
+             ('tests/test_seams.py::test_ema_half_life_in_images_with_rampup',)),
+    Mutation('sg2-up-conv-correlates', "the reference's upsampling layers convolve (flip_weight)",
+             'jaxgan/nets/stylegan2.py',
+             "resample_filter=setup_filter(), flip_weight=self.up == 1)",
+             "resample_filter=setup_filter(), flip_weight=True)", (STYLEGAN2,)),
+    Mutation('sg2-no-demodulation', 'StyleGAN2 demodulates', 'jaxgan/nets/stylegan2.py',
+             '  if demodulate:\n    # sum', '  if False:\n    # sum', (STYLEGAN2,)),
+    Mutation('sg2-w-avg-wrong-way', 'w_avg tracks the mapped latents as the reference lerps',
+             'jaxgan/nets/stylegan2.py',
+             'w_avg.value = mean + self.w_avg_beta * (w_avg.value - mean)',
+             'w_avg.value = w_avg.value + self.w_avg_beta * (mean - w_avg.value)', (STYLEGAN2,)),
+    Mutation('sg2-mbstd-adjacent-groups', "minibatch stddev groups samples as the reference",
+             'jaxgan/nets/stylegan2.py',
+             'y = x.astype(jnp.float32).reshape(g, -1, h, w, num_channels, c // num_channels)',
+             'y = x.astype(jnp.float32).reshape(-1, g, h, w, num_channels, c // num_channels)'
+             '.swapaxes(0, 1)', (STYLEGAN2,)),
+    Mutation('sg2-upsample-gain', 'the skip image is upsampled with gain up**2',
+             'jaxgan/nets/stylegan2.py', 'up=up, padding=(p0, p1, p0, p1), gain=up ** 2)\n\n',
+             'up=up, padding=(p0, p1, p0, p1), gain=up)\n\n', (STYLEGAN2,)),
     Mutation('eval-samples-from-raw-generator', 'evaluations use the EMA generator',
              'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
              'sampler = parallel.local(state.variables(game.sampler))',

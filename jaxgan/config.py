@@ -35,6 +35,14 @@ class Config:
   classes: tuple[str, ...] = ()  # a conditional run's class names, taken from its dataset
   class_features: int = 32  # the conditional generator's class embedding
   dtype: str = 'float32'  # compute dtype, 'float32' or 'bfloat16' (parameters stay float32)
+  # arch stylegan2 (jaxgan.nets.stylegan2; latent_dim is z's size)
+  w_dim: int = 512
+  mapping_layers: int = 8
+  channel_base: int = 32768  # channels at resolution r: min(channel_base // r, channel_max)
+  channel_max: int = 512
+  mbstd_group: int = 4  # the discriminator's minibatch-stddev group size
+  d_architecture: str = 'resnet'  # or 'orig' (the reference's cifar configuration)
+  style_mixing: float = 0.0  # probability of mixing two latents' styles in training
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
@@ -42,6 +50,11 @@ class Config:
   gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: none)
   r1_gamma: float = 0.0  # R1 penalty weight (0: none)
   r1_every: int = 1  # lazy R1: every N steps, scaled by N
+  pl_weight: float = 0.0  # StyleGAN2's path length penalty (0: none)
+  pl_every: int = 4  # lazy: every N steps, scaled by N
+  pl_batch_shrink: int = 2  # the path length on batch // N samples
+  regularizer_steps: bool = False  # penalties as their own optimizer steps (StyleGAN2's phases),
+  #                                  with Adam's learning rate and betas corrected for them
   augment: str = ''  # DiffAugment policy, e.g. 'color,translation,cutout' ('' : none)
   optimizer: str = 'keras_adam'  # or 'adam' (optax's)
   g_lr: float = 1e-4
@@ -51,6 +64,8 @@ class Config:
   adam_eps: float = 1e-7  # Keras' default
   lr_decay: str = 'constant'  # or 'cosine': both learning rates decay to 0 over the run
   ema_decay: float = 0.0  # 0: no generator EMA
+  ema_kimg: float = 0.0  # > 0: the EMA's half-life in thousands of images (StyleGAN2), not decay
+  ema_rampup: float = 0.0  # > 0: the half-life at most this fraction of the images seen so far
   # the run
   batch_size: int = 32
   steps: int = 10_000
@@ -72,7 +87,9 @@ class Config:
       raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
                        f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
     for field in ('batch_size', 'steps', 'log_every', 'checkpoint_every', 'keep', 'image_size',
-                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every', 'eval_samples'):
+                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every', 'eval_samples',
+                  'pl_every', 'pl_batch_shrink', 'w_dim', 'mapping_layers', 'channel_base',
+                  'channel_max', 'mbstd_group'):
       if getattr(self, field) <= 0:
         raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
     for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
@@ -87,8 +104,13 @@ class Config:
                        f'images with dcgan')
     if self.dtype not in DTYPES:
       raise ValueError(f'dtype must be one of {", ".join(DTYPES)}, got {self.dtype!r}')
-    if self.conditional and self.arch != 'dcgan':
-      raise ValueError(f'conditional networks are an option of arch dcgan, not {self.arch}')
+    if self.conditional and self.arch not in ('dcgan', 'stylegan2'):
+      raise ValueError(f'conditional networks are an option of arch dcgan or stylegan2, not '
+                       f'{self.arch}')
+    if self.arch == 'stylegan2' and (self.image_size < 8 or self.image_size & (self.image_size - 1)):
+      raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
+    if self.d_architecture not in ('resnet', 'orig'):
+      raise ValueError(f"d_architecture must be 'resnet' or 'orig', got {self.d_architecture!r}")
     if self.eval_every < 0:
       raise ValueError(f'eval_every must be 0 (never) or positive, got {self.eval_every}')
     if self.eval_features not in ('auto', 'digits', 'inception'):
@@ -135,7 +157,7 @@ class Config:
     """Fields that differ from a saved config in a way that changes the state's shapes."""
     def structural(values: dict, field: str):
       value = values.get(field, json.loads(json.dumps(getattr(Config(), field))))  # older runs
-      if field in ('ema_decay', 'gp_weight', 'r1_gamma'):
+      if field in ('ema_decay', 'gp_weight', 'r1_gamma', 'pl_weight', 'ema_kimg'):
         return (value or 0) > 0  # used or not (its state exists or not); the value may change
       return value
 
@@ -147,7 +169,9 @@ class Config:
 # Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.
 STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g_dense_features',
                     'g_widths', 'd_widths', 'spectral_norm', 'optimizer', 'ema_decay', 'gp_weight',
-                    'r1_gamma', 'conditional', 'classes', 'class_features')
+                    'r1_gamma', 'conditional', 'classes', 'class_features', 'w_dim',
+                    'mapping_layers', 'channel_base', 'channel_max', 'd_architecture', 'pl_weight',
+                    'ema_kimg')
 
 
 def _parse(kind, text: str, field: str):

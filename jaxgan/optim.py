@@ -40,3 +40,11 @@ def keras_adam(learning_rate: float, b1: float = 0.9, b2: float = 0.999,
 
 
 OPTIMIZERS = {'keras_adam': keras_adam, 'adam': optax.adam}
+
+
+def lazy_regularization_ratio(every: int) -> float:
+  """The share of a network's optimizer steps that are main steps when a regularizer takes its
+  own step every `every` steps (`every / (every + 1)`; 1 without one). stylegan2-ada-pytorch
+  (`training/training_loop.py`) scales Adam's learning rate by it and raises its betas to it, so
+  that the main and regularization steps together move as the main steps alone would."""
+  return every / (every + 1) if every > 1 else 1.0

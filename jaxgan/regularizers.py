@@ -22,7 +22,8 @@ import jax.numpy as jnp
 
 class CriticView(NamedTuple):
   """What a discriminator-side penalty sees. `critic(samples) -> logits` (conditioned on the
-  real samples' labels), the `real` and `fake` samples the discriminator saw (augmented),
+  real samples' labels; with an augmentation, the critic of augmented samples, a draw of its
+  own), the `real` and `fake` samples before augmentation,
   the update's `batch`, and `mean(values)`: the mean of per-example values over the global
   batch (for state that must stay equal on every device)."""
   critic: Callable[[jax.Array], jax.Array]
@@ -44,19 +45,22 @@ class GeneratorView(NamedTuple):
 
 
 class Regularizer(NamedTuple):
+  """`every`: the steps it applies on (lazy regularization: a penalty computed every N steps,
+  scaled by N); a game that gives regularizers their own optimizer steps runs them then."""
   init: Callable[[], Any]
   apply: Callable[..., tuple[jax.Array, Any]]
+  every: int = 1
 
 
-def stateless(penalty: Callable[..., jax.Array]) -> Regularizer:
+def stateless(penalty: Callable[..., jax.Array], every: int = 1) -> Regularizer:
   """A `Regularizer` from `penalty(view, key, step) -> scalar`."""
   return Regularizer(init=lambda: (),
-                     apply=lambda state, *args: (penalty(*args), state))
+                     apply=lambda state, *args: (penalty(*args), state), every=every)
 
 
 def chain(**regularizers: Regularizer) -> Regularizer:
   """The sum of several regularizers (in the order given, each with its own key); its state is
-  the dict of theirs by name."""
+  the dict of theirs by name, its interval the greatest common divisor of theirs."""
   def init():
     return {name: r.init() for name, r in regularizers.items()}
 
@@ -68,7 +72,7 @@ def chain(**regularizers: Regularizer) -> Regularizer:
       total = total + penalty
     return total, new_states
 
-  return Regularizer(init, apply)
+  return Regularizer(init, apply, math.gcd(*(r.every for r in regularizers.values())))
 
 
 def lazy(value: Callable[[], tuple[jax.Array, Any]], every: int, step: jax.Array,
@@ -116,32 +120,39 @@ def r1(gamma: float = 10.0, every: int = 1) -> Regularizer:
     def value():  # inside `lazy`'s cond: computed only on the steps that use it
       return 0.5 * gamma * jnp.mean(_squared_norms(_input_gradients(view.critic, view.real))), ()
     return lazy(value, every, step)[0]
-  return stateless(penalty)
+  return stateless(penalty, every)
 
 
-def path_length(weight: float = 2.0, decay: float = 0.01, every: int = 4) -> Regularizer:
+def path_length(weight: float = 2.0, decay: float = 0.01, every: int = 4,
+                batch_shrink: int = 1) -> Regularizer:
   """StyleGAN2's path length penalty (Karras et al. 2020), a generator-side regularizer with
   state, as stylegan2-ada-pytorch's `training/loss.py` (`StyleGAN2Loss`, phase Greg) computes it:
 
+    the first n // batch_shrink codes of the view, generated again
     y ~ N(0, I) / sqrt(h * w)     (random image-space directions)
     length = |J^T y|, J = d fake / d codes, summed over each code vector, averaged over the
              code vectors of an example (StyleGAN2's ws), square-rooted
     mean  <- mean + decay * (E[length] - mean)       (the state, a running mean)
     penalty = weight * E[(length - mean)^2], lazily every `every` steps (scaled by `every`).
 
-  Defaults as the reference's (pl_weight 2, pl_decay 0.01, G_reg_interval 4). The running mean
-  moves with the global batch's mean length, so it stays equal on every device.
+  The reference's defaults: pl_weight 2, pl_decay 0.01, G_reg_interval 4, pl_batch_shrink 2
+  (1 here keeps the view's samples). The running mean moves with the global batch's mean length,
+  so it stays equal on every device (the reference keeps one per GPU).
   """
   def apply(mean_length, view: GeneratorView, key, step):
     def value():
-      fake = view.fake
+      if batch_shrink > 1:
+        codes = view.codes[:max(view.codes.shape[0] // batch_shrink, 1)]
+        fake = view.generate(codes)
+      else:
+        codes, fake = view.codes, view.fake
       pixels = math.prod(fake.shape[1:-1]) if fake.ndim > 2 else 1
       directions = jax.random.normal(key, fake.shape, fake.dtype) / math.sqrt(pixels)
-      grads = jax.grad(lambda codes: jnp.sum(view.generate(codes) * directions))(view.codes)
+      grads = jax.grad(lambda c: jnp.sum(view.generate(c) * directions))(codes)
       squared = jnp.square(grads.astype(jnp.float32)).sum(-1)
       lengths = jnp.sqrt(squared.reshape(squared.shape[0], -1).mean(1))
       new_mean = mean_length + decay * (view.mean(jax.lax.stop_gradient(lengths)) - mean_length)
       return weight * jnp.mean(jnp.square(lengths - new_mean)), new_mean
     return lazy(value, every, step, mean_length)
 
-  return Regularizer(init=lambda: jnp.zeros((), jnp.float32), apply=apply)
+  return Regularizer(init=lambda: jnp.zeros((), jnp.float32), apply=apply, every=every)

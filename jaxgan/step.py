@@ -46,6 +46,19 @@ def run_network(module, params, collections: dict, *inputs, update: bool = False
   return output, (dict(updated) if update else collections)
 
 
+def ema_half_life(kimg: float, batch_size: int, rampup: float = 0.0) -> Callable:
+  """`decay(step)`: the EMA decay of stylegan2-ada-pytorch's G_ema (`training_loop.py`): a
+  half-life of `kimg` thousand images, `decay = 0.5 ** (batch_size / half-life images)`; with
+  `rampup` > 0 the half-life is at most `rampup` times the images seen before this step (so the
+  EMA starts as a copy of the generator)."""
+  def decay(step):
+    images = jnp.asarray(kimg * 1000.0, jnp.float32)
+    if rampup > 0:
+      images = jnp.minimum(images, step.astype(jnp.float32) * batch_size * rampup)
+    return 0.5 ** (batch_size / jnp.maximum(images, 1e-8))
+  return decay
+
+
 class Context:
   """The step's shared machinery for the `optimizers` of a game (`{name: optax transform}`)."""
 

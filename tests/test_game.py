@@ -33,13 +33,17 @@ def _tiny_critic():
   return discriminator, params
 
 
-def _per_sample_input_gradients(discriminator, params, images, labels=None):
-  """Each image's own logit gradient, one image at a time (not the batch-sum trick)."""
-  if labels is None:
-    one = lambda image: discriminator.apply(params, image[None], train=True)[0]
-    return jax.vmap(jax.grad(one))(images).reshape(len(images), -1)
-  one = lambda image, label: discriminator.apply(params, image[None], label[None], train=True)[0]
-  return jax.vmap(jax.grad(one))(images, labels).reshape(len(images), -1)
+def _per_sample_input_gradients(discriminator, params, images, labels=None, augment_fn=None):
+  """Each image's own logit gradient, one image at a time (not the batch-sum trick); with
+  `augment_fn`, of the logit of the augmented batch (each image its own draw)."""
+  labels = () if labels is None else (labels,)
+
+  def logit(i, image):
+    batch = images.at[i].set(image)
+    batch = batch if augment_fn is None else augment_fn(batch)
+    return discriminator.apply(params, batch, *labels, train=True).reshape(len(images))[i]
+  gradients = jax.vmap(lambda i: jax.grad(logit, argnums=1)(i, images[i]))(jnp.arange(len(images)))
+  return gradients.reshape(len(images), -1)
 
 
 def test_chained_penalties_equal_the_sum_written_out():
@@ -85,7 +89,9 @@ def _step_written_out(state, batch, generator, discriminator, optimizers, config
   """The documented game by hand (non-saturating loss, GP + R1, DiffAugment, n_critic, EMA):
   each critic update on its own real batch (row i * n_critic + k is update k's i-th image), the
   augmentation on the real and the generated images the critic sees and inside the generator's
-  loss, both penalties differentiated into the critic's gradient. Conditional: each real image
+  loss, both penalties at the images before augmentation, through the critic as it sees them
+  (augmented with a draw of the penalties' own, fold_in(augment key, 1)) and differentiated
+  into the critic's gradient. Conditional: each real image
   with its label, the generated ones with classes drawn from fold_in(update key, 1), the
   penalties at the real images' labels."""
   n, latent = config.batch_size, config.latent_dim
@@ -113,10 +119,12 @@ def _step_written_out(state, batch, generator, discriminator, optimizers, config
               + jax.nn.softplus(D(d, seen_fake, y_fake)).mean())
       k_gp, _ = jax.random.split(k_penalties)
       alpha = jax.random.uniform(k_gp, (n, 1, 1, 1))
-      between = _per_sample_input_gradients(discriminator, {'params': d}, alpha * seen_real
-                                            + (1 - alpha) * seen_fake, y_real)
+      seen_by_penalties = lambda x: augment_images(jax.random.fold_in(k_augment, 1), x)
+      between = _per_sample_input_gradients(discriminator, {'params': d}, alpha * real[:, k]
+                                            + (1 - alpha) * fake, y_real, seen_by_penalties)
       gp = config.gp_weight * jnp.mean((jnp.sqrt(jnp.sum(between ** 2, 1) + 1e-12) - 1) ** 2)
-      at_real = _per_sample_input_gradients(discriminator, {'params': d}, seen_real, y_real)
+      at_real = _per_sample_input_gradients(discriminator, {'params': d}, real[:, k], y_real,
+                                            seen_by_penalties)
       r1 = config.r1_gamma / 2 * jnp.mean(jnp.sum(at_real ** 2, 1))
       return loss + gp + r1
 

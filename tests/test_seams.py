@@ -261,3 +261,62 @@ def test_the_cycle_games_losses_are_cyclegans_written_out():
           'd_b/loss': lsgan(D('D_b', b), D('D_b', fake_b))}
   for name, value in want.items():
     np.testing.assert_allclose(metrics[name], value, rtol=1e-5, err_msg=name)
+
+
+def test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out():
+  """`regularizer_steps`: stylegan2-ada-pytorch's phases. On a step the regularizers apply (every
+  2 here), the critic takes its main step, then a step on lazy R1 alone at the new parameters;
+  the generator its main step, then one on the path length penalty alone; on the other steps
+  only the main steps (and their optimizer states alone advance)."""
+  generator, critic = nets.mlp.Generator(widths=(8,)), nets.mlp.Discriminator(widths=(8,))
+  sgd = optax.sgd(0.1)
+  game = adversarial.game(generator, critic, losses.non_saturating(), {'G': sgd, 'D': sgd},
+                          latent_dim=2, sample_shape=(2,), sample_key='point',
+                          d_regularizer=regularizers.r1(1.0, every=2),
+                          g_regularizer=regularizers.path_length(2.0, 0.01, every=2),
+                          regularizer_steps=True)
+  state = game.init(jax.random.key(0))
+  step = jax.jit(game.make_step())
+  real = jax.random.normal(jax.random.key(5), (16, 2))
+  G = lambda g, z: generator.apply({'params': g}, z)
+  D = lambda d, x: critic.apply({'params': d}, x, train=True)
+  sgd_step = lambda params, grads: jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+  g, d, mean_length = state.params['G'], state.params['D'], 0.0
+  for i in range(2):
+    state, metrics = step(state, {'point': real})
+    due = i % 2 == 0
+    k_d, k_g = jax.random.split(jax.random.fold_in(state.key, i))
+    keys_d = jax.random.split(jax.random.fold_in(k_d, 0), 5)
+    fake = G(g, jax.random.normal(keys_d[0], (16, 2)))
+    d_loss = lambda d: jax.nn.softplus(-D(d, real)).mean() + jax.nn.softplus(D(d, fake)).mean()
+    d = sgd_step(d, jax.grad(d_loss)(d))
+    if due:
+      r1 = lambda d: 2 * 0.5 * jnp.mean(jnp.sum(jax.grad(lambda x: D(d, x).sum())(real) ** 2, 1))
+      d = sgd_step(d, jax.grad(r1)(d))
+    keys_g = jax.random.split(k_g, 5)
+    z = jax.random.normal(keys_g[0], (16, 2))
+    g = sgd_step(g, jax.grad(lambda g: jax.nn.softplus(-D(d, G(g, z))).mean())(g))
+    if due:
+      directions = jax.random.normal(keys_g[4], (16, 2))
+      lengths_at = lambda g: jnp.sqrt(jnp.sum(jax.vmap(
+          lambda zi, yi: jax.grad(lambda c: jnp.sum(G(g, c[None]) * yi))(zi))(z, directions) ** 2,
+          1))
+      new_mean = mean_length + 0.01 * (jnp.mean(lengths_at(g)) - mean_length)
+      g = sgd_step(g, jax.grad(lambda g: 2 * 2.0 * jnp.mean((lengths_at(g) - new_mean) ** 2))(g))
+      mean_length = new_mean
+    assert (float(metrics['d/penalty']) > 0) == due and (float(metrics['g/penalty']) > 0) == due
+    assert_trees_close({'G': state.params['G'], 'D': state.params['D']}, {'G': g, 'D': d},
+                       rtol=1e-5)
+  np.testing.assert_allclose(state.pieces['g_regularizer'], mean_length, rtol=1e-5)
+
+
+def test_ema_half_life_in_images_with_rampup():
+  """stylegan2-ada-pytorch's G_ema: beta = 0.5 ** (batch / half-life images), the half-life at
+  most rampup x the images seen: a copy at step 0, then the ramp, then the fixed half-life."""
+  from jaxgan.step import ema_half_life
+  decay = ema_half_life(kimg=10.0, batch_size=32, rampup=0.05)
+  np.testing.assert_allclose(decay(jnp.asarray(0)), 0.0, atol=1e-30)
+  np.testing.assert_allclose(decay(jnp.asarray(100)), 0.5 ** (32 / (100 * 32 * 0.05)), rtol=1e-6)
+  np.testing.assert_allclose(decay(jnp.asarray(100_000)), 0.5 ** (32 / 10_000), rtol=1e-6)
+  fixed = ema_half_life(kimg=10.0, batch_size=32)
+  np.testing.assert_allclose(fixed(jnp.asarray(0)), 0.5 ** (32 / 10_000), rtol=1e-6)

@@ -194,3 +194,64 @@ def test_training_mode_tracks_w_avg_and_mixes_styles(reference):
   cutoff = int(np.argmin(same))
   assert 1 <= cutoff < ws.shape[1] and same[:cutoff].all() and not same[cutoff:].any()
   np.testing.assert_array_equal(mixing.apply(variables, z, labels, method='map'), ws)
+
+
+# ---------------------------------------------------------------- the presets and the recipe
+
+def _tiny_config():
+  from jaxgan import configs
+  return configs.get('stylegan2').replace(
+      image_size=8, latent_dim=8, w_dim=8, mapping_layers=1, channel_base=32, channel_max=8,
+      mbstd_group=2, batch_size=4, r1_every=2, pl_every=2, steps=6, log_every=1,
+      checkpoint_every=3, sample_every=3, eval_every=0, ema_kimg=0.01, sample_grid=2)
+
+
+def test_stylegan2_cifar_networks_have_the_references_parameter_counts():
+  """The reference's `--cfg cifar` networks (counted in stylegan2-ada-pytorch 2021's
+  training/networks.py: G 19,947,539, D 20,720,641 parameters)."""
+  from jaxgan import configs, nets
+  generator, discriminator = nets.build(configs.get('stylegan2_cifar'))
+  g = jax.eval_shape(lambda: generator.init({'params': jax.random.key(0),
+                                              'noise': jax.random.key(0)}, jnp.zeros((1, 512))))
+  d = jax.eval_shape(lambda: discriminator.init(jax.random.key(0), jnp.zeros((32, 32, 32, 3))))
+  count = lambda tree: sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(tree))
+  assert (count(g['params']), count(d['params'])) == (19_947_539, 20_720_641)
+
+
+def test_stylegan2_trains_and_resumes_exactly(tmp_path):
+  """The recipe through the loop (lazy R1 and path length as their own Adam steps, style
+  mixing, w_avg, the ramped EMA): a run stopped at step 3 and resumed ends bitwise equal to
+  one run of 6 steps; the penalties applied on their steps, the path length mean and w_avg
+  moved, and the EMA differs from the generator."""
+  from jaxgan.train import run
+  from runs import assert_trees_close, dynamic_fields, final_state, one_device
+  config = _tiny_config()
+  run(config, tmp_path / 'whole', progress=False, parallel=one_device())
+  run(config.replace(steps=3), tmp_path / 'parts', progress=False, parallel=one_device())
+  run(config, tmp_path / 'parts', progress=False, parallel=one_device())
+  whole = final_state(tmp_path / 'whole')
+  assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),
+                     rtol=0.0)
+  import json
+  records = [json.loads(line) for line in (tmp_path / 'whole' / 'metrics.jsonl').open()]
+  assert [r['d/penalty'] > 0 for r in records] == [True, False] * 3  # steps 0, 2, 4 regularize
+  assert [r['g/penalty'] > 0 for r in records] == [True, False] * 3
+  assert float(whole.pieces['g_regularizer']) > 0
+  assert float(jnp.abs(whole.collections['G']['buffers']['mapping']['w_avg']).max()) > 0
+  ema, params = whole.ema['G'], whole.params['G']
+  assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(ema), jax.tree.leaves(params)))
+  assert (tmp_path / 'whole' / 'samples' / 'final.png').exists()
+
+
+def test_conditional_stylegan2_through_the_loop(tmp_path):
+  """`--set conditional=true`: the label embedding in the mapping network and the projection
+  in the discriminator, trained on the digits' classes and sampled per class."""
+  from jaxgan.sample import Generator
+  from jaxgan.train import run
+  from runs import one_device
+  config = _tiny_config().replace(conditional=True, steps=2)
+  run(config, tmp_path / 'run', progress=False, parallel=one_device())
+  generator = Generator(tmp_path / 'run')
+  threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
+  sevens = generator.draw(jax.random.key(0), 4, labels=np.full(4, 7))
+  assert threes.shape == (4, 8, 8, 1) and not np.allclose(threes, sevens)

@@ -83,8 +83,46 @@ def conditional() -> Config:
                           loss='hinge', d_dropout=0.0, steps=2_000)
 
 
+def stylegan2_cifar() -> Config:
+  """StyleGAN2 as stylegan2-ada-pytorch's `--cfg cifar` (`train.py`'s cfg_specs): 32x32x3, z and
+  w 512, a 2-layer mapping network, 512 channels at every resolution (channel_base 32768), the
+  'orig' discriminator with minibatch-stddev groups of 32; non-saturating loss, lazy R1 with
+  gamma 0.01 every 16 steps as its own Adam step (Adam 0.0025, betas (0, 0.99), eps 1e-8, rate
+  and betas corrected for the extra steps), no path length penalty and no style mixing (the
+  reference disables both for cifar), batch 64, a generator EMA with a half-life of 500k images
+  ramped up over the first 5% of the images, 100,000 kimg (1,562,500 steps). The reference's
+  float16 layers and their clamping are left out (float32, or --dtype bfloat16). For
+  accelerators:
+    python train.py --config stylegan2_cifar --dataset tfds:cifar10 --data-dir DIR
+  """
+  return Config(name='stylegan2_cifar', arch='stylegan2', dataset='digits', image_size=32,
+                channels=3, latent_dim=512, w_dim=512, mapping_layers=2, channel_base=32768,
+                channel_max=512, mbstd_group=32, d_architecture='orig', d_dropout=0.0,
+                loss='non_saturating', r1_gamma=0.01, r1_every=16, regularizer_steps=True,
+                optimizer='adam', g_lr=0.0025, d_lr=0.0025, adam_b1=0.0, adam_b2=0.99,
+                adam_eps=1e-8, ema_kimg=500.0, ema_rampup=0.05, batch_size=64,
+                steps=1_562_500, log_every=100, checkpoint_every=5_000, sample_every=5_000)
+
+
+def stylegan2() -> Config:
+  """StyleGAN2 with the reference's training recipe, small enough for a CPU: the digits at
+  32x32x1, z and w 128, a 2-layer mapping network, channels min(1024 // r, 64); non-saturating
+  loss, lazy R1 (gamma 0.01, every 16 steps) and the path length penalty (weight 2, every 4
+  steps, decay 0.01, on half the batch) as their own Adam steps (0.0025, betas (0, 0.99), rates
+  and betas corrected), style mixing with probability 0.9, a generator EMA with a half-life of
+  10k images ramped up over the first 5% (stylegan2-ada-pytorch's 'auto' at batch 32).
+    python train.py --config stylegan2
+  """
+  return stylegan2_cifar().replace(
+      name='stylegan2', channels=1, latent_dim=128, w_dim=128, channel_base=1024,
+      channel_max=64, mbstd_group=4, d_architecture='resnet', pl_weight=2.0, style_mixing=0.9,
+      ema_kimg=10.0, batch_size=32, steps=2_000, log_every=50, checkpoint_every=500,
+      sample_every=250, eval_every=500)
+
+
 PRESETS = {preset.__name__: preset
-           for preset in (digits, dcgan64, dcgan32, wgan_gp, mlp2d, conditional)}
+           for preset in (digits, dcgan64, dcgan32, wgan_gp, mlp2d, conditional, stylegan2,
+                          stylegan2_cifar)}
 DEFAULT = 'digits'
 
 

@@ -93,38 +93,54 @@ def build(config) -> Game:
   augmentation, EMA and sampling."""
   import optax
 
-  from jaxgan import losses, nets, optim, regularizers
+  from jaxgan import losses, nets, optim, regularizers, step
   from jaxgan.augment import diff_augment, stateless
   from jaxgan.evaluate import modes
   from jaxgan.games import adversarial
 
-  def optimizer(learning_rate, updates):
+  def optimizer(learning_rate, updates, regularizer=None):
+    """The config's optimizer; with `regularizer_steps`, Adam's rate and betas corrected for
+    the regularizer's own steps (`optim.lazy_regularization_ratio`)."""
+    ratio = 1.0
+    if config.regularizer_steps and regularizer is not None:
+      ratio = optim.lazy_regularization_ratio(regularizer.every)
     if config.lr_decay == 'cosine':
       learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
-    return optim.OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1, config.adam_b2,
-                                              config.adam_eps)
+    elif ratio != 1.0:
+      learning_rate = learning_rate * ratio
+    return optim.OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1 ** ratio,
+                                              config.adam_b2 ** ratio, config.adam_eps)
 
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
   if config.r1_gamma > 0:
     penalties['r1'] = regularizers.r1(config.r1_gamma, config.r1_every)
+  d_regularizer = regularizers.chain(**penalties) if penalties else None
+  g_regularizer = None
+  if config.pl_weight > 0:
+    g_regularizer = regularizers.path_length(config.pl_weight, every=config.pl_every,
+                                             batch_shrink=config.pl_batch_shrink)
   augment = diff_augment(config.augment)
   generator, discriminator = nets.build(config)
   points = config.arch == 'mlp2d'
+  ema_decay = config.ema_decay
+  if config.ema_kimg > 0:
+    ema_decay = step.ema_half_life(config.ema_kimg, config.batch_size, config.ema_rampup)
   return adversarial.game(
       generator, discriminator,
       loss=(losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
             else losses.LOSSES[config.loss]()),
-      optimizers={'G': optimizer(config.g_lr, config.steps),
-                  'D': optimizer(config.d_lr, config.steps * config.n_critic)},
+      optimizers={'G': optimizer(config.g_lr, config.steps, g_regularizer),
+                  'D': optimizer(config.d_lr, config.steps * config.n_critic, d_regularizer)},
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
-      value_range=adversarial.VALUE_RANGE, ema_decay=config.ema_decay,
-      d_regularizer=regularizers.chain(**penalties) if penalties else None,
+      value_range=(-1.0, 1.0) if config.arch == 'stylegan2' else adversarial.VALUE_RANGE,
+      ema_decay=ema_decay, d_regularizer=d_regularizer, g_regularizer=g_regularizer,
       augment=None if augment is None else stateless(augment), n_critic=config.n_critic,
       sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
       grid_columns=config.sample_grid,
-      grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2)
+      grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
+      regularizer_steps=config.regularizer_steps)
 
 
 __all__ = ['Game', 'abstract_state', 'build', 'grown', 'merged', 'stage_after']

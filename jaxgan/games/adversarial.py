@@ -28,6 +28,7 @@ noise, augmentations and penalties differ per device (`jaxgan.step.Context`).
 """
 
 import bisect
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -45,23 +46,32 @@ KEY_NAMES = ('z', 'drop', 'loss', 'augment', 'regularizer')
 LABEL_STREAM = 1  # fold_in ids of streams beside the named keys
 NOISE_STREAM = 2
 GROW_STREAM = 3
+PENALTY_AUGMENT_STREAM = 1  # folded into the augment key: the penalties' own augmentation
 
 
 def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimizers: dict,
          latent_dim: int, sample_shape: tuple[int, ...],
-         value_range: tuple[float, float] = VALUE_RANGE, ema_decay: float = 0.0,
+         value_range: tuple[float, float] = VALUE_RANGE,
+         ema_decay: float | Callable[[jax.Array], jax.Array] = 0.0,
          d_regularizer: Regularizer | None = None, g_regularizer: Regularizer | None = None,
          augment: Augmentation | None = None, n_critic: int = 1, sample_key: str = 'image',
          num_classes: int = 0, grid_columns: int = 8, grid_count: int = 64,
-         stages: tuple[int, ...] = ()) -> Game:
+         stages: tuple[int, ...] = (), regularizer_steps: bool = False) -> Game:
   """The `Game` of `generator` against `discriminator`.
 
   `optimizers`: `{'G': ..., 'D': ...}`. `batch[sample_key]` holds the real samples, `n *
   n_critic` rows (row `i * n_critic + k`: the i-th of critic update k); uint8 images are mapped
   to `value_range`, float samples (2-D points) used as they are. `ema_decay` > 0 keeps an EMA of
-  G to sample with. Piece state lives in `state.pieces` as 'augment', 'd_regularizer',
-  'g_regularizer'. `stages`: the steps at which stage 1, 2, ... begin (progressive networks).
-  Grids: `grid_count` samples, or for a conditional G one row of `grid_columns` per class.
+  G to sample with; a function of the step gives a schedule (`jaxgan.step.ema_half_life`).
+  Piece state lives in `state.pieces` as 'augment', 'd_regularizer', 'g_regularizer'.
+  `stages`: the steps at which stage 1, 2, ... begin (progressive networks). Grids:
+  `grid_count` samples, or for a conditional G one row of `grid_columns` per class.
+
+  `regularizer_steps`: each regularizer takes its own optimizer step after its network's main
+  one, on the steps it applies (`Regularizer.every`), as stylegan2-ada-pytorch's phases Dreg and
+  Greg do (`training/training_loop.py`); otherwise its penalty joins the main loss. A generator
+  with `map(z, labels)` and `synthesize(codes, labels)` methods (StyleGAN2's mapping and
+  synthesis) shows the generator-side regularizer its mapped codes (ws), not the latents.
   """
   def networks(stage):
     """The networks as stage `stage` plays them: a network with a `stage` attribute is
@@ -88,7 +98,8 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         ('augment', augment), ('d_regularizer', d_regularizer), ('g_regularizer', g_regularizer))
         if piece is not None}
     return GANState.create(k_train, {'G': g_variables, 'D': d_variables}, optimizers,
-                           ema=('G',) if ema_decay > 0 else (), pieces=pieces)
+                           ema=('G',) if callable(ema_decay) or ema_decay > 0 else (),
+                           pieces=pieces)
 
   def init(key):
     return init_at(jax.random.fold_in(key, 0), 0)
@@ -121,12 +132,52 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
       return run_network(g, params, state.collections['G'], z, *class_inputs(labels),
                          update=update, rngs={'noise': key})
 
+    def mapped(state, params, z, labels, key):
+      """The codes a generator-side regularizer differentiates by, and `generate(codes)`."""
+      if not hasattr(g, 'synthesize'):
+        return z, lambda codes: generate(state, params, codes, labels, key)[0]
+      codes, _ = run_network(g, params, state.collections['G'], z, *class_inputs(labels),
+                             method='map', rngs={'noise': key})
+      return codes, lambda codes: run_network(
+          g, params, state.collections['G'], codes, *class_inputs(labels), method='synthesize',
+          rngs={'noise': key})[0]
+
     def critic(state, params, samples, labels, key, update=False):
       return run_network(d, params, state.collections['D'], samples, *class_inputs(labels),
                          update=update, train=True, update_stats=update, rngs={'dropout': key})
 
     def augmented(state, key, samples):
       return samples if augment is None else augment.apply(state.pieces['augment'], key, samples)
+
+    def regularized(state, name, regularizer, loss_fn, penalty_fn):
+      """One update of network `name`: `loss_fn(params) -> (loss, aux)` with the penalty
+      `penalty_fn(params) -> (penalty, piece state)` added, or (`regularizer_steps`) followed
+      by an update on the penalty alone, on the steps the regularizer applies. Returns the
+      state, aux, the penalty and the piece's state."""
+      if regularizer is None:
+        state, aux = ctx.update(state, name, loss_fn)
+        return state, aux, None, None
+      if not regularizer_steps:
+        def joined(params):
+          loss, aux = loss_fn(params)
+          penalty, piece = penalty_fn(params)
+          return loss + penalty, (aux, penalty, piece)
+        state, (aux, penalty, piece) = ctx.update(state, name, joined)
+        return state, aux, penalty, piece
+      state, aux = ctx.update(state, name, loss_fn)
+      piece_name = f'{name[0].lower()}_regularizer'
+
+      def penalty_loss(params):
+        penalty, piece = penalty_fn(params)
+        return penalty, (penalty, piece)
+
+      def step_on_penalty(state):
+        state, (penalty, piece) = ctx.update(state, name, penalty_loss)
+        return state, penalty, piece
+      state, penalty, piece = jax.lax.cond(
+          state.step % regularizer.every == 0, step_on_penalty,
+          lambda state: (state, jnp.zeros((), jnp.float32), state.pieces[piece_name]), state)
+      return state, aux, penalty, piece
 
     def critic_update(state, real, labels, rows, key):
       n = real.shape[0]
@@ -142,18 +193,23 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         fake_logits, real_logits = logits[:n], logits[n:]
         metrics = {'d/loss': loss.discriminator(real_logits, fake_logits, keys['loss']),
                    'd/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean()}
-        pieces = {}
-        if d_regularizer is not None:
-          view = CriticView(
-              critic=lambda samples: critic(state, params, samples, labels, keys['drop'])[0],
-              real=both[n:], fake=both[:n], batch=rows, mean=global_mean)
-          metrics['d/penalty'], pieces['d_regularizer'] = d_regularizer.apply(
-              state.pieces['d_regularizer'], view, keys['regularizer'], state.step)
-        total = metrics['d/loss'] + metrics.get('d/penalty', 0.0)
-        return total, (metrics, collections, pieces, real_logits, fake_logits)
+        return metrics['d/loss'], (metrics, collections, real_logits, fake_logits)
 
-      state, (metrics, collections, pieces, real_logits, fake_logits) = ctx.update(
-          state, 'D', loss_fn)
+      def penalty_fn(params):
+        # The critic as the discriminator sees its input, augmented (a draw of its own), so a
+        # penalty on input gradients flows through the augmentation, as ADA's R1 does.
+        penalty_augment = jax.random.fold_in(keys['augment'], PENALTY_AUGMENT_STREAM)
+        seen = lambda samples: critic(state, params, augmented(state, penalty_augment, samples),
+                                      labels, keys['drop'])[0]
+        view = CriticView(critic=seen, real=real, fake=fake, batch=rows, mean=global_mean)
+        return d_regularizer.apply(state.pieces['d_regularizer'], view, keys['regularizer'],
+                                   state.step)
+
+      state, (metrics, collections, real_logits, fake_logits), penalty, piece = regularized(
+          state, 'D', d_regularizer, loss_fn, penalty_fn)
+      pieces = {} if piece is None else {'d_regularizer': piece}
+      if penalty is not None:
+        metrics = {**metrics, 'd/penalty': penalty}
       if augment is not None:
         pieces['augment'] = augment.observe(
             state.pieces['augment'], DiscriminatorOutputs(real_logits, fake_logits, global_mean),
@@ -169,17 +225,22 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         fake, collections = generate(state, params, z, labels, noise, update=True)
         logits, _ = critic(state, state.params['D'], augmented(state, keys['augment'], fake),
                            labels, keys['drop'])
-        metrics = {'g/loss': loss.generator(logits, keys['loss'])}
-        pieces = {}
-        if g_regularizer is not None:
-          view = GeneratorView(
-              generate=lambda codes: generate(state, params, codes, labels, noise)[0],
-              codes=z, fake=fake, batch=rows, mean=global_mean)
-          metrics['g/penalty'], pieces['g_regularizer'] = g_regularizer.apply(
-              state.pieces['g_regularizer'], view, keys['regularizer'], state.step)
-        return sum(metrics.values()), (metrics, collections, pieces)
+        g_loss = loss.generator(logits, keys['loss'])
+        return g_loss, (g_loss, collections)
 
-      state, (metrics, collections, pieces) = ctx.update(state, 'G', loss_fn)
+      def penalty_fn(params):
+        codes, from_codes = mapped(state, params, z, labels, noise)
+        view = GeneratorView(generate=from_codes, codes=codes, fake=from_codes(codes),
+                             batch=rows, mean=global_mean)
+        return g_regularizer.apply(state.pieces['g_regularizer'], view, keys['regularizer'],
+                                   state.step)
+
+      state, (g_loss, collections), penalty, piece = regularized(
+          state, 'G', g_regularizer, loss_fn, penalty_fn)
+      metrics = {'g/loss': g_loss}
+      if penalty is not None:
+        metrics['g/penalty'] = penalty
+      pieces = {} if piece is None else {'g_regularizer': piece}
       return state.replace(collections={**state.collections, 'G': collections},
                            pieces={**state.pieces, **pieces}), metrics
 
@@ -197,7 +258,8 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         state, metrics = critic_update(state, real[i], rows['label'] if num_classes else None,
                                        rows, jax.random.fold_in(k_d, i))  # the last update's
       state, g_metrics = generator_update(state, k_g, n, rows)
-      return ctx.finish(Context.update_ema(state, ema_decay), {**metrics, **g_metrics})
+      decay = ema_decay(state.step) if callable(ema_decay) else ema_decay
+      return ctx.finish(Context.update_ema(state, decay), {**metrics, **g_metrics})
 
     return train_step
 

@@ -2,10 +2,10 @@
 
 import jax.numpy as jnp
 
-from jaxgan.nets import dcgan, mlp
+from jaxgan.nets import dcgan, mlp, stylegan2
 from jaxgan.nets.layers import PhaseConvTranspose
 
-ARCHS = ('dcgan', 'mlp2d')
+ARCHS = ('dcgan', 'mlp2d', 'stylegan2')
 
 
 def build(config):
@@ -15,6 +15,14 @@ def build(config):
     return (mlp.Generator(widths=config.g_widths, features=2, dtype=dtype),
             mlp.Discriminator(widths=config.d_widths, spectral_norm=config.spectral_norm,
                               dtype=dtype))
+  if config.arch == 'stylegan2':
+    sizes = dict(resolution=config.image_size, channels=config.channels,
+                 num_classes=num_classes(config), channel_base=config.channel_base,
+                 channel_max=config.channel_max, mapping_layers=config.mapping_layers)
+    return (stylegan2.Generator(z_dim=config.latent_dim, w_dim=config.w_dim,
+                                style_mixing_prob=config.style_mixing, **sizes),
+            stylegan2.Discriminator(architecture=config.d_architecture,
+                                    mbstd_group_size=config.mbstd_group, **sizes))
   if config.arch != 'dcgan':
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
@@ -49,4 +57,4 @@ def sample_shape(config) -> tuple[int, ...]:
 
 
 __all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'num_classes', 'sample_key',
-           'sample_shape']
+           'sample_shape', 'stylegan2']

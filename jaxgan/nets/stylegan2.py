@@ -28,6 +28,8 @@ import numpy as np
 from flax import linen as nn
 from jax import lax
 
+from jaxgan.nets.layers import conv_for_backend
+
 NHWC_HWIO = ('NHWC', 'HWIO', 'NHWC')
 RESAMPLE_FILTER = (1, 3, 3, 1)
 LRELU_SLOPE = 0.2
@@ -57,11 +59,38 @@ def upfirdn2d(x, f: np.ndarray, up: int = 1, down: int = 1,
   px0, px1, py0, py1 = padding
   x = jnp.pad(x, ((0, 0), (max(py0, 0), max(py1, 0)), (max(px0, 0), max(px1, 0)), (0, 0)))
   x = x[:, max(-py0, 0):x.shape[1] - max(-py1, 0), max(-px0, 0):x.shape[2] - max(-px1, 0)]
+  # The filter as a sum of shifted slices (one pass per axis when it is separable): elementwise
+  # work that every backend runs and differentiates fast, where a depthwise convolution is slow
+  # on XLA:CPU.
   kernel = np.asarray(f, np.float32)[::-1, ::-1] * gain
-  kernel = jnp.asarray(np.tile(kernel[:, :, None, None], (1, 1, 1, c)), x.dtype)
-  x = lax.conv_general_dilated(x, kernel, (1, 1), 'VALID', dimension_numbers=NHWC_HWIO,
-                               feature_group_count=c)
+  column, row = _separated(kernel)
+  if column is not None:
+    x = _shifted_sum(x, column[:, None])
+    x = _shifted_sum(x, row[None, :])
+  else:
+    x = _shifted_sum(x, kernel)
   return x[:, ::down, ::down]
+
+
+def _separated(kernel: np.ndarray):
+  """(column, row) taps whose outer product is `kernel`, or (None, None)."""
+  u, singular, vt = np.linalg.svd(kernel.astype(np.float64))
+  if singular[1:].sum() > 1e-6 * singular[0]:
+    return None, None
+  return u[:, 0] * singular[0], vt[0]
+
+
+def _shifted_sum(x, kernel: np.ndarray):
+  """The 'valid' correlation of NHWC `x` with a small 2-D `kernel`, each channel alone."""
+  kh, kw = kernel.shape
+  out_h, out_w = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+  out = None
+  for a in range(kh):
+    for b in range(kw):
+      if kernel[a, b]:
+        term = x[:, a:a + out_h, b:b + out_w] * float(kernel[a, b])
+        out = term if out is None else out + term
+  return out
 
 
 def upsample2d(x, f: np.ndarray, up: int = 2):
@@ -88,8 +117,8 @@ def conv2d_resample(x, weight, f: np.ndarray | None = None, up: int = 1, down: i
     p1 += (fw - up) // 2 if up > 1 else (fw - down) // 2
     x = upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up ** 2)
     p0 = p1 = 0
-  return lax.conv_general_dilated(x, kernel, (down, down), ((p0, p1), (p0, p1)),
-                                  dimension_numbers=NHWC_HWIO)
+  return conv_for_backend()(x, kernel, (down, down), ((p0, p1), (p0, p1)),
+                            dimension_numbers=NHWC_HWIO)
 
 
 def bias_act(x, bias=None, activation: str = 'linear', gain: float | None = None,
