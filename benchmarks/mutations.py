@@ -34,6 +34,7 @@ SEAMS = 'tests/test_seams.py'
 METRICS = 'tests/test_inception.py'
 PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
 STYLEGAN2 = 'tests/test_stylegan2.py'
+ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 
 
 class Mutation(NamedTuple):
@@ -220,6 +221,18 @@ MUTATIONS = [
     Mutation('sg2-upsample-gain', 'the skip image is upsampled with gain up**2',
              'jaxgan/nets/stylegan2.py', 'up=up, padding=(p0, p1, p0, p1), gain=up ** 2)\n\n',
              'up=up, padding=(p0, p1, p0, p1), gain=up)\n\n', (STYLEGAN2,)),
+    Mutation('ada-down-filter-flipped', "ADA downsamples with the reference's filter orientation",
+             'jaxgan/ada.py', 'return upfirdn2d(x, f[::-1, ::-1], down=2,',
+             'return upfirdn2d(x, f, down=2,', (ADA,)),
+    Mutation('ada-grid-align-corners', 'ADA samples as grid_sample(align_corners=False)',
+             'jaxgan/ada.py', 'x = ((grid[..., 0] + 1) * w - 1) / 2',
+             'x = (grid[..., 0] + 1) * (w - 1) / 2', (ADA,)),
+    Mutation('ada-grey-colour-rule', "ADA's colour matrix on grey images: its rows' sums",
+             'jaxgan/ada.py', 'images * mean[:, None, None, None, :3].sum(-1)',
+             'images * mean[:, None, None, None, 0]', (ADA,)),
+    Mutation('ada-p-not-reported', 'ADA logs p', 'jaxgan/games/adversarial.py',
+             "        metrics = {**metrics, **augment.report(pieces['augment'])}\n", '',
+             ('tests/test_ada.py::test_ada_p_is_logged_saved_and_resumed_exactly',)),
     Mutation('eval-samples-from-raw-generator', 'evaluations use the EMA generator',
              'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
              'sampler = parallel.local(state.variables(game.sampler))',

@@ -32,10 +32,12 @@ class Augmentation(NamedTuple):
     init() -> state
     apply(state, key, images) -> images
     observe(state, outputs: DiscriminatorOutputs, step) -> state
+    report(state) -> {metric: value}     what the run logs of it (ADA's p)
   The state lives in `GANState.pieces['augment']` and is checkpointed with the run."""
   init: Callable[[], Any]
   apply: Callable[[Any, jax.Array, jax.Array], jax.Array]
   observe: Callable[[Any, DiscriminatorOutputs, jax.Array], Any]
+  report: Callable[[Any], dict] = lambda state: {}
 
 
 def stateless(augment: Augment) -> Augmentation:
@@ -84,7 +86,7 @@ def adaptive(augment: Callable[[jax.Array, jax.Array, jax.Array], jax.Array], ba
     return {'p': p, 'signs': jnp.where(adjusting, 0.0, signs),
             'count': jnp.where(adjusting, 0, count)}
 
-  return Augmentation(init, apply, observe)
+  return Augmentation(init, apply, observe, report=lambda state: {'augment/p': state['p']})
 
 
 def compose(*augments: Augment) -> Augment:

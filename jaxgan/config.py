@@ -4,6 +4,7 @@ import dataclasses
 import json
 import typing
 
+from jaxgan.ada import SPECS as ADA_SPECS
 from jaxgan.augment import diff_augment
 from jaxgan.evaluate.modes import MIXTURES
 from jaxgan.losses import LOSSES
@@ -38,9 +39,11 @@ class Config:
   # arch stylegan2 (jaxgan.nets.stylegan2; latent_dim is z's size)
   w_dim: int = 512
   mapping_layers: int = 8
+  d_mapping_layers: int = 8  # a conditional discriminator's label mapping (the reference's: 8)
   channel_base: int = 32768  # channels at resolution r: min(channel_base // r, channel_max)
   channel_max: int = 512
   mbstd_group: int = 4  # the discriminator's minibatch-stddev group size
+  mbstd_channels: int = 1  # and its feature maps (channel groups)
   d_architecture: str = 'resnet'  # or 'orig' (the reference's cifar configuration)
   style_mixing: float = 0.0  # probability of mixing two latents' styles in training
   # the game
@@ -55,7 +58,10 @@ class Config:
   pl_batch_shrink: int = 2  # the path length on batch // N samples
   regularizer_steps: bool = False  # penalties as their own optimizer steps (StyleGAN2's phases),
   #                                  with Adam's learning rate and betas corrected for them
-  augment: str = ''  # DiffAugment policy, e.g. 'color,translation,cutout' ('' : none)
+  augment: str = ''  # DiffAugment policy, e.g. 'color,translation,cutout' ('' : none), or
+  #                   ADA: 'ada' (its 'bgc' pipeline) or 'ada:SPEC' (blit, geom, color, bg, bgc)
+  ada_target: float = 0.6  # ADA's target for E[sign(D(real))]
+  ada_kimg: float = 500.0  # ADA's speed: p can go from 0 to 1 in this many thousand images
   optimizer: str = 'keras_adam'  # or 'adam' (optax's)
   g_lr: float = 1e-4
   d_lr: float = 1e-4
@@ -97,7 +103,11 @@ class Config:
         raise ValueError(f'unknown {field} {getattr(self, field)!r}; known: {", ".join(known)}')
     if not 0.0 <= self.ema_decay < 1.0:
       raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
-    diff_augment(self.augment)  # raises on an unknown augmentation
+    if self.augment.startswith('ada'):
+      if (spec := self.augment.partition(':')[2] or 'bgc') not in ADA_SPECS:
+        raise ValueError(f'unknown ADA pipeline {spec!r}; known: {", ".join(ADA_SPECS)}')
+    else:
+      diff_augment(self.augment)  # raises on an unknown augmentation
     if (self.arch == 'mlp2d') != (self.dataset in MIXTURES):
       raise ValueError(f'arch {self.arch} cannot train on dataset {self.dataset!r}: the 2-D '
                        f'mixtures ({", ".join(MIXTURES)}) go with arch mlp2d (--config mlp2d), '
@@ -170,7 +180,8 @@ class Config:
 STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g_dense_features',
                     'g_widths', 'd_widths', 'spectral_norm', 'optimizer', 'ema_decay', 'gp_weight',
                     'r1_gamma', 'conditional', 'classes', 'class_features', 'w_dim',
-                    'mapping_layers', 'channel_base', 'channel_max', 'd_architecture', 'pl_weight',
+                    'mapping_layers', 'channel_base', 'channel_max', 'd_architecture',
+                    'mbstd_channels', 'd_mapping_layers', 'pl_weight',
                     'ema_kimg')
 
 

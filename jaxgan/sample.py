@@ -1,13 +1,18 @@
 """Samples from a run's checkpoint: loads only the generator (the EMA when the run kept one).
 
   python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy|FOLDER/ [--seed S]
-                          [--step K] [--class C]
+                          [--step K] [--class C] [--latents FILE.npy]
+                          [--truncation PSI] [--noise random|const|none]
 
 A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
 (n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples. A
 class-conditional run draws class C (its index or its name) with --class, else every class in
 turn. An --out ending in / writes a dataset of PNGs: N images per class of a conditional run, one
 subfolder per class (what `train.py --dataset FOLDER` reads back as labelled data), or N images.
+`--latents` takes the latents from a file (n, latent_dim) instead of drawing them. A StyleGAN2
+generator also takes `--truncation PSI` (w pulled toward its tracked average, psi 1: none) and
+`--noise` (random per image, the layers' constant buffers, or none), as the reference's
+generate.py offers them.
 """
 
 import math
@@ -23,6 +28,9 @@ from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config
 from jaxgan.images import save_grid, save_scatter, to_uint8
+
+
+STYLE_OPTIONS = ('truncation_psi', 'noise_mode')
 
 
 class SampleError(ValueError):
@@ -46,15 +54,26 @@ class Generator:
       abstract = games.abstract_state(self.game, jax.random.key(self.config.seed), self.step)
       self.variables = checkpoints.restore_generator(self.step, jax.eval_shape(
           lambda state: state.variables(self.game.sampler, ema=True), abstract))
-    self._generate = jax.jit(self.game.generate, static_argnames='stage')
+    self._generate = jax.jit(self.game.generate, static_argnames=('stage', *STYLE_OPTIONS))
 
-  def draw(self, key: jax.Array, num: int, labels: np.ndarray | None = None) -> np.ndarray:
-    """`num` samples from latents drawn from `key` (of the classes `labels`, else of every class
-    in turn). Images come mapped linearly from the generator's range to [0, 1] (not clipped);
-    2-D points as they are."""
+  def draw(self, key: jax.Array, num: int, labels: np.ndarray | None = None,
+           latents: np.ndarray | None = None, **options) -> np.ndarray:
+    """`num` samples from latents drawn from `key` (or `latents`), of the classes `labels`,
+    else of every class in turn. Images come mapped linearly from the generator's range to
+    [0, 1] (not clipped); 2-D points as they are. `options`: StyleGAN2's `truncation_psi` and
+    `noise_mode`."""
+    if options and self.config.arch != 'stylegan2':
+      raise SampleError(f'--truncation and --noise are StyleGAN2\'s; this run is '
+                        f'{self.config.arch}')
     inputs = self.game.inputs(key, num, labels)
+    if latents is not None:
+      if latents.shape != inputs['z'].shape:
+        raise SampleError(f'--latents holds an array of shape {latents.shape}; this generator '
+                          f'takes (n, {inputs["z"].shape[1]})')
+      inputs['z'] = latents.astype(np.float32)
     samples = np.asarray(self._generate(self.variables, inputs,
-                                        stage=games.stage_after(self.game, self.step)))
+                                        stage=games.stage_after(self.game, self.step),
+                                        **options))
     if samples.ndim == 2:
       return samples
     lo, hi = self.game.value_range
@@ -62,13 +81,14 @@ class Generator:
 
 
 def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = None,
-             class_: str | None = None, key: jax.Array | None = None) -> np.ndarray:
+             class_: str | None = None, key: jax.Array | None = None,
+             latents: np.ndarray | None = None, **options) -> np.ndarray:
   """`num` samples from the generator saved in `workdir` (`Generator.draw`); of class `class_`
   (an index or a name) on a conditional run, else of every class in turn. The latents come from
-  `seed` (or `key`)."""
+  `seed` (or `key`), or are `latents`."""
   generator = Generator(workdir, step)
   return generator.draw(jax.random.key(seed) if key is None else key, num,
-                        _labels(generator.config, num, class_))
+                        _labels(generator.config, num, class_), latents, **options)
 
 
 def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
@@ -124,11 +144,30 @@ def main(argv=None) -> int:
   parser.add_argument('--class', dest='class_', metavar='C',
                       help='a conditional run: the class to draw, by index or name (default: '
                            'every class in turn)')
+  parser.add_argument('--latents', metavar='FILE.npy',
+                      help='the latents to generate from, (n, latent_dim) (n replaces --num)')
+  parser.add_argument('--truncation', type=float, metavar='PSI',
+                      help="StyleGAN2: truncation toward the average w (default: 1, none)")
+  parser.add_argument('--noise', choices=('random', 'const', 'none'),
+                      help="StyleGAN2's noise inputs (default: random)")
   args = parser.parse_args(argv)
   out = Path(args.out)
+  options = {name: value for name, value in (('truncation_psi', args.truncation),
+                                             ('noise_mode', args.noise)) if value is not None}
+  latents = None
+  if args.latents:
+    try:
+      latents = np.load(args.latents, allow_pickle=False)
+    except (OSError, ValueError) as error:
+      parser.error(f'cannot read --latents {args.latents!r}: {str(error).splitlines()[0]}')
+    if latents.ndim != 2:
+      parser.error(f'--latents holds an array of shape {latents.shape}, not (n, latent_dim)')
+    args.num = len(latents)
   if args.out.endswith(('/', '\\')) or out.is_dir():
     if args.class_ is not None:
       parser.error('--class with a FOLDER/ --out: the dataset holds every class')
+    if options or latents is not None:
+      parser.error('--latents, --truncation and --noise go with a .png or .npy --out')
     try:
       written = write_dataset(args.workdir, args.num, out, args.seed, args.step)
     except (FileNotFoundError, SampleError) as error:
@@ -140,7 +179,8 @@ def main(argv=None) -> int:
   if out.suffix not in ('.png', '.npy'):
     parser.error(f'--out must end in .png, .npy or /, got {str(out)!r}')
   try:
-    images = generate(args.workdir, args.num, args.seed, args.step, args.class_)
+    images = generate(args.workdir, args.num, args.seed, args.step, args.class_,
+                      latents=latents, **options)
   except (FileNotFoundError, SampleError) as error:
     parser.error(str(error))
   try:

@@ -255,3 +255,44 @@ def test_conditional_stylegan2_through_the_loop(tmp_path):
   threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
   sevens = generator.draw(jax.random.key(0), 4, labels=np.full(4, 7))
   assert threes.shape == (4, 8, 8, 1) and not np.allclose(threes, sevens)
+
+
+def test_reference_weights_convert_into_a_workdir_that_samples_the_references_images(
+    tmp_path, capsys):
+  """`python -m jaxgan.convert` on the reference's state dicts (.npz), then `python -m
+  jaxgan.sample --latents --noise const [--truncation]`: the reference's images (its constant
+  noise, the same latents and classes), and the discriminator's logits from the workdir."""
+  from jaxgan import convert, sample
+  from runs import final_state, main_in_process
+  for prefix in ('G', 'D'):
+    np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
+  code, out, err = main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'),
+                                   '--discriminator', str(tmp_path / 'D.npz'), '--out',
+                                   str(tmp_path / 'run'), '--set', 'mbstd_group=2',
+                                   main=convert.main)
+  assert code == 0 and '16x16x3' in out and '3 classes' in out, err
+  np.save(tmp_path / 'z.npy', FIXTURE['z'][:3])  # classes in turn: 0, 1, 2 = the fixture's
+  for psi in (1.0, 0.6):
+    code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--latents',
+                                   str(tmp_path / 'z.npy'), '--noise', 'const', '--truncation',
+                                   str(psi), '--out', str(tmp_path / 'x.npy'), main=sample.main)
+    assert code == 0, err
+    want = (FIXTURE[f'images_psi{psi}'][:3] + 1) / 2  # the generator's [-1, 1] as [0, 1]
+    np.testing.assert_allclose(np.load(tmp_path / 'x.npy'), want, atol=1e-5)
+  state = final_state(tmp_path / 'run')
+  d = sg2.Discriminator(**stylegan2_weights.discriminator_architecture(_state_dict('D')),
+                        mbstd_group_size=2)
+  np.testing.assert_allclose(d.apply(state.variables('D'), FIXTURE['d_images'], FIXTURE['labels']),
+                             FIXTURE['d_logits'], atol=1e-5)
+  # One line for what cannot be converted or drawn.
+  code, _, err = main_in_process(capsys, '--generator', str(tmp_path / 'D.npz'), '--out',
+                                 str(tmp_path / 'other'), main=convert.main)
+  assert code == 2 and err.count('\n') == 1 and 'generator' in err
+  code, _, err = main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
+                                 str(tmp_path / 'run'), main=convert.main)
+  assert code == 2 and 'already holds a run' in err
+  np.save(tmp_path / 'bad.npy', np.zeros((2, 5), np.float32))
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--latents',
+                                 str(tmp_path / 'bad.npy'), '--out', str(tmp_path / 'x.npy'),
+                                 main=sample.main)
+  assert code == 2 and err.count('\n') == 1 and '(n, 16)' in err

@@ -29,7 +29,7 @@ class Game(NamedTuple):
   make_step(axis_name=None, stage=0) -> train_step(state, batch) -> (state, metrics)
                                    pure and jittable; `axis_name`: the per-device body of a
                                    data-parallel step; compiled once per stage
-  generate(variables, inputs, stage=0) -> samples
+  generate(variables, inputs, stage=0, **options) -> samples
                                    network `sampler` (at `stage`) on its variables
                                    (`state.variables(sampler, ema=True)`, what checkpoints keep
                                    to sample with)
@@ -93,8 +93,8 @@ def build(config) -> Game:
   augmentation, EMA and sampling."""
   import optax
 
-  from jaxgan import losses, nets, optim, regularizers, step
-  from jaxgan.augment import diff_augment, stateless
+  from jaxgan import ada, losses, nets, optim, regularizers, step
+  from jaxgan.augment import adaptive, diff_augment, stateless
   from jaxgan.evaluate import modes
   from jaxgan.games import adversarial
 
@@ -121,7 +121,13 @@ def build(config) -> Game:
   if config.pl_weight > 0:
     g_regularizer = regularizers.path_length(config.pl_weight, every=config.pl_every,
                                              batch_shrink=config.pl_batch_shrink)
-  augment = diff_augment(config.augment)
+  if config.augment.startswith('ada'):
+    augmentation = adaptive(ada.pipeline(config.augment.partition(':')[2] or 'bgc'),
+                            config.batch_size, target=config.ada_target,
+                            speed_kimg=config.ada_kimg)
+  else:
+    augment = diff_augment(config.augment)
+    augmentation = None if augment is None else stateless(augment)
   generator, discriminator = nets.build(config)
   points = config.arch == 'mlp2d'
   ema_decay = config.ema_decay
@@ -136,7 +142,7 @@ def build(config) -> Game:
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
       value_range=(-1.0, 1.0) if config.arch == 'stylegan2' else adversarial.VALUE_RANGE,
       ema_decay=ema_decay, d_regularizer=d_regularizer, g_regularizer=g_regularizer,
-      augment=None if augment is None else stateless(augment), n_critic=config.n_critic,
+      augment=augmentation, n_critic=config.n_critic,
       sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
       grid_columns=config.sample_grid,
       grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,

@@ -214,6 +214,7 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         pieces['augment'] = augment.observe(
             state.pieces['augment'], DiscriminatorOutputs(real_logits, fake_logits, global_mean),
             state.step)
+        metrics = {**metrics, **augment.report(pieces['augment'])}
       return state.replace(collections={**state.collections, 'D': collections},
                            pieces={**state.pieces, **pieces}), metrics
 
@@ -263,10 +264,12 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
 
     return train_step
 
-  def generate_samples(variables, inputs, stage=0):
+  def generate_samples(variables, inputs, stage=0, **options):
+    """`options`: the generator's own sampling arguments (StyleGAN2's truncation_psi,
+    noise_mode)."""
     labels = class_inputs(inputs.get('label'))
     return networks(stage)[0].apply(variables, inputs['z'], *labels,
-                                    rngs={'noise': inputs['noise']})
+                                    rngs={'noise': inputs['noise']}, **options)
 
   def inputs(key, num, labels=None):
     """Latents from `key`; a conditional G's labels: `labels`, else the classes in turn."""

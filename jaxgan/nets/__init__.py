@@ -18,11 +18,14 @@ def build(config):
   if config.arch == 'stylegan2':
     sizes = dict(resolution=config.image_size, channels=config.channels,
                  num_classes=num_classes(config), channel_base=config.channel_base,
-                 channel_max=config.channel_max, mapping_layers=config.mapping_layers)
+                 channel_max=config.channel_max)
     return (stylegan2.Generator(z_dim=config.latent_dim, w_dim=config.w_dim,
+                                mapping_layers=config.mapping_layers,
                                 style_mixing_prob=config.style_mixing, **sizes),
             stylegan2.Discriminator(architecture=config.d_architecture,
-                                    mbstd_group_size=config.mbstd_group, **sizes))
+                                    mapping_layers=config.d_mapping_layers,
+                                    mbstd_group_size=config.mbstd_group,
+                                    mbstd_num_channels=config.mbstd_channels, **sizes))
   if config.arch != 'dcgan':
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(

@@ -1,0 +1,87 @@
+"""ADA: the augmentation pipeline equals stylegan2-ada-pytorch's, and p lives in the state.
+
+`fixtures/ada_reference.npz` was recorded by `benchmarks/record_ada.py`: the reference's
+`AugmentPipe` at p = 1 with `debug_percentile` (every random value fixed at a percentile, the
+reference's own test hook) for each transformation alone and the whole 'bgc' pipeline, on RGB and
+grey images. No torch needed here.
+"""
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import ada
+
+FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'ada_reference.npz')
+OPS = ('xflip', 'rotate90', 'xint', 'scale', 'rotate', 'aniso', 'xfrac', 'brightness',
+       'contrast', 'lumaflip', 'hue', 'saturation')
+
+
+@pytest.mark.parametrize('name', [*OPS, 'bgc'])
+def test_each_transformation_equals_the_references(name):
+  """To 1e-4 (measured: about 1e-6) on RGB and grey images, at two percentiles: the matrices,
+  the reflect padding, the sym6 up/downsampling, the bilinear sampling, the colour rules."""
+  spec = 'bgc' if name == 'bgc' else (name,)
+  changes = []
+  for percentile in (0.8, 0.3):
+    augment = jax.jit(ada.pipeline(spec, percentile=percentile))
+    for kind in ('rgb', 'grey'):
+      got = augment(jax.random.key(0), jnp.asarray(FIXTURE[kind]), 1.0)
+      want = FIXTURE[f'{name}/{percentile}/{kind}']
+      assert got.shape == want.shape
+      np.testing.assert_allclose(got, want, atol=1e-4, err_msg=f'{name} {percentile} {kind}')
+      if name not in ('hue', 'saturation') or kind == 'rgb':  # grey: no hue, no saturation
+        changes.append(np.abs(want - FIXTURE[kind]).max())
+  assert max(changes) > 0.05  # the transformation did something (flips: at one percentile)
+
+
+def test_at_p_zero_the_pipeline_passes_images_through():
+  """p = 0: no transformation; what remains is the geometric chain's reconstruction (the sym6
+  wavelet's up- and downsampling), exact to float rounding."""
+  images = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3), minval=-1, maxval=1)
+  out = jax.jit(ada.pipeline('bgc'))(jax.random.key(1), images, 0.0)
+  np.testing.assert_allclose(out, images, atol=1e-4)
+
+
+def test_each_transformation_applies_with_probability_p():
+  """x-flip alone at p = 0.5: a flip (i = 1, itself drawn with probability 1/2) on a quarter of
+  the images; the rest pass through."""
+  images = jax.random.uniform(jax.random.key(0), (800, 8, 8, 1))
+  out = jax.jit(ada.pipeline(('xflip',)))(jax.random.key(3), images, 0.5)
+  changed = np.abs(np.asarray(out - images)).reshape(800, -1).max(1) > 1e-3
+  assert 0.2 < changed.mean() < 0.3, changed.mean()
+
+
+def test_gradients_flow_through_the_pipeline():
+  images = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3))
+  augment = ada.pipeline('bgc')
+  gradient = jax.grad(lambda x: jnp.sum(augment(jax.random.key(2), x, 0.8) ** 2))(images)
+  assert np.all(np.isfinite(gradient)) and np.abs(gradient).mean() > 0.1
+
+
+def test_ada_p_is_logged_saved_and_resumed_exactly(tmp_path):
+  """`--set augment=ada`: p and the heuristic's running sums are state; metrics.jsonl logs
+  augment/p; a run stopped and resumed ends bitwise equal to one run (the reference restarts p at
+  0 on resume)."""
+  import json
+
+  from jaxgan import configs
+  from jaxgan.train import run
+  from runs import assert_trees_close, dynamic_fields, final_state, one_device
+  config = configs.get('digits').replace(
+      image_size=8, g_base=4, g_widths=(8,), d_widths=(8,), g_dense_features=8, latent_dim=4,
+      batch_size=8, steps=8, checkpoint_every=4, log_every=1, eval_every=0, augment='ada',
+      ada_kimg=0.1, ada_target=-1.0, loss='non_saturating', sample_grid=2)  # p only rises
+  run(config, tmp_path / 'whole', progress=False, parallel=one_device())
+  run(config.replace(steps=4), tmp_path / 'parts', progress=False, parallel=one_device())
+  run(config, tmp_path / 'parts', progress=False, parallel=one_device())
+  whole = final_state(tmp_path / 'whole')
+  assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),
+                     rtol=0.0)
+  logged = [json.loads(line)['augment/p'] for line in (tmp_path / 'whole' / 'metrics.jsonl')
+            .open()]
+  assert logged == pytest.approx([0, 0, 0, 0.32, 0.32, 0.32, 0.32, 0.64])  # 8 x 4 / 100 per 4 steps
+  assert float(whole.pieces['augment']['p']) == logged[-1]
