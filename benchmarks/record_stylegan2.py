@@ -60,6 +60,22 @@ def main():
   images = rng.uniform(-1, 1, (4, a['channels'], a['resolution'], a['resolution'])).astype(
       np.float32)
   record = {'z': z, 'labels': labels, 'd_images': images.transpose(0, 2, 3, 1)}
+  # Gradients: of sum(G(z, c) * directions) for every generator parameter, and of the sum of
+  # D's logits for every discriminator parameter and for the images (R1's path).
+  directions = rng.standard_normal((4, a['channels'], a['resolution'], a['resolution'])).astype(
+      np.float32)
+  record['g_directions'] = directions.transpose(0, 2, 3, 1)
+  out = G(torch.from_numpy(z), torch.from_numpy(c), noise_mode='const', force_fp32=True)
+  names, params = zip(*G.named_parameters())
+  for name, grad in zip(names, torch.autograd.grad((out * torch.from_numpy(directions)).sum(),
+                                                   params)):
+    record[f'G_grad/{name}'] = grad.numpy()
+  image_input = torch.from_numpy(images).requires_grad_(True)
+  names, params = zip(*D.named_parameters())
+  grads = torch.autograd.grad(D(image_input, torch.from_numpy(c)).sum(), (*params, image_input))
+  for name, grad in zip(names, grads[:-1]):
+    record[f'D_grad/{name}'] = grad.numpy()
+  record['D_grad_images'] = grads[-1].numpy().transpose(0, 2, 3, 1)
   with torch.no_grad():
     zt, ct = torch.from_numpy(z), torch.from_numpy(c)
     record['ws'] = G.mapping(zt, ct).numpy()

@@ -91,6 +91,9 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
              out: Path):
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
   spec = {**dataclasses.asdict(config), 'preset': preset}
+  if config.arch != 'dcgan' and set(frameworks) - {'jaxgan'}:
+    print(f'{preset}: jaxgan only (the peers implement the seed\'s DCGAN)')
+    frameworks = ['jaxgan']
   workers = [Worker(framework, spec, out / f'{framework}.log') for framework in frameworks]
   try:
     for _ in range(rounds):
@@ -99,7 +102,7 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
   finally:
     for worker in workers:
       worker.close()
-  flops = step_flops(config)
+  flops = step_flops(config) if config.arch == 'dcgan' else None  # counted for DCGAN only
   rows = []
   for worker in workers:
     seconds = statistics.median(worker.times)
@@ -109,7 +112,8 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
         'steps_timed': len(worker.times), 'ms_per_step': seconds * 1e3,
         'img_per_s': batch_size / seconds, 'first_step_s': worker.facts['first_step_s'],
         'compile_s': worker.facts.get('compile_s'), 'xla_flops': worker.facts.get('xla_flops'),
-        'useful_gflop_per_step': flops / 1e9, 'useful_gflop_per_s': flops / seconds / 1e9,
+        'useful_gflop_per_step': flops and flops / 1e9,
+        'useful_gflop_per_s': flops and flops / seconds / 1e9,
         'peak_host_mb': worker.memory['peak_host_mb'],
         'peak_device_mb': worker.memory['peak_device_mb']})
   peers = [row['img_per_s'] for row in rows if row['framework'] != 'jaxgan']
@@ -140,11 +144,13 @@ def print_table(rows, peaks):
   for row in rows:
     ratio = f'{row["jaxgan_ratio"]:.2f}' if 'jaxgan_ratio' in row else '-'
     compile_s = f'{row["compile_s"]:.1f}' if row['compile_s'] is not None else '-'
-    share = 100 * row['useful_gflop_per_s'] * 1e9 / peaks[row['dtype']]
+    useful = row['useful_gflop_per_s']
+    rate = f'{useful:7.1f}' if useful else f'{"-":>7}'
+    share = f'{100 * useful * 1e9 / peaks[row["dtype"]]:6.0f}' if useful else f'{"-":>6}'
     print(f'{row["preset"] + ":" + str(row["batch_size"]):12} {row["dtype"]:8} '
           f'{row["framework"]:9} {row["ms_per_step"]:8.1f} {row["img_per_s"]:7.2f} {ratio:>8} '
-          f'{row["first_step_s"]:10.1f} {compile_s:>9} {row["useful_gflop_per_s"]:7.1f} '
-          f'{share:6.0f} {row["peak_host_mb"]:7.0f}')
+          f'{row["first_step_s"]:10.1f} {compile_s:>9} {rate} {share} '
+          f'{row["peak_host_mb"]:7.0f}')
 
 
 def plot(rows, path: Path) -> bool:

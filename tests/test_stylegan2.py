@@ -76,6 +76,30 @@ def test_discriminator_equals_the_references(reference):
   np.testing.assert_allclose(logits, FIXTURE['d_logits'], atol=1e-5)
 
 
+def test_gradients_equal_the_references(reference):
+  """Backward too: the gradient of sum(G(z, c) * directions) for every generator parameter, and
+  of D's summed logits for every discriminator parameter and for the images (R1's path), equal
+  the reference's autograd (to 1e-4 of each gradient's scale)."""
+  generator, g_vars, discriminator, d_vars = reference
+  z, labels = FIXTURE['z'], FIXTURE['labels']
+  g_loss = lambda params: jnp.sum(generator.apply({**g_vars, 'params': params}, z, labels,
+                                                  noise_mode='const') * FIXTURE['g_directions'])
+  d_loss = lambda params, images: discriminator.apply({'params': params}, images, labels).sum()
+  g_grads = stylegan2_weights.to_state_dict({'params': jax.grad(g_loss)(g_vars['params'])})
+  d_grads, image_grads = jax.grad(d_loss, argnums=(0, 1))(d_vars['params'],
+                                                          jnp.asarray(FIXTURE['d_images']))
+  d_grads = stylegan2_weights.to_state_dict({'params': d_grads})
+  for prefix, grads in (('G', g_grads), ('D', d_grads)):
+    wanted = {name[len(prefix) + 6:]: FIXTURE[name] for name in FIXTURE.files
+              if name.startswith(f'{prefix}_grad/')}
+    assert wanted.keys() == grads.keys()
+    for name, want in wanted.items():
+      scale = max(np.abs(want).max(), 1e-6)
+      assert np.abs(grads[name] - want).max() < 1e-4 * scale + 1e-7, f'{prefix} {name}'
+  want = FIXTURE['D_grad_images']
+  assert np.abs(image_grads - want).max() < 1e-4 * np.abs(want).max()
+
+
 def test_state_dict_round_trip(reference):
   _, g_vars, _, _ = reference
   back = stylegan2_weights.to_state_dict(g_vars)
