@@ -65,6 +65,9 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--inception', metavar='FILE',
                       help="FID's converted Inception weights for --eval-every on other data "
                            "than the digits (default: $JAXGAN_INCEPTION)")
+  parser.add_argument('--init-from', metavar='DIR',
+                      help="start a new run from the latest weights of a workdir (a run's or "
+                           "python -m jaxgan.convert's): fine-tuning; shapes must agree")
   parser.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                       help='override any config field, e.g. --set g_lr=2e-4 (repeatable)')
   parser.add_argument('--summary', action='store_true',
@@ -156,7 +159,8 @@ def main(argv=None) -> int:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
     summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
-                        data_dir=args.data_dir, inception_weights=args.inception)
+                        data_dir=args.data_dir, inception_weights=args.inception,
+                        init_from=args.init_from)
   except (DatasetError, train.CheckpointMismatch, parallel.ParallelError,
           WeightsMissing) as error:
     parser.error(str(error))

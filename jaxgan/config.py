@@ -46,6 +46,7 @@ class Config:
   mbstd_channels: int = 1  # and its feature maps (channel groups)
   d_architecture: str = 'resnet'  # or 'orig' (the reference's cifar configuration)
   style_mixing: float = 0.0  # probability of mixing two latents' styles in training
+  freeze_d: int = 0  # Freeze-D (Mo et al. 2020): the discriminator's first N layers not trained
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
@@ -119,6 +120,9 @@ class Config:
                        f'{self.arch}')
     if self.arch == 'stylegan2' and (self.image_size < 8 or self.image_size & (self.image_size - 1)):
       raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
+    if self.freeze_d and self.arch != 'stylegan2':
+      raise ValueError(f'freeze_d counts the layers of the stylegan2 discriminator, not of '
+                       f'{self.arch}')
     if self.d_architecture not in ('resnet', 'orig'):
       raise ValueError(f"d_architecture must be 'resnet' or 'orig', got {self.d_architecture!r}")
     if self.eval_every < 0:

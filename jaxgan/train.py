@@ -46,7 +46,7 @@ class Interrupted(RuntimeError):
 def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
-        inception_weights: str | None = None) -> dict:
+        inception_weights: str | None = None, init_from: str | Path | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -60,7 +60,9 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   datasets a quality check (`jaxgan.evaluate.digits`, `jaxgan.evaluate.modes`).
   SIGINT/SIGTERM finish the current step, save, and raise `Interrupted`. `data_dir`: see
   `jaxgan.data.load_dataset`; `inception_weights`: FID's converted Inception, for an evaluation
-  in its feature space (`jaxgan.evaluate.training`).
+  in its feature space (`jaxgan.evaluate.training`). `init_from`: a workdir (a run's or
+  `jaxgan.convert`'s) whose latest weights a new run starts from (fine-tuning), its optimizer
+  states and step fresh; ignored when the workdir has a checkpoint to resume.
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -113,7 +115,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   lo, hi = game.value_range
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _Best(workdir / 'best', evaluated and EVAL_METRICS[config.eval_space]) as best, _StopOnSignals() as stop:
-    state, first_step = _resume(config, checkpoints, game, run_key, parallel)
+    state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from)
     stage = games.stage_after(game, first_step)
     if main_process:
       (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
@@ -236,12 +238,16 @@ def _quality_check(config: Config):
   return None
 
 
-def _resume(config, checkpoints, game, run_key, parallel):
-  """(state, step) from the latest checkpoint, or the initial state at step 0, laid out for
-  `parallel` (a run may resume on another number of devices)."""
+def _resume(config, checkpoints, game, run_key, parallel, init_from=None):
+  """(state, step) from the latest checkpoint, or the initial state at step 0 (with the weights
+  of `init_from`'s latest checkpoint), laid out for `parallel` (a run may resume on another
+  number of devices)."""
   step = checkpoints.latest_step()
   if step is None:
-    return parallel.replicate(game.init(run_key)), 0
+    state = game.init(run_key)
+    if init_from is not None:
+      state = _initialized_from(Path(init_from), state)
+    return parallel.replicate(state), 0
   if changed := config.structure_changes(checkpoints.config(step)):
     raise CheckpointMismatch(
         f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
@@ -255,6 +261,46 @@ def _resume(config, checkpoints, game, run_key, parallel):
         f'of jaxgan makes ({str(error).strip().splitlines()[0][:200].rstrip(":")}); it was '
         f'written by another version: use a new --workdir') from error
   return parallel.replicate(restored), step
+
+
+def _initialized_from(source: Path, fresh):
+  """`fresh` with every network's weights, non-trained collections and EMA taken from the
+  latest checkpoint in `source`; `CheckpointMismatch` naming the first tensor whose shape (or
+  presence) differs."""
+  directory = source / 'checkpoints'
+  if not directory.is_dir():
+    raise CheckpointMismatch(f'--init-from {str(source)!r}: no checkpoints there')
+  with Checkpoints(directory, create=False) as checkpoints:
+    step = checkpoints.latest_step()
+    if step is None:
+      raise CheckpointMismatch(f'--init-from {str(source)!r}: no complete checkpoint')
+    source_config = Config.from_dict(checkpoints.config(step))
+    source_game = games.build(source_config)
+    saved = checkpoints.restore_state(step, games.abstract_state(
+        source_game, jax.random.key(source_config.seed), step))
+  taken = {}
+  for part in ('params', 'collections', 'ema'):
+    taken[part] = {}
+    for name, tree in getattr(fresh, part).items():
+      others = getattr(saved, part)
+      other = others.get(name, saved.params.get(name) if part == 'ema' else None)
+      _check_same_shapes(tree, other, f'{part}[{name!r}]', source)
+      taken[part][name] = other
+  return fresh.replace(**taken)
+
+
+def _check_same_shapes(want, have, where: str, source: Path):
+  if have is None:
+    raise CheckpointMismatch(f'--init-from {str(source)!r} has no {where}')
+  have_leaves = {jax.tree_util.keystr(path): leaf for path, leaf in
+                 jax.tree.flatten_with_path(have)[0]}
+  for path, leaf in jax.tree.flatten_with_path(want)[0]:
+    name = jax.tree_util.keystr(path)
+    if name not in have_leaves:
+      raise CheckpointMismatch(f'--init-from {str(source)!r}: {where}{name} is missing')
+    if have_leaves[name].shape != leaf.shape:
+      raise CheckpointMismatch(f'--init-from {str(source)!r}: {where}{name} has shape '
+                               f'{have_leaves[name].shape}, this run needs {leaf.shape}')
 
 
 @contextlib.contextmanager

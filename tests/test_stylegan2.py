@@ -320,3 +320,37 @@ def test_reference_weights_convert_into_a_workdir_that_samples_the_references_im
                                  str(tmp_path / 'bad.npy'), '--out', str(tmp_path / 'x.npy'),
                                  main=sample.main)
   assert code == 2 and err.count('\n') == 1 and '(n, 16)' in err
+
+
+def test_init_from_a_workdir_with_freeze_d(tmp_path, capsys):
+  """`--init-from DIR`: a new run starts from DIR's latest weights (its EMA and w_avg too), with
+  fresh optimizer states and step; `freeze_d` keeps the discriminator's first layers (the
+  reference's numbering: fromrgb, conv0, conv1, skip of the first block, ...) as they were.
+  Shapes that differ are one line naming the tensor."""
+  from jaxgan.train import run
+  from runs import TINY as TINY_FLAGS
+  from runs import final_state, main_in_process, one_device
+  config = _tiny_config().replace(steps=2, checkpoint_every=2)
+  run(config, tmp_path / 'source', progress=False, parallel=one_device())
+  source = final_state(tmp_path / 'source')
+  tuned = config.replace(freeze_d=2, steps=2)
+  run(tuned, tmp_path / 'tuned', progress=False, parallel=one_device(),
+      init_from=tmp_path / 'source')
+  state = final_state(tmp_path / 'tuned')
+  assert int(state.step) == 2
+  d0, d1 = source.params['D'], state.params['D']
+  for layer in ('fromrgb', 'conv0'):  # frozen: the first two layers of b8
+    np.testing.assert_array_equal(d1['b8'][layer]['weight'], d0['b8'][layer]['weight'])
+  for block, layer in (('b8', 'conv1'), ('b8', 'skip'), ('b4', 'conv')):
+    assert not np.allclose(d1[block][layer]['weight'], d0[block][layer]['weight'])
+  assert not np.allclose(state.params['G']['synthesis']['b8']['conv1']['weight'],
+                         source.params['G']['synthesis']['b8']['conv1']['weight'])
+  for prefix in ('G', 'D'):
+    np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
+  from jaxgan import convert
+  main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
+                  str(tmp_path / 'converted'), main=convert.main)
+  code, _, err = main_in_process(capsys, *TINY_FLAGS, '--config', 'stylegan2', '--workdir',
+                                 str(tmp_path / 'other'), '--init-from',
+                                 str(tmp_path / 'converted'), '--steps', '1')
+  assert code == 2 and err.count('\n') == 1 and 'has shape' in err, err

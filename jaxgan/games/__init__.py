@@ -133,12 +133,21 @@ def build(config) -> Game:
   ema_decay = config.ema_decay
   if config.ema_kimg > 0:
     ema_decay = step.ema_half_life(config.ema_kimg, config.batch_size, config.ema_rampup)
+  d_optimizer = optimizer(config.d_lr, config.steps * config.n_critic, d_regularizer)
+  if config.freeze_d:
+    frozen = set(nets.stylegan2.discriminator_layers(config.image_size, config.d_architecture)
+                 [:config.freeze_d])
+    d_optimizer = optax.multi_transform(
+        {'train': d_optimizer, 'frozen': optax.set_to_zero()},
+        lambda params: jax.tree.map_with_path(
+            lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
+            in frozen else 'train', params))
   return adversarial.game(
       generator, discriminator,
       loss=(losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
             else losses.LOSSES[config.loss]()),
       optimizers={'G': optimizer(config.g_lr, config.steps, g_regularizer),
-                  'D': optimizer(config.d_lr, config.steps * config.n_critic, d_regularizer)},
+                  'D': d_optimizer},
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
       value_range=(-1.0, 1.0) if config.arch == 'stylegan2' else adversarial.VALUE_RANGE,
       ema_decay=ema_decay, d_regularizer=d_regularizer, g_regularizer=g_regularizer,

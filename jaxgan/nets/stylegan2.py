@@ -489,3 +489,15 @@ class Discriminator(nn.Module):
                      name='mapping')(None, jax.nn.one_hot(labels, self.num_classes))
     return DiscriminatorEpilogue(ch(4), cmap_dim, self.mbstd_group_size, self.mbstd_num_channels,
                                  self.conv_clamp, name='b4')(x, cmap)
+
+
+def discriminator_layers(resolution: int, architecture: str = 'resnet') -> list[tuple[str, str]]:
+  """The discriminator's block layers as (block, layer), in the order the reference numbers them
+  for Freeze-D (`DiscriminatorBlock`'s `freeze_layers`: from the input's resolution down,
+  fromrgb, conv0, conv1, skip); the 4x4 epilogue is never frozen."""
+  layers = []
+  for res in [2 ** i for i in range(int(math.log2(resolution)), 2, -1)]:
+    names = (['fromrgb'] if res == resolution else []) + ['conv0', 'conv1']
+    layers += [(f'b{res}', name) for name in names + (['skip'] if architecture == 'resnet'
+                                                      else [])]
+  return layers
