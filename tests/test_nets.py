@@ -36,8 +36,8 @@ def test_presets_produce_their_sample_shape(name):
   generator, discriminator = nets.build(config)
   latents = jnp.zeros((2, config.latent_dim))
   labels = (jnp.zeros((2,), jnp.int32),) if config.conditional else ()
-  images = jax.eval_shape(lambda: generator.init_with_output(jax.random.key(0), latents,
-                                                             *labels)[0])
+  rngs = {'params': jax.random.key(0), 'noise': jax.random.key(1)}  # StyleGAN2 draws noise
+  images = jax.eval_shape(lambda: generator.init_with_output(rngs, latents, *labels)[0])
   expected = (2, 2) if config.arch == 'mlp2d' else (2, config.image_size, config.image_size,
                                                     config.channels)
   assert images.shape == (2, *nets.sample_shape(config)) == expected

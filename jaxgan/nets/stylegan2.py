@@ -461,8 +461,9 @@ class DiscriminatorEpilogue(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """`Discriminator`: images NHWC (and int labels) -> logits [n, 1]. `architecture` 'resnet'
-  (the reference's default) or 'orig' (its cifar configuration)."""
+  """`Discriminator`: images NHWC (and int labels) -> logits [n] (the reference's [n, 1],
+  flattened as jaxgan's discriminators return them). `architecture` 'resnet' (the reference's
+  default) or 'orig' (its cifar configuration)."""
   resolution: int
   channels: int = 3
   num_classes: int = 0
@@ -488,7 +489,7 @@ class Discriminator(nn.Module):
       cmap = Mapping(0, self.num_classes, cmap_dim, None, self.mapping_layers, w_avg_beta=None,
                      name='mapping')(None, jax.nn.one_hot(labels, self.num_classes))
     return DiscriminatorEpilogue(ch(4), cmap_dim, self.mbstd_group_size, self.mbstd_num_channels,
-                                 self.conv_clamp, name='b4')(x, cmap)
+                                 self.conv_clamp, name='b4')(x, cmap)[:, 0]
 
 
 def discriminator_layers(resolution: int, architecture: str = 'resnet') -> list[tuple[str, str]]:
