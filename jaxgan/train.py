@@ -181,7 +181,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
     name, report, count = check
     inputs = game.inputs(jax.random.key(config.seed + 1), count)
     labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
-    summary[name] = report(samples_of(inputs), *labels)
+    samples = samples_of(inputs)
+    summary[name] = report(samples if samples.ndim == 2 else (samples - lo) / (hi - lo), *labels)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
 

@@ -265,6 +265,14 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   ema, params = whole.ema['G'], whole.params['G']
   assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(ema), jax.tree.leaves(params)))
   assert (tmp_path / 'whole' / 'samples' / 'final.png').exists()
+  # The end-of-run digits check reads the samples in [0, 1], mapped from the generator's [-1, 1].
+  from jaxgan.evaluate.digits import digit_report
+  from jaxgan.sample import Generator
+  from jaxgan.train import DIGIT_CHECK_SAMPLES
+  images = Generator(tmp_path / 'whole').draw(jax.random.key(config.seed + 1),
+                                              DIGIT_CHECK_SAMPLES)
+  check = json.loads((tmp_path / 'whole' / 'digits_check.json').read_text())
+  assert check['class_histogram'] == digit_report(images)['class_histogram']
 
 
 def test_conditional_stylegan2_through_the_loop(tmp_path):
