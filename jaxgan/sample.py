@@ -3,6 +3,7 @@
   python -m jaxgan.sample --workdir DIR --num N --out FILE.png|FILE.npy|FOLDER/ [--seed S]
                           [--step K] [--class C] [--latents FILE.npy]
                           [--truncation PSI] [--noise random|const|none]
+  python -m jaxgan.sample --workdir DIR --rows SEEDS --cols SEEDS [--styles 0-6] --out grid.png
 
 A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
 (n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples. A
@@ -12,7 +13,7 @@ subfolder per class (what `train.py --dataset FOLDER` reads back as labelled dat
 `--latents` takes the latents from a file (n, latent_dim) instead of drawing them. A StyleGAN2
 generator also takes `--truncation PSI` (w pulled toward its tracked average, psi 1: none) and
 `--noise` (random per image, the layers' constant buffers, or none), as the reference's
-generate.py offers them.
+generate.py offers them, and draws the reference's style-mixing grid (`--rows`, `--cols`).
 """
 
 import math
@@ -91,6 +92,50 @@ def generate(workdir: str | Path, num: int, seed: int = 0, step: int | None = No
                         _labels(generator.config, num, class_), latents, **options)
 
 
+def style_mixing_grid(workdir: str | Path, rows: list[int], columns: list[int],
+                      styles: list[int], truncation_psi: float = 1.0, noise_mode: str = 'const',
+                      step: int | None = None) -> np.ndarray:
+  """StyleGAN2's style-mixing figure, as the reference's style_mixing.py draws it: latents from
+  numpy's RandomState(seed) per seed, ws truncated toward w_avg; the first row holds the column
+  seeds' images, the first column the row seeds', and cell (r, c) the row seed's ws with the
+  column seed's at `styles` (layer indices). Returns the uint8 mosaic."""
+  from jaxgan import nets
+  generator = Generator(workdir, step)
+  config = generator.config
+  if config.arch != 'stylegan2' or config.conditional:
+    raise SampleError('a style-mixing grid needs an unconditional StyleGAN2 run')
+  network, _ = nets.build(config)
+  seeds = list(dict.fromkeys(rows + columns))
+  z = np.stack([np.random.RandomState(seed).randn(config.latent_dim) for seed in seeds])
+  ws = np.asarray(network.apply(generator.variables, z.astype(np.float32),
+                                truncation_psi=truncation_psi, method='map'))
+  if max(styles) >= ws.shape[1]:
+    raise SampleError(f'--styles: this generator has {ws.shape[1]} styles, 0..{ws.shape[1] - 1}')
+  by_seed = dict(zip(seeds, ws))
+  mixed = []
+  for row in rows:
+    for column in columns:
+      w = by_seed[row].copy()
+      w[styles] = by_seed[column][styles]
+      mixed.append(w)
+  synthesize = jax.jit(lambda ws: network.apply(generator.variables, ws, noise_mode=noise_mode,
+                                                rngs={'noise': jax.random.key(0)},
+                                                method='synthesize'))
+  to_pixels = lambda images: to_uint8(np.asarray(images), generator.game.value_range)
+  singles = dict(zip(seeds, to_pixels(synthesize(ws))))
+  cells = to_pixels(synthesize(np.stack(mixed)))
+  size, channels = config.image_size, config.channels
+  canvas = np.zeros((size * (len(rows) + 1), size * (len(columns) + 1), channels), np.uint8)
+  for c, column in enumerate(columns):
+    canvas[:size, size * (c + 1):size * (c + 2)] = singles[column]
+  for r, row in enumerate(rows):
+    canvas[size * (r + 1):size * (r + 2), :size] = singles[row]
+    for c in range(len(columns)):
+      canvas[size * (r + 1):size * (r + 2), size * (c + 1):size * (c + 2)] = \
+          cells[r * len(columns) + c]
+  return canvas
+
+
 def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
                   step: int | None = None) -> int:
   """Writes `num` PNGs per class of a conditional run into `folder/CLASS/` (else `num` into
@@ -150,7 +195,14 @@ def main(argv=None) -> int:
                       help="StyleGAN2: truncation toward the average w (default: 1, none)")
   parser.add_argument('--noise', choices=('random', 'const', 'none'),
                       help="StyleGAN2's noise inputs (default: random)")
+  parser.add_argument('--rows', metavar='SEEDS', help="StyleGAN2's style-mixing grid: the row "
+                      "seeds (with --cols; the reference's style_mixing.py)")
+  parser.add_argument('--cols', metavar='SEEDS', help='the column seeds, whose styles mix in')
+  parser.add_argument('--styles', default='0-6', metavar='RANGE',
+                      help='the layers taken from the column seeds (default: %(default)s)')
   args = parser.parse_args(argv)
+  if args.rows or args.cols:
+    return _style_mixing(parser, args)
   out = Path(args.out)
   options = {name: value for name, value in (('truncation_psi', args.truncation),
                                              ('noise_mode', args.noise)) if value is not None}
@@ -192,6 +244,32 @@ def main(argv=None) -> int:
       save_grid(to_uint8(images, (0.0, 1.0)), out, columns=math.ceil(math.sqrt(args.num)))
   except OSError as error:
     parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
+  return 0
+
+
+def _style_mixing(parser, args) -> int:
+  def seeds(text, flag):
+    try:
+      return [int(seed) for seed in text.split(',')]
+    except (AttributeError, ValueError):
+      parser.error(f'{flag} wants comma-separated seeds, got {text!r}')
+  rows, columns = seeds(args.rows, '--rows'), seeds(args.cols, '--cols')
+  low, _, high = args.styles.partition('-')
+  try:
+    styles = list(range(int(low), int(high or low) + 1))
+  except ValueError:
+    parser.error(f'--styles wants a layer or a range like 0-6, got {args.styles!r}')
+  if not args.out.endswith('.png'):
+    parser.error('a style-mixing grid is written as a .png --out')
+  try:
+    grid = style_mixing_grid(args.workdir, rows, columns, styles,
+                             1.0 if args.truncation is None else args.truncation,
+                             args.noise or 'const', args.step)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(args.out)
+  except (FileNotFoundError, SampleError) as error:
+    parser.error(str(error))
+  except OSError as error:
+    parser.error(f'cannot write {args.out!r}: {error.strerror or error}')
   return 0
 
 

@@ -362,3 +362,32 @@ def test_init_from_a_workdir_with_freeze_d(tmp_path, capsys):
                                  str(tmp_path / 'other'), '--init-from',
                                  str(tmp_path / 'converted'), '--steps', '1')
   assert code == 2 and err.count('\n') == 1 and 'has shape' in err, err
+
+
+def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
+  """`--rows --cols --styles`: the reference's style_mixing.py figure. Cell (r, c) is the row
+  seed's ws with the column seed's at the chosen layers, synthesized; all styles taken makes
+  the column seed's own image; one style taken makes an image of neither."""
+  from jaxgan import convert, sample
+  from runs import main_in_process
+  g_dict = {k: v for k, v in _state_dict('G').items() if not k.startswith('mapping.embed')}
+  g_dict['mapping.fc0.weight'] = g_dict['mapping.fc0.weight'][:, :16]  # unconditional
+  np.savez(tmp_path / 'G.npz', **g_dict)
+  main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out', str(tmp_path / 'run'),
+                  main=convert.main)
+  grid = lambda styles: sample.style_mixing_grid(tmp_path / 'run', [1, 2], [3, 4, 5], styles)
+  every, first = grid(list(range(6))), grid([0])  # 16x16: 6 styles
+  cell = lambda mosaic, r, c: mosaic[16 * r:16 * (r + 1), 16 * c:16 * (c + 1)]
+  for r in (1, 2):
+    for c in (1, 2, 3):
+      np.testing.assert_array_equal(cell(every, r, c), cell(every, 0, c))  # column seed's image
+  assert not np.array_equal(cell(first, 1, 1), cell(first, 0, 1))
+  assert not np.array_equal(cell(first, 1, 1), cell(first, 1, 0))
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--rows', '1,2',
+                                 '--cols', '3', '--styles', '0-3', '--out',
+                                 str(tmp_path / 'grid.png'), main=sample.main)
+  assert code == 0 and (tmp_path / 'grid.png').exists(), err
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--rows', '1',
+                                 '--cols', '3', '--styles', '0-20', '--out',
+                                 str(tmp_path / 'grid.png'), main=sample.main)
+  assert code == 2 and err.count('\n') == 1 and 'styles' in err
