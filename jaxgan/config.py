@@ -120,6 +120,9 @@ class Config:
                        f'{self.arch}')
     if self.arch == 'stylegan2' and (self.image_size < 8 or self.image_size & (self.image_size - 1)):
       raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
+    if self.arch == 'stylegan2' and self.dtype != 'float32':
+      raise ValueError('stylegan2 computes in float32 for now (--dtype bfloat16 is not wired '
+                       'into its networks yet)')
     if self.freeze_d and self.arch != 'stylegan2':
       raise ValueError(f'freeze_d counts the layers of the stylegan2 discriminator, not of '
                        f'{self.arch}')
