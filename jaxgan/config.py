@@ -118,7 +118,8 @@ class Config:
     if self.conditional and self.arch not in ('dcgan', 'stylegan2'):
       raise ValueError(f'conditional networks are an option of arch dcgan or stylegan2, not '
                        f'{self.arch}')
-    if self.arch == 'stylegan2' and (self.image_size < 8 or self.image_size & (self.image_size - 1)):
+    power_of_two = self.image_size & (self.image_size - 1) == 0
+    if self.arch == 'stylegan2' and (self.image_size < 8 or not power_of_two):
       raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
     if self.arch == 'stylegan2' and self.dtype != 'float32':
       raise ValueError('stylegan2 computes in float32 for now (--dtype bfloat16 is not wired '

@@ -112,9 +112,14 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   evaluated = config.eval_every and game.inputs is not None
   evaluate = training_evaluation(config, dataset.examples, workdir, inception_weights) \
       if evaluated and main_process else None
-  lo, hi = game.value_range
+  best_metric = EVAL_METRICS[config.eval_space] if evaluated else None
+
+  def in_unit_range(samples):
+    """Images from the generator's range to [0, 1], as the evaluations read them."""
+    lo, hi = game.value_range
+    return samples if samples.ndim == 2 else (samples - lo) / (hi - lo)
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
-      _Best(workdir / 'best', evaluated and EVAL_METRICS[config.eval_space]) as best, _StopOnSignals() as stop:
+      _Best(workdir / 'best', best_metric) as best, _StopOnSignals() as stop:
     state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from)
     stage = games.stage_after(game, first_step)
     if main_process:
@@ -150,8 +155,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
                                        1)
           if evaluating and main_process:
-            samples = samples_of(game.inputs(eval_key, config.eval_samples))
-            metrics.update(evaluate((samples - lo) / (hi - lo)))
+            inputs = game.inputs(eval_key, config.eval_samples)
+            metrics.update(evaluate(in_unit_range(samples_of(inputs))))
           log.write(json.dumps({'step': done, **metrics}) + '\n')
           log.flush()
           bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}',
@@ -181,8 +186,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
     name, report, count = check
     inputs = game.inputs(jax.random.key(config.seed + 1), count)
     labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
-    samples = samples_of(inputs)
-    summary[name] = report(samples if samples.ndim == 2 else (samples - lo) / (hi - lo), *labels)
+    summary[name] = report(in_unit_range(samples_of(inputs)), *labels)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
 
