@@ -72,6 +72,19 @@ def one_device():
   return parallel.DataParallel('shard_map', parallel.select_devices(1))
 
 
+def resumes_exactly(config, tmp_path, stop: int):
+  """Trains `config` in one run (tmp_path/whole) and in a run stopped after `stop` steps and
+  resumed (tmp_path/parts); asserts both final states bitwise equal and returns the whole one."""
+  from jaxgan.train import run
+  run(config, tmp_path / 'whole', progress=False, parallel=one_device())
+  run(config.replace(steps=stop), tmp_path / 'parts', progress=False, parallel=one_device())
+  run(config, tmp_path / 'parts', progress=False, parallel=one_device())
+  whole = final_state(tmp_path / 'whole')
+  assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),
+                     rtol=0.0)
+  return whole
+
+
 def main_in_process(capsys, *argv, main=None) -> tuple[int, str, str]:
   """train.py's `main` (or another command's `main`) run in this process: (exit code, stdout,
   stderr). Faster than a process where the process itself is not the point (no interpreter or

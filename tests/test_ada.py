@@ -69,18 +69,12 @@ def test_ada_p_is_logged_saved_and_resumed_exactly(tmp_path):
   import json
 
   from jaxgan import configs
-  from jaxgan.train import run
-  from runs import assert_trees_close, dynamic_fields, final_state, one_device
+  from runs import resumes_exactly
   config = configs.get('digits').replace(
       image_size=8, g_base=4, g_widths=(8,), d_widths=(8,), g_dense_features=8, latent_dim=4,
       batch_size=8, steps=8, checkpoint_every=4, log_every=1, eval_every=0, augment='ada',
       ada_kimg=0.1, ada_target=-1.0, loss='non_saturating', sample_grid=2)  # p only rises
-  run(config, tmp_path / 'whole', progress=False, parallel=one_device())
-  run(config.replace(steps=4), tmp_path / 'parts', progress=False, parallel=one_device())
-  run(config, tmp_path / 'parts', progress=False, parallel=one_device())
-  whole = final_state(tmp_path / 'whole')
-  assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),
-                     rtol=0.0)
+  whole = resumes_exactly(config, tmp_path, stop=4)
   logged = [json.loads(line)['augment/p'] for line in (tmp_path / 'whole' / 'metrics.jsonl')
             .open()]
   assert logged == pytest.approx([0, 0, 0, 0.32, 0.32, 0.32, 0.32, 0.64])  # 8 x 4 / 100 per 4 steps
