@@ -71,11 +71,11 @@ def main(argv=None):
     print(f'{name}: {report}', flush=True)
   args.out.parent.mkdir(parents=True, exist_ok=True)
   args.out.write_text(json.dumps(results, indent=2) + '\n')
-  print(f'\n| preset (steps) | ' + ' | '.join(title for _, title in COLUMNS) + ' |')
+  print('\n| preset (steps) | ' + ' | '.join(title for _, title in COLUMNS) + ' |')
   print('| --- ' * (len(COLUMNS) + 1) + '|')
   for name, report in results['presets'].items():
     print(row(f'`{name}` ({report["steps"]:,})', report))
-  print(row(f'real held-out digits (floor)', results['floor']))
+  print(row('real held-out digits (floor)', results['floor']))
 
 
 if __name__ == '__main__':

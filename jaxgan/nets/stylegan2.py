@@ -20,7 +20,6 @@ mixing applies; sampling (immutable) does neither.
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp

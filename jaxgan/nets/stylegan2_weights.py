@@ -7,7 +7,6 @@
 sizes back from the tensors' shapes.
 """
 
-import math
 
 import numpy as np
 
