@@ -4,6 +4,7 @@
                           [--step K] [--class C] [--latents FILE.npy]
                           [--truncation PSI] [--noise random|const|none]
   python -m jaxgan.sample --workdir DIR --rows SEEDS --cols SEEDS [--styles 0-6] --out grid.png
+  python -m jaxgan.sample --workdir DIR --interpolate K [--frames F] --out walk.gif|.mp4|.png|.npy
 
 A .png is a grid of the images (a scatter plot for 2-D samples); a .npy holds them as float32
 (n, h, w, c) in [0, 1] (or the points, (n, 2)). The same --seed gives the same samples. A
@@ -14,10 +15,14 @@ subfolder per class (what `train.py --dataset FOLDER` reads back as labelled dat
 generator also takes `--truncation PSI` (w pulled toward its tracked average, psi 1: none) and
 `--noise` (random per image, the layers' constant buffers, or none), as the reference's
 generate.py offers them, and draws the reference's style-mixing grid (`--rows`, `--cols`).
+`--interpolate K` walks through K latents and back to the first, F frames between each two
+(spherically between Gaussian latents; linearly in W for StyleGAN2, its noise constant unless
+--noise says otherwise).
 """
 
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import jax
@@ -136,6 +141,93 @@ def style_mixing_grid(workdir: str | Path, rows: list[int], columns: list[int],
   return canvas
 
 
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+  """Spherical interpolation from `a` to `b` (vectors) at fractions `t`: the path between two
+  Gaussian latents that keeps their typical norm (White 2016), a straight line where they are
+  parallel."""
+  a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  cosine = np.dot(a64, b64) / max(np.linalg.norm(a64) * np.linalg.norm(b64), 1e-12)
+  omega = np.arccos(np.clip(cosine, -1.0, 1.0))
+  t = np.asarray(t, np.float64)[:, None]
+  if np.sin(omega) < 1e-6:
+    return ((1 - t) * a64 + t * b64).astype(np.float32)
+  return ((np.sin((1 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)).astype(
+      np.float32)
+
+
+def interpolation(workdir: str | Path, keyframes: int, frames: int = 16, seed: int = 0,
+                  step: int | None = None, class_: str | None = None,
+                  latents: np.ndarray | None = None, truncation_psi: float | None = None,
+                  noise_mode: str | None = None) -> np.ndarray:
+  """A walk through `keyframes` latents (from `seed`, or `latents`) and back to the first,
+  `frames` images from each to the next: `(keyframes * frames, h, w, c)` in [0, 1]. Gaussian
+  latents are interpolated spherically; a generator with a mapping network (StyleGAN2) is walked
+  linearly in its W space (its ws truncated by `truncation_psi`, the noise `noise_mode`:
+  constant by default, so that the frames do not flicker), as the reference's videos and its
+  perceptual path length walk it. A conditional run walks one class (`class_`, default the
+  first)."""
+  from jaxgan import nets
+  generator = Generator(workdir, step)
+  config = generator.config
+  if len(nets.sample_shape(config)) != 3:
+    raise SampleError('an interpolation walks between images; this run makes 2-D points')
+  inputs = generator.game.inputs(jax.random.key(seed), keyframes)
+  z = np.asarray(inputs['z']) if latents is None else latents.astype(np.float32)
+  if latents is not None and z.shape[1:] != inputs['z'].shape[1:]:
+    raise SampleError(f'--latents holds an array of shape {z.shape}; this generator takes (n, '
+                      f'{inputs["z"].shape[1]})')
+  labels = _labels(config, len(z) * frames, class_)
+  if labels is None and config.conditional:
+    labels = np.zeros((len(z) * frames,), np.int32)
+  t = np.arange(frames) / frames
+  network, _ = nets.build(config)
+  if not hasattr(network, 'synthesize'):
+    if truncation_psi is not None or noise_mode is not None:
+      raise SampleError(f"--truncation and --noise are StyleGAN2's; this run is {config.arch}")
+    path = np.concatenate([slerp(z[i], z[(i + 1) % len(z)], t) for i in range(len(z))])
+    return generator.draw(jax.random.key(seed), len(path), labels, path)
+  label_args = () if labels is None else (labels[:len(z)],)
+  ws = np.asarray(network.apply(generator.variables, z, *label_args,
+                                truncation_psi=1.0 if truncation_psi is None else truncation_psi,
+                                method='map'))
+  path = np.concatenate([(1 - t)[:, None, None] * ws[i] + t[:, None, None] * ws[(i + 1) % len(z)]
+                         for i in range(len(z))])
+  images = np.asarray(jax.jit(lambda ws: network.apply(
+      generator.variables, ws, noise_mode=noise_mode or 'const',
+      rngs={'noise': jax.random.key(seed)}, method='synthesize'))(path))
+  lo, hi = generator.game.value_range
+  return (images - lo) / (hi - lo)
+
+
+def write_frames(frames: np.ndarray, path: Path, columns: int, fps: float = 24.0,
+                 min_side: int = 256) -> None:
+  """Images `(n, h, w, c)` in [0, 1] as an animation (.gif, .mp4: imageio, each frame enlarged
+  to at least `min_side` pixels), a .png grid of `columns`, or the float32 array (.npy)."""
+  if path.suffix == '.npy':
+    np.save(path, frames.astype(np.float32))
+    return
+  pixels = to_uint8(frames, (0.0, 1.0))
+  if path.suffix == '.png':
+    save_grid(pixels, path, columns=columns)
+    return
+  import imageio.v3 as iio
+  scale = max(1, -(-min_side // pixels.shape[2]))
+  pixels = np.repeat(np.repeat(pixels, scale, axis=1), scale, axis=2)
+  if path.suffix == '.mp4':
+    pixels = np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
+    try:
+      with warnings.catch_warnings():  # JAX warns of any fork; ffmpeg's is followed by an exec
+        warnings.filterwarnings('ignore', 'os.fork', RuntimeWarning)
+        iio.imwrite(path, pixels, fps=fps, codec='libx264', plugin='FFMPEG',
+                    macro_block_size=1)  # any frame size, not only multiples of 16
+    except ImportError:
+      raise SampleError('writing .mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg (or '
+                        'write a .gif)') from None
+    return
+  iio.imwrite(path, pixels[..., 0] if pixels.shape[-1] == 1 else pixels, duration=1000 / fps,
+              loop=0, plugin='pillow')
+
+
 def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
                   step: int | None = None) -> int:
   """Writes `num` PNGs per class of a conditional run into `folder/CLASS/` (else `num` into
@@ -200,20 +292,22 @@ def main(argv=None) -> int:
   parser.add_argument('--cols', metavar='SEEDS', help='the column seeds, whose styles mix in')
   parser.add_argument('--styles', default='0-6', metavar='RANGE',
                       help='the layers taken from the column seeds (default: %(default)s)')
+  parser.add_argument('--interpolate', type=positive_int, metavar='K',
+                      help='a walk through K latents and back (spherical; in W for StyleGAN2) '
+                           'as .gif, .mp4, .png (a row per step) or .npy')
+  parser.add_argument('--frames', type=positive_int, default=16, metavar='F',
+                      help='with --interpolate: frames from each latent to the next '
+                           '(default: %(default)s)')
   args = parser.parse_args(argv)
   if args.rows or args.cols:
     return _style_mixing(parser, args)
+  if args.interpolate:
+    return _interpolation(parser, args)
   out = Path(args.out)
   options = {name: value for name, value in (('truncation_psi', args.truncation),
                                              ('noise_mode', args.noise)) if value is not None}
-  latents = None
-  if args.latents:
-    try:
-      latents = np.load(args.latents, allow_pickle=False)
-    except (OSError, ValueError) as error:
-      parser.error(f'cannot read --latents {args.latents!r}: {str(error).splitlines()[0]}')
-    if latents.ndim != 2:
-      parser.error(f'--latents holds an array of shape {latents.shape}, not (n, latent_dim)')
+  latents = _read_latents(parser, args.latents)
+  if latents is not None:
     args.num = len(latents)
   if args.out.endswith(('/', '\\')) or out.is_dir():
     if args.class_ is not None:
@@ -245,6 +339,41 @@ def main(argv=None) -> int:
   except OSError as error:
     parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
   return 0
+
+
+def _interpolation(parser, args) -> int:
+  out = Path(args.out)
+  if out.suffix not in ('.gif', '.mp4', '.png', '.npy'):
+    parser.error(f'--interpolate writes a .gif, .mp4, .png or .npy --out, got {str(out)!r}')
+  latents = _read_latents(parser, args.latents)
+  if latents is not None and len(latents) != args.interpolate:
+    parser.error(f'--latents holds {len(latents)} latents; --interpolate {args.interpolate} '
+                 f'walks through that many')
+  options = {name: value for name, value in (('truncation_psi', args.truncation),
+                                             ('noise_mode', args.noise)) if value is not None}
+  try:
+    frames = interpolation(args.workdir, args.interpolate, args.frames, args.seed, args.step,
+                           args.class_, latents, **options)
+    write_frames(frames, out, columns=args.frames)
+  except (FileNotFoundError, SampleError) as error:
+    parser.error(str(error))
+  except OSError as error:
+    parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
+  print(f'wrote {len(frames)} frames to {out}')
+  return 0
+
+
+def _read_latents(parser, path: str | None) -> np.ndarray | None:
+  """The (n, latent_dim) array of an .npy --latents file, or None without one."""
+  if not path:
+    return None
+  try:
+    latents = np.load(path, allow_pickle=False)
+  except (OSError, ValueError) as error:
+    parser.error(f'cannot read --latents {path!r}: {str(error).splitlines()[0]}')
+  if latents.ndim != 2:
+    parser.error(f'--latents holds an array of shape {latents.shape}, not (n, latent_dim)')
+  return latents
 
 
 def _style_mixing(parser, args) -> int:

@@ -331,3 +331,33 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
                                  '--inception', str(tmp_path / 'missing.npz'))
   assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05' in err, err
   assert not (tmp_path / 'nowhere' / 'checkpoints').exists()
+
+
+def test_interpolation_walks_spherically_between_latents(uninterrupted, tmp_path, capsys):
+  """`--interpolate K --frames F` on a DCGAN run: every F-th frame is a keyframe latent's sample,
+  the frames between are the generator at the spherical interpolation of two latents (written
+  out), and the walk closes on the first latent; .npy, .png and .mp4 outputs; one line for a
+  wrong --out."""
+  import imageio.v3 as iio
+
+  from jaxgan import sample
+  frames = sample.interpolation(uninterrupted, keyframes=3, frames=4, seed=2)
+  assert frames.shape == (12, 16, 16, 1)
+  np.testing.assert_allclose(frames[::4], generate(uninterrupted, 3, seed=2), atol=1e-6)
+  generator = sample.Generator(uninterrupted)
+  z = np.asarray(generator.game.inputs(jax.random.key(2), 3)['z'], np.float64)
+  a, b, t = z[2], z[0], 0.75  # frame 11: three quarters of the way from the last latent back
+  omega = np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+  between = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+  np.testing.assert_allclose(frames[11], generator.draw(jax.random.key(0), 1, latents=between[
+      None].astype(np.float32))[0], atol=1e-5)
+  for suffix in ('npy', 'png', 'mp4'):
+    code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
+                                   '--frames', '4', '--seed', '2', '--out',
+                                   str(tmp_path / f'walk.{suffix}'), main=sample.main)
+    assert code == 0, err
+  np.testing.assert_allclose(np.load(tmp_path / 'walk.npy'), frames, atol=1e-6)
+  assert iio.imread(tmp_path / 'walk.mp4', plugin='FFMPEG').shape[0] == 12
+  code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
+                                 '--out', str(tmp_path / 'walk.txt'), main=sample.main)
+  assert code == 2 and err.count('\n') == 1 and '.gif' in err

@@ -386,3 +386,36 @@ def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
                                  '--cols', '3', '--styles', '0-20', '--out',
                                  str(tmp_path / 'grid.png'), main=sample.main)
   assert code == 2 and err.count('\n') == 1 and 'styles' in err
+
+
+def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
+  """`--interpolate K --frames F`: every F-th frame is a keyframe latent's image (as sampled with
+  constant noise), and the frames between are synthesized from ws on the straight line between
+  two keyframes' ws (not from interpolated latents); written as a .gif of K * F frames."""
+  import imageio.v3 as iio
+
+  from jaxgan import convert, nets, sample
+  from jaxgan.sample import Generator
+  from runs import main_in_process
+  g_dict = {k: v for k, v in _state_dict('G').items() if not k.startswith('mapping.embed')}
+  g_dict['mapping.fc0.weight'] = g_dict['mapping.fc0.weight'][:, :16]  # unconditional
+  np.savez(tmp_path / 'G.npz', **g_dict)
+  main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out', str(tmp_path / 'run'),
+                  main=convert.main)
+  frames = sample.interpolation(tmp_path / 'run', keyframes=3, frames=4, seed=5)
+  assert frames.shape == (12, 16, 16, 3)
+  keyframes = sample.generate(tmp_path / 'run', 3, seed=5, noise_mode='const')
+  np.testing.assert_allclose(frames[::4], keyframes, atol=1e-5)
+  generator = Generator(tmp_path / 'run')
+  network, _ = nets.build(generator.config)
+  z = generator.game.inputs(jax.random.key(5), 3)['z']
+  ws = network.apply(generator.variables, z, method='map')
+  between = network.apply(generator.variables, 0.75 * ws[2:] + 0.25 * ws[:1],
+                          noise_mode='const', method='synthesize')  # the walk back to the first
+  np.testing.assert_allclose(frames[9], (between[0] + 1) / 2, atol=1e-5)
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--interpolate',
+                                 '3', '--frames', '4', '--out', str(tmp_path / 'walk.gif'),
+                                 main=sample.main)
+  assert code == 0, err
+  assert iio.imread(tmp_path / 'walk.gif').shape[0] == 12
+
