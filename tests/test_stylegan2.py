@@ -419,3 +419,19 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   assert code == 0, err
   assert iio.imread(tmp_path / 'walk.gif').shape[0] == 12
 
+
+def test_the_discriminator_sees_the_real_batch_apart_from_the_generated_one():
+  """As the reference's loss runs D on generated and on real images in separate calls, so that
+  its minibatch standard deviation groups never mix them: the step's real logits are D's on
+  the real batch alone."""
+  from jaxgan import games
+  from jaxgan.step import to_model_range
+  config = _tiny_config().replace(augment='')
+  game = games.build(config)
+  state = game.init(jax.random.key(0))
+  images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1), np.uint8)
+  _, metrics = jax.jit(game.make_step())(state, {'image': images})
+  from jaxgan import nets
+  _, discriminator = nets.build(config)
+  alone = discriminator.apply(state.variables('D'), to_model_range(images, (-1.0, 1.0)))
+  np.testing.assert_allclose(float(metrics['d/real_logit']), float(alone.mean()), rtol=1e-5)

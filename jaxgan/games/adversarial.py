@@ -28,6 +28,7 @@ noise, augmentations and penalties differ per device (`jaxgan.step.Context`).
 """
 
 import bisect
+import functools
 from collections.abc import Callable
 
 import jax
@@ -56,7 +57,8 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
          d_regularizer: Regularizer | None = None, g_regularizer: Regularizer | None = None,
          augment: Augmentation | None = None, n_critic: int = 1, sample_key: str = 'image',
          num_classes: int = 0, grid_columns: int = 8, grid_count: int = 64,
-         stages: tuple[int, ...] = (), regularizer_steps: bool = False) -> Game:
+         stages: tuple[int, ...] = (), regularizer_steps: bool = False,
+         joint_critic: bool = True) -> Game:
   """The `Game` of `generator` against `discriminator`.
 
   `optimizers`: `{'G': ..., 'D': ...}`. `batch[sample_key]` holds the real samples, `n *
@@ -72,6 +74,12 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
   Greg do (`training/training_loop.py`); otherwise its penalty joins the main loss. A generator
   with `map(z, labels)` and `synthesize(codes, labels)` methods (StyleGAN2's mapping and
   synthesis) shows the generator-side regularizer its mapped codes (ws), not the latents.
+
+  `joint_critic`: the discriminator's update runs it once on the generated and the real batch
+  together, as the seed's `train_step` does; False: on each batch apart (the same weights,
+  vmapped), as stylegan2-ada-pytorch and progressive_growing_of_gans do, for a discriminator
+  whose output for one sample depends on the others in its batch (minibatch standard
+  deviation: otherwise its groups would mix generated and real samples).
   """
   def networks(stage):
     """The networks as stage `stage` plays them: a network with a `stage` attribute is
@@ -85,15 +93,17 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
   def class_inputs(labels):
     return () if labels is None else (labels,)
 
+  # One program for the whole state: run eagerly, the networks' forward passes and every
+  # optimizer and EMA leaf would dispatch (and compile) on their own (seconds at 64x64; a
+  # tiny PGGAN's stage took 4.6 s to initialise so, against about 1 s as one program).
+  @functools.partial(jax.jit, static_argnums=1)
   def init_at(key, stage):
     g, d = networks(stage)
     k_g, k_d, k_train = jax.random.split(key, 3)
     labels = class_inputs(jnp.zeros((1,), jnp.int32) if num_classes else None)
-    # Jitted: run eagerly, the init's forward pass dispatches op by op (seconds at 64x64).
-    g_variables = jax.jit(g.init)({'params': k_g, 'noise': jax.random.fold_in(k_g, NOISE_STREAM)},
-                                  jnp.zeros((1, latent_dim)), *labels)
-    d_variables = jax.jit(d.init, static_argnames='train')(
-        k_d, jnp.zeros((1, *sample_shape)), *labels, train=False)
+    g_variables = g.init({'params': k_g, 'noise': jax.random.fold_in(k_g, NOISE_STREAM)},
+                         jnp.zeros((1, latent_dim)), *labels)
+    d_variables = d.init(k_d, jnp.zeros((1, *sample_shape)), *labels, train=False)
     pieces = {name: piece.init() for name, piece in (
         ('augment', augment), ('d_regularizer', d_regularizer), ('g_regularizer', g_regularizer))
         if piece is not None}
@@ -146,6 +156,18 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
       return run_network(d, params, state.collections['D'], samples, *class_inputs(labels),
                          update=update, train=True, update_stats=update, rngs={'dropout': key})
 
+    def critic_of_both(state, params, both, labels, key):
+      """The critic's logits of the generated and real samples `both` (concatenated), and its
+      collections as updated: one batch (`joint_critic`), or two, each its own batch (vmapped:
+      one traced network), for a critic whose output for one sample depends on the others."""
+      if joint_critic:
+        return critic(state, params, both, labels, key, update=True)
+      halves = lambda x: None if x is None else x.reshape(2, x.shape[0] // 2, *x.shape[1:])
+      logits, collections = jax.vmap(
+          lambda samples, labels, key: critic(state, params, samples, labels, key, update=True),
+          out_axes=(0, None))(halves(both), halves(labels), jax.random.split(key))
+      return logits.reshape(-1), collections
+
     def augmented(state, key, samples):
       return samples if augment is None else augment.apply(state.pieces['augment'], key, samples)
 
@@ -189,7 +211,7 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
       both_labels = None if labels is None else jnp.concatenate([generated_labels, labels])
 
       def loss_fn(params):
-        logits, collections = critic(state, params, both, both_labels, keys['drop'], update=True)
+        logits, collections = critic_of_both(state, params, both, both_labels, keys['drop'])
         fake_logits, real_logits = logits[:n], logits[n:]
         metrics = {'d/loss': loss.discriminator(real_logits, fake_logits, keys['loss']),
                    'd/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean()}

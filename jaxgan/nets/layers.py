@@ -123,6 +123,21 @@ def conv_for_backend() -> Callable:
   return matmul_conv if jax.default_backend() == 'cpu' else lax.conv_general_dilated
 
 
+def minibatch_stddev(x, group_size: int | None = 4, num_channels: int = 1):
+  """Minibatch standard deviation (Karras et al. 2018), as stylegan2-ada-pytorch's
+  `MinibatchStdLayer` and progressive_growing_of_gans' `minibatch_stddev_layer` (one channel
+  group) compute it: per group of `group_size` samples (samples i, i + n, i + 2n, ...), the
+  standard deviation of each feature over the group, averaged over pixels and each of
+  `num_channels` channel groups, appended as `num_channels` constant feature maps."""
+  n, h, w, c = x.shape
+  g = min(group_size, n) if group_size is not None else n
+  y = x.astype(jnp.float32).reshape(g, -1, h, w, num_channels, c // num_channels)
+  y = jnp.sqrt(jnp.square(y - y.mean(0)).mean(0) + 1e-8)
+  y = y.mean((1, 2, 4))  # [n/g, F]
+  y = jnp.tile(y, (g, 1))[:, None, None, :]
+  return jnp.concatenate([x, jnp.broadcast_to(y, (n, h, w, num_channels)).astype(x.dtype)], -1)
+
+
 def _phase_plan(kernel: int, stride: int):
   """For a 'SAME' transposed conv: the kernel taps each output phase uses, and where it reads.
 
@@ -161,26 +176,34 @@ class PhaseConvTranspose(nn.Module):
     kernel = self.param('kernel', self.kernel_init, (k, k, x.shape[-1], self.features))
     bias = self.param('bias', self.bias_init, (self.features,)) if self.use_bias else None
     x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-
-    first_tap, start = _phase_plan(k, s)
-    window = k // s
-    # Tap t = s * i + r sits at [i, r]; phase p uses remainder r = first_tap[p]. Static slices
-    # (not a gather) keep the weight gradient an ordinary convolution's.
-    by_tap = kernel.reshape(window, s, window, s, *kernel.shape[2:])
-    phase_kernel = jnp.stack(
-        [jnp.stack([by_tap[:, rh, :, rw] for rw in first_tap], axis=-2) for rh in first_tap],
-        axis=-3)  # (window, window, in, s, s, out)
-    phase_kernel = phase_kernel.reshape(window, window, x.shape[-1], s * s * self.features)
-    lo, hi = min(start), max(start)
-    pad = (-lo, hi + window - 1)
-    y = conv_for_backend()(x, phase_kernel, (1, 1), (pad, pad), dimension_numbers=NHWC_HWIO)
-    n, h, w = x.shape[:3]
-    y = y.reshape(*y.shape[:3], s, s, self.features)
-    shift = [p_start - lo for p_start in start]
-    rows = [
-        jnp.stack([y[:, shift[ph]:shift[ph] + h, shift[pw]:shift[pw] + w, ph, pw]
-                   for pw in range(s)], axis=3)
-        for ph in range(s)
-    ]
-    y = jnp.stack(rows, axis=2).reshape(n, h * s, w * s, self.features)
+    y = conv_transpose_by_phases(x, kernel, s)
     return y if bias is None else y + bias
+
+
+def conv_transpose_by_phases(x, kernel, stride: int):
+  """`lax.conv_transpose(x, kernel, (stride, stride), 'SAME')` (NHWC, HWIO kernel `(k, k, in,
+  out)`, k a multiple of `stride`, `transpose_kernel=False`) as one stride-1 convolution: the
+  `stride**2` output phases are computed with a `(k/s, k/s)` kernel of `s * s * out` channels,
+  then interleaved (depth-to-space)."""
+  k, s, features = kernel.shape[0], stride, kernel.shape[-1]
+  first_tap, start = _phase_plan(k, s)
+  window = k // s
+  # Tap t = s * i + r sits at [i, r]; phase p uses remainder r = first_tap[p]. Static slices
+  # (not a gather) keep the weight gradient an ordinary convolution's.
+  by_tap = kernel.reshape(window, s, window, s, *kernel.shape[2:])
+  phase_kernel = jnp.stack(
+      [jnp.stack([by_tap[:, rh, :, rw] for rw in first_tap], axis=-2) for rh in first_tap],
+      axis=-3)  # (window, window, in, s, s, out)
+  phase_kernel = phase_kernel.reshape(window, window, x.shape[-1], s * s * features)
+  lo, hi = min(start), max(start)
+  pad = (-lo, hi + window - 1)
+  y = conv_for_backend()(x, phase_kernel, (1, 1), (pad, pad), dimension_numbers=NHWC_HWIO)
+  n, h, w = x.shape[:3]
+  y = y.reshape(*y.shape[:3], s, s, features)
+  shift = [p_start - lo for p_start in start]
+  rows = [
+      jnp.stack([y[:, shift[ph]:shift[ph] + h, shift[pw]:shift[pw] + w, ph, pw]
+                 for pw in range(s)], axis=3)
+      for ph in range(s)
+  ]
+  return jnp.stack(rows, axis=2).reshape(n, h * s, w * s, features)
