@@ -35,6 +35,9 @@ METRICS = 'tests/test_inception.py'
 PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
 STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
+PGGAN = 'tests/test_pggan.py'
+PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
+PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
 
 
 class Mutation(NamedTuple):
@@ -214,7 +217,7 @@ MUTATIONS = [
              'w_avg.value = mean + self.w_avg_beta * (w_avg.value - mean)',
              'w_avg.value = w_avg.value + self.w_avg_beta * (mean - w_avg.value)', (STYLEGAN2,)),
     Mutation('sg2-mbstd-adjacent-groups', "minibatch stddev groups samples as the reference",
-             'jaxgan/nets/stylegan2.py',
+             'jaxgan/nets/layers.py',
              'y = x.astype(jnp.float32).reshape(g, -1, h, w, num_channels, c // num_channels)',
              'y = x.astype(jnp.float32).reshape(-1, g, h, w, num_channels, c // num_channels)'
              '.swapaxes(0, 1)', (STYLEGAN2,)),
@@ -246,6 +249,48 @@ MUTATIONS = [
              'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
              'sampler = parallel.local(state.variables(game.sampler))',
              ('tests/test_checkpoint.py::test_evaluations_during_training_and_the_best_checkpoint',)),
+    Mutation('pggan-up-conv-not-flipped', "the upscaling convolution is conv2d_transpose's",
+             'jaxgan/nets/pggan.py',
+             'x = conv_transpose_by_phases(x, _fused_kernel(weight)[::-1, ::-1], 2)',
+             'x = conv_transpose_by_phases(x, _fused_kernel(weight), 2)', (PGGAN,)),
+    Mutation('pggan-down-conv-not-averaged', 'the downscaling convolution averages 2x2',
+             'jaxgan/nets/pggan.py', '_fused_kernel(weight) * 0.25', '_fused_kernel(weight)',
+             (PGGAN,)),
+    Mutation('pggan-generator-fade-reversed', "the generator's image fades toward the new one",
+             'jaxgan/nets/pggan.py', 'image = previous + alpha * (image - previous)',
+             'image = image + alpha * (previous - image)', (PGGAN,)),
+    Mutation('pggan-discriminator-fade-reversed', "the discriminator's features fade likewise",
+             'jaxgan/nets/pggan.py', 'x = previous + alpha * (x - previous)',
+             'x = x + alpha * (previous - x)', (PGGAN,)),
+    Mutation('pggan-reals-not-faded', 'real images fade as the generated ones',
+             'jaxgan/games/progressive.py', 'pggan.fade_reals(reals, alpha) if stage else reals',
+             'reals', (PGGAN_COMPOSED,)),
+    Mutation('pggan-alpha-not-written', 'alpha is written into the networks every step',
+             'jaxgan/games/progressive.py', '      state = with_alpha(state, alpha)\n', '',
+             (PGGAN_COMPOSED,)),
+    Mutation('pggan-no-optimizer-reset', "Adam's state resets where the reference's does",
+             'jaxgan/games/progressive.py', '        state = with_fresh_optimizers(state)\n',
+             '        pass\n', (PGGAN_SCHEDULE,)),
+    Mutation('pggan-reset-after-the-fade', "the second reset is on the fade's last step",
+             'jaxgan/games/progressive.py', 'start + max(fade_steps - 1, 0)',
+             'start + fade_steps', (PGGAN_SCHEDULE,)),
+    Mutation('pggan-stage-a-step-early', "a stage begins where the reference's lod drops",
+             'jaxgan/games/progressive.py', ' + (fade_steps > 0)', '', (PGGAN_SCHEDULE,)),
+    Mutation('pggan-levels-truncated', 'lower levels of detail are rounded, not truncated',
+             'jaxgan/data.py', 'return np.rint(x).clip(0, 255).astype(np.uint8) if levels else x',
+             'return x.astype(np.uint8) if levels else x', (PGGAN,)),
+    Mutation('critic-sees-both-batches-together', "StyleGAN2's and PGGAN's critic sees real "
+             'and generated batches apart', 'jaxgan/games/__init__.py',
+             "joint_critic=config.arch not in ('stylegan2', 'pggan'))", 'joint_critic=True)',
+             (PGGAN_COMPOSED, 'tests/test_stylegan2.py::'
+              'test_the_discriminator_sees_the_real_batch_apart_from_the_generated_one')),
+    Mutation('interpolation-linear-in-z', 'interpolations between Gaussian latents are '
+             'spherical', 'jaxgan/sample.py', '  if np.sin(omega) < 1e-6:', '  if True:',
+             ('tests/test_checkpoint.py::test_interpolation_walks_spherically_between_latents',)),
+    Mutation('interpolation-in-z-for-stylegan2', "StyleGAN2's walk is linear in W",
+             'jaxgan/sample.py', "  if not hasattr(network, 'synthesize'):\n    if truncation_psi",
+             '  if True:\n    if truncation_psi',
+             ('tests/test_stylegan2.py::test_interpolation_walks_in_w_with_constant_noise',)),
 ]
 
 

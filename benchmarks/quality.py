@@ -10,7 +10,8 @@ in the digits' feature space, exactly as
 compares them (Frechet distance, KID, precision/recall k=3, density/coverage k=5). The floor is
 the 450 held-out real digits against the same training digits. The conditional preset adds the
 fraction of samples of the class asked for and the Classification Accuracy Score. Results go to
-benchmarks/results/quality.json unless --out names a file; workdirs (samples, checkpoints) stay
+benchmarks/results/quality.json unless --out names a file, where the presets not run this time
+keep their rows (with their own seed and sample count); workdirs (samples, checkpoints) stay
 under --workdirs when given.
 """
 
@@ -29,7 +30,7 @@ from jaxgan.evaluate.__main__ import conditional_digit_labels, load_images  # no
 from jaxgan.train import run  # noqa: E402
 
 RESULTS = ROOT / 'benchmarks' / 'results'
-PRESETS = ('digits', 'conditional', 'wgan_gp', 'dcgan32')
+PRESETS = ('digits', 'conditional', 'wgan_gp', 'dcgan32', 'stylegan2', 'pggan')
 METRICS = ('fid', 'kid', 'pr', 'dc')
 COLUMNS = (('fid', 'FD'), ('kid', 'KID'), ('precision', 'precision'),
            ('recall', 'recall'), ('density', 'density'), ('coverage', 'coverage'))
@@ -55,6 +56,8 @@ def main(argv=None):
   real = digits.digit_features(digits.real_digits('train'))
   results = {'num_samples': args.num, 'seed': args.seed,
              'floor': measure(real, digits.real_digits('holdout')), 'presets': {}}
+  if args.out.exists():  # the presets not run this time keep their rows
+    results['presets'] = json.loads(args.out.read_text())['presets']
   root = args.workdirs or Path(tempfile.mkdtemp(prefix='jaxgan_quality_'))
   for name in args.presets.split(','):
     config = configs.get(name).replace(seed=args.seed)
@@ -63,7 +66,7 @@ def main(argv=None):
     summary = run(config, workdir, progress=False)
     images = load_images(str(workdir), args.num, config.image_size)
     report = {'steps': config.steps, 'train_s': round(time.perf_counter() - start, 1),
-              **measure(real, images)}
+              'seed': args.seed, 'num_samples': args.num, **measure(real, images)}
     if (labels := conditional_digit_labels(str(workdir), len(images))) is not None:
       report['class_accuracy'] = summary['digits_check']['class_accuracy']
       report.update(digits.classification_accuracy_score(images, labels))

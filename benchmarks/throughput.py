@@ -1,13 +1,14 @@
 """Train-step throughput: jaxgan against the seed's Keras code and PyTorch, side by side.
 
-  python benchmarks/throughput.py [--cases dcgan64:8,dcgan64:32,dcgan32:32]
+  python benchmarks/throughput.py [--cases dcgan64:8,dcgan64:32,dcgan32:32,pggan:64@2]
       [--dtypes float32,bfloat16] [--frameworks jaxgan,keras,torch] [--rounds 4]
       [--steps 3] [--out benchmarks/results]
 
 For each case (preset:batch) and dtype, every framework builds the same network and recipe in a
 process of its own (`worker.py`) on the same batch of images; after two warm-up steps the
 workers take turns, `--rounds` times `--steps` steps each, so that slow drifts of the machine
-hit all of them alike. Reported: the median step, images/s, the ratio to the faster peer, the
+hit all of them alike. `@STAGE` times a progressive preset's step at that stage (its state
+grown to it, its images at that stage's size). Reported: the median step, images/s, the ratio to the faster peer, the
 first step's time (jaxgan: also its compile time), peak memory, and the useful FLOP/s
 (`flops.py`) against the float32 (and bfloat16) matmul peak measured by JAX at the start of the
 same run. Writes `throughput.json`, `throughput.png` and each worker's log to `--out`.
@@ -22,6 +23,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from jaxgan import configs
+from jaxgan import configs, games
 from jaxgan.cli import positive_int
 
 from flops import step_flops
@@ -88,9 +90,10 @@ class Worker:
 
 
 def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, steps: int,
-             out: Path):
+             out: Path, stage: int = 0):
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
-  spec = {**dataclasses.asdict(config), 'preset': preset}
+  size = games.build(config).image_size(stage) or config.image_size
+  spec = {**dataclasses.asdict(config), 'preset': preset, 'stage': stage, 'image_size': size}
   if config.arch != 'dcgan' and set(frameworks) - {'jaxgan'}:
     print(f'{preset}: jaxgan only (the peers implement the seed\'s DCGAN)')
     frameworks = ['jaxgan']
@@ -107,7 +110,8 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
   for worker in workers:
     seconds = statistics.median(worker.times)
     rows.append({
-        'preset': preset, 'batch_size': batch_size, 'dtype': dtype,
+        'preset': preset, 'batch_size': batch_size, 'dtype': dtype, 'stage': stage,
+        'image_size': size,
         'framework': worker.framework, 'version': worker.facts['version'],
         'steps_timed': len(worker.times), 'ms_per_step': seconds * 1e3,
         'img_per_s': batch_size / seconds, 'first_step_s': worker.facts['first_step_s'],
@@ -136,6 +140,10 @@ def available(frameworks):
   return chosen
 
 
+def _case_name(row) -> str:
+  return f'{row["preset"]}:{row["batch_size"]}' + (f'@{row["stage"]}' if row.get('stage') else '')
+
+
 def print_table(rows, peaks):
   header = (f'{"case":12} {"dtype":8} {"framework":9} {"ms/step":>8} {"img/s":>7} '
             f'{"jaxgan x":>8} {"1st step s":>10} {"compile s":>9} {"GFLOP/s":>7} '
@@ -147,7 +155,7 @@ def print_table(rows, peaks):
     useful = row['useful_gflop_per_s']
     rate = f'{useful:7.1f}' if useful else f'{"-":>7}'
     share = f'{100 * useful * 1e9 / peaks[row["dtype"]]:6.0f}' if useful else f'{"-":>6}'
-    print(f'{row["preset"] + ":" + str(row["batch_size"]):12} {row["dtype"]:8} '
+    print(f'{_case_name(row):12} {row["dtype"]:8} '
           f'{row["framework"]:9} {row["ms_per_step"]:8.1f} {row["img_per_s"]:7.2f} {ratio:>8} '
           f'{row["first_step_s"]:10.1f} {compile_s:>9} {rate} {share} '
           f'{row["peak_host_mb"]:7.0f}')
@@ -162,16 +170,16 @@ def plot(rows, path: Path) -> bool:
   except ImportError:
     print('no chart: matplotlib is not installed (pip install -e ".[bench]")')
     return False
-  cases = list(dict.fromkeys((r['preset'], r['batch_size'], r['dtype']) for r in rows))
+  cases = list(dict.fromkeys((_case_name(r), r['dtype']) for r in rows))
   frameworks = list(dict.fromkeys(r['framework'] for r in rows))
   width = 0.8 / len(frameworks)
   fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(cases), 4))
   for i, framework in enumerate(frameworks):
     speeds = [next((r['img_per_s'] for r in rows if r['framework'] == framework
-                    and (r['preset'], r['batch_size'], r['dtype']) == case), 0) for case in cases]
+                    and (_case_name(r), r['dtype']) == case), 0) for case in cases]
     ax.bar([c + i * width for c in range(len(cases))], speeds, width, label=framework)
   ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))],
-                [f'{p} b{b}\n{d}' for p, b, d in cases])
+                [f'{name}\n{d}' for name, d in cases])
   ax.set_yscale('log')
   ax.set_ylabel('train step, images/s (log)')
   ax.set_title(f'{jax.devices()[0].device_kind}: jaxgan vs the seed in Keras vs PyTorch')
@@ -194,13 +202,14 @@ def main():
                            'lower)')
   args = parser.parse_args()
   try:
-    cases = [(preset, int(batch)) for preset, batch in
-             (case.split(':') for case in args.cases.split(','))]
-  except ValueError:
-    parser.error(f'--cases wants PRESET:BATCH,..., got {args.cases!r}')
+    cases = [(preset, int(batch), int(stage or 0)) for preset, batch, stage in
+             (re.fullmatch(r'([\w]+):(\d+)(?:@(\d+))?', case).groups()
+              for case in args.cases.split(','))]
+  except (AttributeError, ValueError):
+    parser.error(f'--cases wants PRESET:BATCH[@STAGE],..., got {args.cases!r}')
   dtypes = args.dtypes.split(',')
   try:  # the configs check presets, batch sizes and dtypes themselves
-    for preset, batch in cases:
+    for preset, batch, _ in cases:
       for dtype in dtypes:
         configs.get(preset).replace(batch_size=batch, dtype=dtype)
   except (KeyError, ValueError) as error:
@@ -219,9 +228,10 @@ def main():
   args.out.mkdir(parents=True, exist_ok=True)
   rows = []
   try:
-    for preset, batch in cases:
+    for preset, batch, stage in cases:
       for dtype in dtypes:
-        rows += run_case(preset, batch, dtype, frameworks, args.rounds, args.steps, args.out)
+        rows += run_case(preset, batch, dtype, frameworks, args.rounds, args.steps, args.out,
+                         stage)
   except RuntimeError as error:  # a worker failed; its log's tail is in the message
     sys.exit(f'{parser.prog}: {error}')
   print_table(rows, peaks)

@@ -105,10 +105,11 @@ def build_config(args, parser) -> 'configs.Config':
 
 
 def print_summary(config, data_dir=None) -> None:
-  """Both networks layer by layer; for a conditional config, first the dataset's classes."""
+  """Both networks layer by layer; for a conditional config, first the dataset's classes; for
+  progressive networks, both at each stage the run reaches."""
   import jax.numpy as jnp
 
-  from jaxgan import data, nets
+  from jaxgan import data, games, nets
   from jaxgan.summary import summarize
   labels = ()
   if config.conditional:
@@ -119,10 +120,23 @@ def print_summary(config, data_dir=None) -> None:
           f'{", ..." if len(classes) > 20 else ""})\n')
     labels = (jnp.zeros((1,), jnp.int32),)
   generator, discriminator = nets.build(config)
-  print(summarize(generator, jnp.zeros((1, config.latent_dim)), *labels, title='generator'))
-  print()
-  image = jnp.zeros((1, config.image_size, config.image_size, config.channels))
-  print(summarize(discriminator, image, *labels, train=True, title='discriminator'))
+  if not hasattr(generator, 'stage'):
+    print(summarize(generator, jnp.zeros((1, config.latent_dim)), *labels, title='generator'))
+    print()
+    image = jnp.zeros((1, config.image_size, config.image_size, config.channels))
+    print(summarize(discriminator, image, *labels, train=True, title='discriminator'))
+    return
+  game = games.build(config)
+  for stage in range(games.stage_after(game, config.steps) + 1):
+    size = game.image_size(stage) or config.image_size
+    where = f'stage {stage} ({size}x{size})'
+    print(summarize(generator.clone(stage=stage), jnp.zeros((1, config.latent_dim)), *labels,
+                    title=f'generator, {where}'))
+    print()
+    image = jnp.zeros((1, size, size, config.channels))
+    print(summarize(discriminator.clone(stage=stage), image, *labels, train=True,
+                    title=f'discriminator, {where}'))
+    print()
 
 
 def _writable(workdir: Path) -> str | None:

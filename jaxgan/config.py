@@ -8,6 +8,7 @@ from jaxgan.ada import SPECS as ADA_SPECS
 from jaxgan.augment import diff_augment
 from jaxgan.evaluate.modes import MIXTURES
 from jaxgan.losses import LOSSES
+from jaxgan.nets import ARCHS
 from jaxgan.optim import OPTIMIZERS
 
 DTYPES = ('float32', 'bfloat16')
@@ -47,11 +48,16 @@ class Config:
   d_architecture: str = 'resnet'  # or 'orig' (the reference's cifar configuration)
   style_mixing: float = 0.0  # probability of mixing two latents' styles in training
   freeze_d: int = 0  # Freeze-D (Mo et al. 2020): the discriminator's first N layers not trained
+  # arch pggan (jaxgan.nets.pggan: latent_dim, channel_base, channel_max, mbstd_group as above)
+  stage_kimg: float = 600.0  # thousands of real images trained on at each resolution
+  fade_kimg: float = 600.0  # and over which each new resolution fades in
+  reset_optimizer: bool = True  # Adam's state reset when a fade begins and when it ends
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
   n_critic: int = 1  # discriminator updates per generator update
   gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: none)
+  drift: float = 0.0  # wasserstein only: drift * E[D(real)^2] in the critic's loss (PGGAN's)
   r1_gamma: float = 0.0  # R1 penalty weight (0: none)
   r1_every: int = 1  # lazy R1: every N steps, scaled by N
   pl_weight: float = 0.0  # StyleGAN2's path length penalty (0: none)
@@ -109,6 +115,8 @@ class Config:
         raise ValueError(f'unknown ADA pipeline {spec!r}; known: {", ".join(ADA_SPECS)}')
     else:
       diff_augment(self.augment)  # raises on an unknown augmentation
+    if self.arch not in ARCHS:
+      raise ValueError(f'unknown arch {self.arch!r}; known: {", ".join(ARCHS)}')
     if (self.arch == 'mlp2d') != (self.dataset in MIXTURES):
       raise ValueError(f'arch {self.arch} cannot train on dataset {self.dataset!r}: the 2-D '
                        f'mixtures ({", ".join(MIXTURES)}) go with arch mlp2d (--config mlp2d), '
@@ -121,6 +129,11 @@ class Config:
     power_of_two = self.image_size & (self.image_size - 1) == 0
     if self.arch == 'stylegan2' and (self.image_size < 8 or not power_of_two):
       raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
+    if self.arch == 'pggan' and (self.image_size < 4 or not power_of_two):
+      raise ValueError(f'pggan grows to images of a power of two from 4, not {self.image_size}')
+    if self.stage_kimg <= 0 or self.fade_kimg < 0:
+      raise ValueError(f'stage_kimg must be positive and fade_kimg at least 0, got '
+                       f'{self.stage_kimg} and {self.fade_kimg}')
     if self.arch == 'stylegan2' and self.dtype != 'float32':
       raise ValueError('stylegan2 computes in float32 for now (--dtype bfloat16 is not wired '
                        'into its networks yet)')

@@ -14,9 +14,10 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -314,10 +315,12 @@ class EpochBatches:
   `hflip`, each image of step s is mirrored left-right with probability 1/2, drawn from
   (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
   every batch this process feeds (`DataParallel.process_rows`); only those examples are read.
+  `image_size(step)`: the side the images of step `step` are served at, box-filtered down from
+  the dataset's (`downsampled`), for a progressive game's stages; None: the dataset's.
   """
 
   def __init__(self, examples, batch_size: int, seed: int, hflip: bool = False,
-               rows: slice = slice(None)):
+               rows: slice = slice(None), image_size: Callable[[int], int | None] | None = None):
     if len(examples) < batch_size:
       raise DatasetError(f'the dataset has {len(examples)} examples, fewer than one batch of '
                          f'{batch_size}')
@@ -326,6 +329,7 @@ class EpochBatches:
     self.seed = seed
     self.hflip = hflip
     self.rows = rows
+    self.image_size = image_size
     self.steps_per_epoch = len(examples) // batch_size
     self._epoch, self._order = -1, None
 
@@ -340,6 +344,9 @@ class EpochBatches:
       flip = np.random.default_rng([self.seed, step, 1]).random(self.batch_size) < 0.5
       images = batch['image']
       batch['image'] = np.where(flip[self.rows, None, None, None], images[:, :, ::-1], images)
+    size = self.image_size(step) if self.image_size else None
+    if size and batch['image'].shape[1] != size:
+      batch['image'] = downsampled(batch['image'], size)
     return batch
 
   def iterate(self, start_step: int) -> Iterator[dict[str, np.ndarray]]:
@@ -351,3 +358,17 @@ class EpochBatches:
         step += 1
         ready, pending = pending.result(), pool.submit(self.batch, step)
         yield ready
+
+
+def downsampled(images: np.ndarray, size: int) -> np.ndarray:
+  """uint8 images `(n, h, w, c)` -> `(n, size, size, c)`, `h / size` a power of two: each level
+  the mean of 2x2 blocks, in float32, rounded once at the end, as progressive_growing_of_gans'
+  dataset_tool.py writes each lower level of detail (its `-rNN` files)."""
+  levels = int(math.log2(images.shape[1] // size))
+  if images.shape[1] != size * 2 ** levels or images.shape[2] != images.shape[1]:
+    raise ValueError(f'cannot box-filter {images.shape[1]}x{images.shape[2]} images to {size}')
+  x = images
+  for _ in range(levels):
+    x = x.astype(np.float32)
+    x = (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * 0.25
+  return np.rint(x).clip(0, 255).astype(np.uint8) if levels else x

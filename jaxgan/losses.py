@@ -70,11 +70,18 @@ def hinge() -> GANLoss:
       generator=lambda fake, key: -fake.mean())
 
 
-def wasserstein() -> GANLoss:
+def wasserstein(drift: float = 0.0) -> GANLoss:
   """WGAN's critic loss E[D(fake)] - E[D(real)]; needs a Lipschitz constraint (the gradient
-  penalty of `jaxgan.regularizers`, or spectral normalization). The logit is a score."""
-  return GANLoss(discriminator=lambda real, fake, key: fake.mean() - real.mean(),
-                 generator=lambda fake, key: -fake.mean())
+  penalty of `jaxgan.regularizers`, or spectral normalization). The logit is a score.
+
+  `drift`: progressive growing's epsilon_drift (Karras et al. 2018; 0.001 in
+  progressive_growing_of_gans' `loss.D_wgangp_acgan`), `drift * E[D(real)^2]` added to the
+  critic's loss so that its scores on real images do not wander far from zero."""
+  def discriminator(real, fake, key):
+    del key
+    loss = fake.mean() - real.mean()
+    return loss + drift * jnp.square(real).mean() if drift else loss
+  return GANLoss(discriminator, generator=lambda fake, key: -fake.mean())
 
 
 def least_squares() -> GANLoss:
@@ -136,7 +143,8 @@ def f_gan(divergence: str) -> GANLoss:
       generator=lambda fake, key: -row.activation(fake).mean())
 
 
-# Config names -> factories; `seed_bce` takes the config's label_noise, the others nothing.
+# Config names -> factories; `seed_bce` takes the config's label_noise, `wasserstein` its drift,
+# the others nothing.
 LOSSES = {'seed_bce': seed_bce, 'non_saturating': non_saturating, 'minimax': minimax,
           'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares,
           **{f'f_{name}': functools.partial(f_gan, name) for name in F_DIVERGENCES}}

@@ -77,10 +77,11 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         labels=config.conditional)
   if config.conditional:
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
+  game = game or games.build(config)
   rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
   batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
-                              rows=parallel.process_rows(rows_per_step))
-  game = game or games.build(config)
+                              rows=parallel.process_rows(rows_per_step),
+                              image_size=lambda step: game.image_size(game.stage(step)))
   run_key = jax.random.key(config.seed)
   steps_by_stage = {}  # each stage's step, compiled once
 

@@ -14,9 +14,10 @@ def make_step(spec, images):
   """(a function running one train step and returning when it is done, facts about the step)."""
   config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'])
   game = games.build(config)
-  state = game.init(jax.random.key(config.seed))
+  stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
+  state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
   batch = {'image': jax.device_put(np.asarray(images))}
-  step = jax.jit(game.make_step(), donate_argnums=0)
+  step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()
   facts = {'compile_s': time.perf_counter() - start,

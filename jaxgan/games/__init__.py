@@ -43,6 +43,9 @@ class Game(NamedTuple):
   optimizers                       {network: optax transformation}, the trained networks'
   stage(step) -> int               the stage step `step` (from 0) is played in
   grow(state, stage) -> GANState   the state entering `stage` from the previous stage's
+  image_size(stage) -> int | None  the side of the real images stage `stage` trains on (the
+                                   loader box-filters the dataset's down to it); None: the
+                                   dataset's own
   """
 
   init: Callable[[jax.Array], GANState]
@@ -55,6 +58,7 @@ class Game(NamedTuple):
   optimizers: dict[str, Any] = {}
   stage: Callable[[int], int] = lambda step: 0
   grow: Callable[[GANState, int], GANState] = lambda state, stage: state
+  image_size: Callable[[int], int | None] = lambda stage: None
 
 
 def stage_after(game: Game, steps: int) -> int:
@@ -96,7 +100,7 @@ def build(config) -> Game:
   from jaxgan import ada, losses, nets, optim, regularizers, step
   from jaxgan.augment import adaptive, diff_augment, stateless
   from jaxgan.evaluate import modes
-  from jaxgan.games import adversarial
+  from jaxgan.games import adversarial, progressive
 
   def optimizer(learning_rate, updates, regularizer=None):
     """The config's optimizer; with `regularizer_steps`, Adam's rate and betas corrected for
@@ -142,20 +146,33 @@ def build(config) -> Game:
         lambda params: jax.tree.map_with_path(
             lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
             in frozen else 'train', params))
-  return adversarial.game(
-      generator, discriminator,
-      loss=(losses.seed_bce(config.label_noise) if config.loss == 'seed_bce'
-            else losses.LOSSES[config.loss]()),
+  if config.loss == 'seed_bce':
+    loss = losses.seed_bce(config.label_noise)
+  elif config.loss == 'wasserstein':
+    loss = losses.wasserstein(config.drift)
+  else:
+    loss = losses.LOSSES[config.loss]()
+  options = dict(
+      loss=loss,
       optimizers={'G': optimizer(config.g_lr, config.steps, g_regularizer),
                   'D': d_optimizer},
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
-      value_range=(-1.0, 1.0) if config.arch == 'stylegan2' else adversarial.VALUE_RANGE,
+      value_range=((-1.0, 1.0) if config.arch in ('stylegan2', 'pggan')
+                   else adversarial.VALUE_RANGE),
       ema_decay=ema_decay, d_regularizer=d_regularizer, g_regularizer=g_regularizer,
       augment=augmentation, n_critic=config.n_critic,
       sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
       grid_columns=config.sample_grid,
       grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
-      regularizer_steps=config.regularizer_steps)
+      regularizer_steps=config.regularizer_steps,
+      joint_critic=config.arch not in ('stylegan2', 'pggan'))
+  if config.arch == 'pggan':
+    steps_for = lambda kimg: round(kimg * 1000 / config.batch_size)
+    return progressive.game(generator, discriminator, resolution=config.image_size,
+                            stable_steps=steps_for(config.stage_kimg),
+                            fade_steps=steps_for(config.fade_kimg),
+                            reset_optimizers=config.reset_optimizer, **options)
+  return adversarial.game(generator, discriminator, **options)
 
 
 __all__ = ['Game', 'abstract_state', 'build', 'grown', 'merged', 'stage_after']

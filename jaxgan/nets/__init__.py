@@ -2,10 +2,10 @@
 
 import jax.numpy as jnp
 
-from jaxgan.nets import dcgan, mlp, stylegan2
+from jaxgan.nets import dcgan, mlp, pggan, stylegan2
 from jaxgan.nets.layers import PhaseConvTranspose
 
-ARCHS = ('dcgan', 'mlp2d', 'stylegan2')
+ARCHS = ('dcgan', 'mlp2d', 'stylegan2', 'pggan')
 
 
 def build(config):
@@ -26,6 +26,11 @@ def build(config):
                                     mapping_layers=config.d_mapping_layers,
                                     mbstd_group_size=config.mbstd_group,
                                     mbstd_num_channels=config.mbstd_channels, **sizes))
+  if config.arch == 'pggan':
+    sizes = dict(resolution=config.image_size, channels=config.channels,
+                 channel_base=config.channel_base, channel_max=config.channel_max, dtype=dtype)
+    return (pggan.Generator(**sizes),
+            pggan.Discriminator(mbstd_group_size=config.mbstd_group, **sizes))
   if config.arch != 'dcgan':
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
@@ -59,5 +64,5 @@ def sample_shape(config) -> tuple[int, ...]:
   return (config.image_size, config.image_size, config.channels)
 
 
-__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'num_classes', 'sample_key',
-           'sample_shape', 'stylegan2']
+__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'num_classes', 'pggan',
+           'sample_key', 'sample_shape', 'stylegan2']
