@@ -8,10 +8,12 @@ For each case (preset:batch) and dtype, every framework builds the same network 
 process of its own (`worker.py`) on the same batch of images; after two warm-up steps the
 workers take turns, `--rounds` times `--steps` steps each, so that slow drifts of the machine
 hit all of them alike. `@STAGE` times a progressive preset's step at that stage (its state
-grown to it, its images at that stage's size). Reported: the median step, images/s, the ratio to the faster peer, the
-first step's time (jaxgan: also its compile time), peak memory, and the useful FLOP/s
-(`flops.py`) against the float32 (and bfloat16) matmul peak measured by JAX at the start of the
-same run. Writes `throughput.json`, `throughput.png` and each worker's log to `--out`.
+grown to it, its images at that stage's size). Reported: the median step and the mean one (for
+a recipe whose lazy regularization steps cost more, such as StyleGAN2's, the mean over a
+multiple of their interval, `--steps 16`, is its throughput), images/s at the median, the ratio
+to the faster peer, the first step's time (jaxgan: also its compile time), peak memory, and the
+useful FLOP/s (`flops.py`) against the float32 (and bfloat16) matmul peak measured by JAX at the
+start of the same run. Writes `throughput.json`, `throughput.png` and each worker's log to `--out`.
 Keras (TensorFlow) and PyTorch come with `pip install -e '.[bench]'`; a framework that is not
 installed is skipped with a message. Runs unchanged on GPU and TPU: JAX uses
 `jax.devices()[0]`, PyTorch CUDA when it has it, TensorFlow whatever it finds.
@@ -114,6 +116,7 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
         'image_size': size,
         'framework': worker.framework, 'version': worker.facts['version'],
         'steps_timed': len(worker.times), 'ms_per_step': seconds * 1e3,
+        'mean_ms_per_step': statistics.mean(worker.times) * 1e3,
         'img_per_s': batch_size / seconds, 'first_step_s': worker.facts['first_step_s'],
         'compile_s': worker.facts.get('compile_s'), 'xla_flops': worker.facts.get('xla_flops'),
         'useful_gflop_per_step': flops and flops / 1e9,
@@ -145,7 +148,7 @@ def _case_name(row) -> str:
 
 
 def print_table(rows, peaks):
-  header = (f'{"case":12} {"dtype":8} {"framework":9} {"ms/step":>8} {"img/s":>7} '
+  header = (f'{"case":12} {"dtype":8} {"framework":9} {"ms/step":>8} {"mean ms":>8} {"img/s":>7} '
             f'{"jaxgan x":>8} {"1st step s":>10} {"compile s":>9} {"GFLOP/s":>7} '
             f'{"% peak":>6} {"host MB":>7}')
   print(header)
@@ -156,7 +159,8 @@ def print_table(rows, peaks):
     rate = f'{useful:7.1f}' if useful else f'{"-":>7}'
     share = f'{100 * useful * 1e9 / peaks[row["dtype"]]:6.0f}' if useful else f'{"-":>6}'
     print(f'{_case_name(row):12} {row["dtype"]:8} '
-          f'{row["framework"]:9} {row["ms_per_step"]:8.1f} {row["img_per_s"]:7.2f} {ratio:>8} '
+          f'{row["framework"]:9} {row["ms_per_step"]:8.1f} {row["mean_ms_per_step"]:8.1f} '
+          f'{row["img_per_s"]:7.2f} {ratio:>8} '
           f'{row["first_step_s"]:10.1f} {compile_s:>9} {rate} {share} '
           f'{row["peak_host_mb"]:7.0f}')
 

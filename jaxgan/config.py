@@ -193,8 +193,15 @@ class Config:
       return value
 
     current = json.loads(json.dumps(self.to_dict()))  # tuples as JSON lists, like `saved`
-    return [field for field in STRUCTURE_FIELDS
-            if structural(saved, field) != structural(current, field)]
+    changed = [field for field in STRUCTURE_FIELDS
+               if structural(saved, field) != structural(current, field)]
+    if self.arch == 'pggan':  # the stages' steps fix which stage's shapes a step has
+      schedule = lambda values: tuple(round(structural(values, field) * 1000
+                                            / structural(values, 'batch_size'))
+                                      for field in ('stage_kimg', 'fade_kimg'))
+      if schedule(saved) != schedule(current):
+        changed.append('stage_kimg, fade_kimg or batch_size (the steps of its stages)')
+    return changed
 
 
 # Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.

@@ -349,6 +349,9 @@ def test_samples_show_the_stage_enlarged_and_bad_sizes_are_one_line(uninterrupte
   code, _, err = main_in_process(capsys, '--config', 'pggan', '--set', 'image_size=12',
                                  '--workdir', str(tmp_path))
   assert code == 2 and len(err.strip().splitlines()) == 1 and 'power of two' in err
+  code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), *TINY, '--steps',
+                                 '14', '--set', 'stage_kimg=0.064')  # another schedule
+  assert code == 2 and len(err.strip().splitlines()) == 1 and 'stage_kimg' in err
 
 
 def test_celebahq_preset_summarizes_each_stage_and_trains_its_first_stages(tmp_path, capsys):

@@ -30,8 +30,7 @@ every step. Its minibatch size per resolution is one batch size here.
 import jax
 import jax.numpy as jnp
 
-from jaxgan.games import Game
-from jaxgan.games import adversarial
+from jaxgan.games import Game, adversarial
 from jaxgan.nets import pggan
 from jaxgan.step import to_model_range
 

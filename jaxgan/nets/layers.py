@@ -5,7 +5,8 @@ of the same size (the weight gradient of `lax.conv_transpose`, what `nn.ConvTran
 tens of times). `matmul_conv` computes a convolution as one matrix product over shifted slices,
 and `PhaseConvTranspose` a transposed convolution as one stride-1 convolution (the sub-pixel
 phase decomposition), so both passes are ordinary matrix products. `conv_for_backend` picks
-`matmul_conv` on CPU and XLA's own convolution on GPU and TPU, where it is fast.
+`matmul_conv` on CPU and XLA's own convolution on GPU and TPU, where it is fast. Also the
+minibatch standard deviation that StyleGAN2's and PGGAN's discriminators share.
 """
 
 import functools

@@ -33,8 +33,8 @@ import jax.numpy as jnp
 from flax import linen as nn
 from jax import lax
 
-from jaxgan.nets.layers import NHWC_HWIO, conv_for_backend, conv_transpose_by_phases
-from jaxgan.nets.layers import minibatch_stddev
+from jaxgan.nets.layers import (NHWC_HWIO, conv_for_backend, conv_transpose_by_phases,
+                                minibatch_stddev)
 
 HE_GAIN = math.sqrt(2)
 LRELU_SLOPE = 0.2
