@@ -284,6 +284,10 @@ MUTATIONS = [
              "joint_critic=config.arch not in ('stylegan2', 'pggan'))", 'joint_critic=True)',
              (PGGAN_COMPOSED, 'tests/test_stylegan2.py::'
               'test_the_discriminator_sees_the_real_batch_apart_from_the_generated_one')),
+    Mutation('no-workdir-lock', 'one run per workdir', 'jaxgan/train.py',
+             'with _workdir_lock(workdir, jax.process_index() == 0):',
+             'with contextlib.nullcontext():',
+             ('tests/test_checkpoint.py::test_signal_finishes_the_step_saves_and_exits',)),
     Mutation('interpolation-linear-in-z', 'interpolations between Gaussian latents are '
              'spherical', 'jaxgan/sample.py', '  if np.sin(omega) < 1e-6:', '  if True:',
              ('tests/test_checkpoint.py::test_interpolation_walks_spherically_between_latents',)),

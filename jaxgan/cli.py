@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
                         data_dir=args.data_dir, inception_weights=args.inception,
                         init_from=args.init_from)
-  except (DatasetError, train.CheckpointMismatch, parallel.ParallelError,
+  except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,
           WeightsMissing) as error:
     parser.error(str(error))
   except train.TrainingDiverged as error:

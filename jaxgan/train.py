@@ -43,6 +43,10 @@ class Interrupted(RuntimeError):
     self.signum = signum
 
 
+class WorkdirBusy(RuntimeError):
+  """Another run holds the workdir; the message names it."""
+
+
 def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
@@ -62,12 +66,47 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   `jaxgan.data.load_dataset`; `inception_weights`: FID's converted Inception, for an evaluation
   in its feature space (`jaxgan.evaluate.training`). `init_from`: a workdir (a run's or
   `jaxgan.convert`'s) whose latest weights a new run starts from (fine-tuning), its optimizer
-  states and step fresh; ignored when the workdir has a checkpoint to resume.
+  states and step fresh; ignored when the workdir has a checkpoint to resume. One run at a time
+  per workdir: `WorkdirBusy` names the process that holds it (`_workdir_lock`).
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
-  main_process = jax.process_index() == 0
   workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  with _workdir_lock(workdir, jax.process_index() == 0):
+    return _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
+                init_from)
+
+
+@contextlib.contextmanager
+def _workdir_lock(workdir: Path, taken: bool):
+  """Holds an exclusive lock on WORKDIR/.lock (`fcntl.flock`) while the run lasts, or raises
+  `WorkdirBusy` naming the run that holds it. The operating system drops the lock when its
+  process ends, however it ends, so a killed run never blocks the next one; sampling and
+  evaluation read a workdir without it. Process 0 takes it for a multi-process run."""
+  if not taken:
+    yield
+    return
+  import fcntl
+  import socket
+  with open(workdir / '.lock', 'a+') as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock.seek(0)
+      holder = lock.read().strip() or 'another process'
+      raise WorkdirBusy(f'workdir {str(workdir)!r} is in use by {holder}; wait for that run to '
+                        f'end (or stop it), or use another --workdir') from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f'process {os.getpid()} on {socket.gethostname()}\n')
+    lock.flush()
+    yield
+
+
+def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
+         init_from) -> dict:
+  main_process = jax.process_index() == 0
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
   if dataset is None:

@@ -60,11 +60,16 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
 
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
-def test_signal_finishes_the_step_saves_and_exits(tmp_path, signum):
+def test_signal_finishes_the_step_saves_and_exits(tmp_path, capsys, signum):
+  """The signal lets the step end, saves and exits with 128 + signum; while the run lasts, a
+  second one on its workdir is one line naming the process that holds it."""
   process = subprocess.Popen(
       train_command(tmp_path, '--steps', '100000', '--checkpoint-every', '1000'),
       stderr=subprocess.PIPE, text=True)
   _wait_for(lambda: (tmp_path / 'samples' / 'epoch_001.png').exists(), process)
+  if signum == signal.SIGTERM:  # meanwhile, a second run on the workdir is refused at once
+    code, _, err = main_in_process(capsys, '--workdir', str(tmp_path), *TINY_FLAGS)
+    assert code == 2 and err.count('\n') == 1 and f'in use by process {process.pid} on' in err
   process.send_signal(signum)
   _, stderr = process.communicate(timeout=60)
   assert process.returncode == 128 + signum
