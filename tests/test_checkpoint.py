@@ -66,12 +66,15 @@ def test_signal_finishes_the_step_saves_and_exits(tmp_path, capsys, signum):
   process = subprocess.Popen(
       train_command(tmp_path, '--steps', '100000', '--checkpoint-every', '1000'),
       stderr=subprocess.PIPE, text=True)
-  _wait_for(lambda: (tmp_path / 'samples' / 'epoch_001.png').exists(), process)
-  if signum == signal.SIGTERM:  # meanwhile, a second run on the workdir is refused at once
-    code, _, err = main_in_process(capsys, '--workdir', str(tmp_path), *TINY_FLAGS)
-    assert code == 2 and err.count('\n') == 1 and f'in use by process {process.pid} on' in err
-  process.send_signal(signum)
-  _, stderr = process.communicate(timeout=60)
+  try:
+    _wait_for(lambda: (tmp_path / 'samples' / 'epoch_001.png').exists(), process)
+    if signum == signal.SIGTERM:  # meanwhile, a second run on the workdir is refused at once
+      code, _, err = main_in_process(capsys, '--workdir', str(tmp_path), *TINY_FLAGS)
+      assert code == 2 and err.count('\n') == 1 and f'in use by process {process.pid} on' in err
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+  finally:
+    process.kill()  # when a check above failed: leave no training process behind
   assert process.returncode == 128 + signum
   assert f'stopped by {signal.Signals(signum).name} at step' in stderr
   stopped_at = int(stderr.split(' at step ')[1].split(';')[0])
