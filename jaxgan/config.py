@@ -14,6 +14,10 @@ from jaxgan.optim import OPTIMIZERS
 DTYPES = ('float32', 'bfloat16')
 
 
+class UnknownFields(ValueError):
+  """A saved config has fields this version of jaxgan does not know; the message names them."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
   """Every field can be set from the command line with `--set field=value`."""
@@ -181,7 +185,13 @@ class Config:
 
   @classmethod
   def from_dict(cls, values: dict) -> 'Config':
-    """Inverse of `to_dict` after a JSON round trip (lists back to tuples)."""
+    """Inverse of `to_dict` after a JSON round trip (lists back to tuples). Fields that this
+    version does not know (a config written by another version of jaxgan) raise
+    `UnknownFields` naming them; fields missing take their defaults."""
+    if unknown := sorted(set(values) - {field.name for field in dataclasses.fields(cls)}):
+      raise UnknownFields(f'a config written by another version of jaxgan, with field'
+                          f'{"s" if len(unknown) > 1 else ""} this version does not know: '
+                          f'{", ".join(unknown)}')
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
   def structure_changes(self, saved: dict) -> list[str]:

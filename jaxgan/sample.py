@@ -32,7 +32,7 @@ from PIL import Image
 from jaxgan import games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser, positive_int
-from jaxgan.config import Config
+from jaxgan.config import Config, UnknownFields
 from jaxgan.images import save_grid, save_scatter, to_uint8
 
 
@@ -55,7 +55,10 @@ class Generator:
       self.step = checkpoints.latest_step() if step is None else step
       if self.step is None:
         raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
-      self.config = Config.from_dict(checkpoints.config(self.step))
+      try:
+        self.config = Config.from_dict(checkpoints.config(self.step))
+      except UnknownFields as error:
+        raise SampleError(f'the checkpoint at step {self.step} holds {error}') from None
       self.game = games.build(self.config)
       abstract = games.abstract_state(self.game, jax.random.key(self.config.seed), self.step)
       self.variables = checkpoints.restore_generator(self.step, jax.eval_shape(

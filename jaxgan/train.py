@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from jaxgan import data, games
 from jaxgan.checkpoint import Checkpoints
-from jaxgan.config import Config
+from jaxgan.config import Config, UnknownFields
 from jaxgan.evaluate import modes
 from jaxgan.evaluate.training import METRICS as EVAL_METRICS
 from jaxgan.evaluate.training import evaluation as training_evaluation
@@ -319,7 +319,10 @@ def _initialized_from(source: Path, fresh):
     step = checkpoints.latest_step()
     if step is None:
       raise CheckpointMismatch(f'--init-from {str(source)!r}: no complete checkpoint')
-    source_config = Config.from_dict(checkpoints.config(step))
+    try:
+      source_config = Config.from_dict(checkpoints.config(step))
+    except UnknownFields as error:
+      raise CheckpointMismatch(f'--init-from {str(source)!r}: {error}') from None
     source_game = games.build(source_config)
     saved = checkpoints.restore_state(step, games.abstract_state(
         source_game, jax.random.key(source_config.seed), step))

@@ -369,3 +369,19 @@ def test_interpolation_walks_spherically_between_latents(uninterrupted, tmp_path
   code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
                                  '--out', str(tmp_path / 'walk.txt'), main=sample.main)
   assert code == 2 and err.count('\n') == 1 and '.gif' in err
+
+
+def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterrupted, tmp_path,
+                                                                        capsys):
+  """A config with a field this version does not know (written by a newer jaxgan): sampling from
+  it is one line naming the field, not a TypeError."""
+  import shutil
+
+  from jaxgan import sample
+  shutil.copytree(uninterrupted, tmp_path / 'run')
+  for metadata in (tmp_path / 'run' / 'checkpoints').glob('*/config/metadata'):
+    config = json.loads(metadata.read_text())
+    metadata.write_text(json.dumps({**config, 'warp_drive': 9}))
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--out',
+                                 str(tmp_path / 'x.png'), main=sample.main)
+  assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err

@@ -73,7 +73,8 @@ def test_equalized_layers_pixel_norm_and_scaling_written_out():
   dense = pggan.EqualizedDense(7, gain=math.sqrt(2) / 4)
   v = dense.init(jax.random.key(2), x)
   np.testing.assert_allclose(
-      dense.apply(v, x), x.reshape(3, -1) @ (v['params']['weight'] * math.sqrt(2) / 4 / math.sqrt(80)),
+      dense.apply(v, x),
+      x.reshape(3, -1) @ (v['params']['weight'] * math.sqrt(2) / 4 / math.sqrt(80)),
       rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(pggan.pixel_norm(x),
                              x / np.sqrt(np.mean(np.square(x), -1, keepdims=True) + 1e-8),

@@ -158,9 +158,10 @@ def pggan() -> Config:
     python train.py --config pggan
   """
   return pggan_celebahq().replace(
-      name='pggan', dataset='digits', image_size=16, channels=1, latent_dim=64, channel_base=512, channel_max=64,
-      hflip=False, ema_decay=0.99, batch_size=64, stage_kimg=25.6, fade_kimg=25.6, steps=2_000,
-      log_every=50, checkpoint_every=500, sample_every=200, eval_every=500)
+      name='pggan', dataset='digits', image_size=16, channels=1, latent_dim=64,
+      channel_base=512, channel_max=64, hflip=False, ema_decay=0.99, batch_size=64,
+      stage_kimg=25.6, fade_kimg=25.6, steps=2_000, log_every=50, checkpoint_every=500,
+      sample_every=200, eval_every=500)
 
 
 PRESETS = {preset.__name__: preset
