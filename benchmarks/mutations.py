@@ -38,6 +38,7 @@ ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
+TRANSLATION = 'tests/test_translation.py'
 
 
 class Mutation(NamedTuple):
@@ -301,6 +302,20 @@ MUTATIONS = [
              'jaxgan/sample.py', "  if not hasattr(network, 'synthesize'):\n    if truncation_psi",
              '  if True:\n    if truncation_psi',
              ('tests/test_stylegan2.py::test_interpolation_walks_in_w_with_constant_noise',)),
+    Mutation('batch-norm-biased-running-var', "running variances are torch's (unbiased)",
+             'jaxgan/nets/translation.py', '* count / max(count - 1, 1))', ')', (TRANSLATION,)),
+    Mutation('conv-transpose-padding', "CycleGAN's transposed convolution pads as torch's",
+             'jaxgan/nets/translation.py',
+             'before, after = k - 1 - self.padding, k - 1 - self.padding + self.output_padding',
+             'before, after = k - 1 - self.padding + self.output_padding, k - 1 - self.padding',
+             (TRANSLATION,)),
+    Mutation('patch-condition-last', "pix2pix's discriminator sees cat(source, image)",
+             'jaxgan/nets/translation.py',
+             'x = jnp.concatenate([condition.astype(x.dtype), x], axis=-1)',
+             'x = jnp.concatenate([x, condition.astype(x.dtype)], axis=-1)', (TRANSLATION,)),
+    Mutation('instance-norm-over-batch', 'instance norm normalizes each sample apart',
+             'jaxgan/nets/translation.py', 'm = x32.mean((1, 2), keepdims=True)',
+             'm = x32.mean((0, 1, 2), keepdims=True)', (TRANSLATION,)),
 ]
 
 
