@@ -39,6 +39,7 @@ PGGAN = 'tests/test_pggan.py'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
 TRANSLATION = 'tests/test_translation.py'
+PIX2PIX_STEP = 'tests/test_pix2pix.py::test_the_step_is_the_references_optimize_parameters_written_out'
 
 
 class Mutation(NamedTuple):
@@ -316,6 +317,21 @@ MUTATIONS = [
     Mutation('instance-norm-over-batch', 'instance norm normalizes each sample apart',
              'jaxgan/nets/translation.py', 'm = x32.mean((1, 2), keepdims=True)',
              'm = x32.mean((0, 1, 2), keepdims=True)', (TRANSLATION,)),
+    Mutation('pix2pix-d-loss-unhalved', "pix2pix's discriminator loss is halved",
+             'jaxgan/games/paired.py', 'd_loss = 0.5 * loss.discriminator(',
+             'd_loss = loss.discriminator(', (PIX2PIX_STEP,)),
+    Mutation('pix2pix-l1-unweighted', "pix2pix's L1 term is weighted by l1_weight",
+             'jaxgan/games/paired.py', 'l1 = l1_weight * jnp.mean(', 'l1 = jnp.mean(',
+             (PIX2PIX_STEP,)),
+    Mutation('pix2pix-g-stats-kept', "the generator's running statistics advance",
+             'jaxgan/games/paired.py', "collections={'G': g_collections,",
+             "collections={'G': state.collections['G'],", (PIX2PIX_STEP,)),
+    Mutation('hflip-target-only', 'a pair is mirrored as one', 'jaxgan/data.py',
+             '        if images.ndim == 4:', "        if name == 'image':",
+             ('tests/test_pix2pix.py::test_hflip_mirrors_source_and_target_together',)),
+    Mutation('linear-decay-late', "the linear decay is the reference's lambda rule",
+             'jaxgan/optim.py', 'jnp.maximum(0, count + 1 - half)', 'jnp.maximum(0, count - half)',
+             ('tests/test_pix2pix.py::test_the_linear_decay_is_the_references_lambda_rule',)),
 ]
 
 

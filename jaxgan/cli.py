@@ -111,30 +111,27 @@ def print_summary(config, data_dir=None) -> None:
 
   from jaxgan import data, games, nets
   from jaxgan.summary import summarize
-  labels = ()
   if config.conditional:
     classes = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
                                  labels=True).classes
     config = config.replace(classes=classes)
     print(f'classes: {len(classes)} ({", ".join(classes[:20])}'
           f'{", ..." if len(classes) > 20 else ""})\n')
-    labels = (jnp.zeros((1,), jnp.int32),)
   generator, discriminator = nets.build(config)
+  g_inputs, d_inputs = nets.example_inputs(config)
   if not hasattr(generator, 'stage'):
-    print(summarize(generator, jnp.zeros((1, config.latent_dim)), *labels, title='generator'))
+    print(summarize(generator, *g_inputs, title='generator'))
     print()
-    image = jnp.zeros((1, config.image_size, config.image_size, config.channels))
-    print(summarize(discriminator, image, *labels, train=True, title='discriminator'))
+    print(summarize(discriminator, *d_inputs, train=True, title='discriminator'))
     return
   game = games.build(config)
   for stage in range(games.stage_after(game, config.steps) + 1):
     size = game.image_size(stage) or config.image_size
     where = f'stage {stage} ({size}x{size})'
-    print(summarize(generator.clone(stage=stage), jnp.zeros((1, config.latent_dim)), *labels,
-                    title=f'generator, {where}'))
+    print(summarize(generator.clone(stage=stage), *g_inputs, title=f'generator, {where}'))
     print()
     image = jnp.zeros((1, size, size, config.channels))
-    print(summarize(discriminator.clone(stage=stage), image, *labels, train=True,
+    print(summarize(discriminator.clone(stage=stage), image, *d_inputs[1:], train=True,
                     title=f'discriminator, {where}'))
     print()
 

@@ -56,6 +56,15 @@ class Config:
   stage_kimg: float = 600.0  # thousands of real images trained on at each resolution
   fade_kimg: float = 600.0  # and over which each new resolution fades in
   reset_optimizer: bool = True  # Adam's state reset when a fade begins and when it ends
+  # arch pix2pix (jaxgan.nets.translation; pytorch-CycleGAN-and-pix2pix's option in brackets)
+  num_downs: int = 8  # the U-Net's halvings [--netG unet_256: 8, unet_128: 7]
+  ngf: int = 64  # the generator's first layer's channels [--ngf]
+  ndf: int = 64  # the discriminator's [--ndf]
+  d_layers: int = 3  # the PatchGAN's stride-2 layers [--n_layers_D]
+  norm: str = 'batch'  # batch, instance or none [--norm]
+  g_dropout: bool = True  # dropout in the generator [not --no_dropout]
+  l1_weight: float = 100.0  # the L1 distance to the target in G's loss [--lambda_L1]
+  direction: str = 'AtoB'  # a paired folder's source side: A (left, or A/) or B [--direction]
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
@@ -79,7 +88,8 @@ class Config:
   adam_b1: float = 0.9
   adam_b2: float = 0.999
   adam_eps: float = 1e-7  # Keras' default
-  lr_decay: str = 'constant'  # or 'cosine': both learning rates decay to 0 over the run
+  lr_decay: str = 'constant'  # or 'cosine': both learning rates decay to 0 over the run; or
+  #                             'linear': constant for half the run, then linearly to 0 (pix2pix)
   ema_decay: float = 0.0  # 0: no generator EMA
   ema_kimg: float = 0.0  # > 0: the EMA's half-life in thousands of images (StyleGAN2), not decay
   ema_rampup: float = 0.0  # > 0: the half-life at most this fraction of the images seen so far
@@ -154,8 +164,18 @@ class Config:
     if self.eval_every and self.eval_space == 'digits' and self.dataset != 'digits':
       raise ValueError(f'eval_features digits compares with the digits, not {self.dataset!r}: '
                        f'use --set eval_features=inception')
-    if self.lr_decay not in ('constant', 'cosine'):
-      raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
+    if self.lr_decay not in ('constant', 'cosine', 'linear'):
+      raise ValueError(f"lr_decay must be 'constant', 'cosine' or 'linear', got "
+                       f"{self.lr_decay!r}")
+    if self.arch == 'pix2pix':
+      if self.num_downs < 5 or self.image_size % 2 ** self.num_downs:
+        raise ValueError(f'a U-Net of num_downs {self.num_downs} (at least 5) needs an '
+                         f'image_size that is a multiple of {2 ** self.num_downs}, not '
+                         f'{self.image_size}')
+      if self.norm not in ('batch', 'instance', 'none'):
+        raise ValueError(f"norm must be batch, instance or none, got {self.norm!r}")
+      if self.direction not in ('AtoB', 'BtoA'):
+        raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
 
   @property
   def eval_space(self) -> str:
@@ -220,7 +240,7 @@ STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g
                     'r1_gamma', 'conditional', 'classes', 'class_features', 'w_dim',
                     'mapping_layers', 'channel_base', 'channel_max', 'd_architecture',
                     'mbstd_channels', 'd_mapping_layers', 'pl_weight',
-                    'ema_kimg')
+                    'ema_kimg', 'num_downs', 'ngf', 'ndf', 'd_layers', 'norm')
 
 
 def _parse(kind, text: str, field: str):

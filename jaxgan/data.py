@@ -209,16 +209,8 @@ def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path
   """The folder's images, fitted, from (or first into) a memory-mapped cache file, and the
   class of each kept image: `{'classes': sorted top-level subfolder names, 'labels': [...],
   'outside': [files directly in the folder]}`."""
-  files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES
-                 and p.is_file())
-  if not files:
-    raise DatasetError(f'no .jpg, .jpeg, .png or .webp files in {str(folder)!r}')
-  fingerprint = hashlib.sha256()
-  for path in files:
-    stat = path.stat()
-    fingerprint.update(f'{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'
-                       .encode())
-  cache = cache_root / 'folders' / (f'{folder.name}-{fingerprint.hexdigest()[:16]}-'
+  files = _image_files(folder)
+  cache = cache_root / 'folders' / (f'{folder.name}-{_fingerprint(folder, files)}-'
                                     f'{image_size}x{image_size}x{channels}.npy')
   classes_file = cache.with_suffix('.classes.json')
   if not (cache.exists() and classes_file.exists()):
@@ -239,19 +231,47 @@ def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path
   return np.load(cache, mmap_mode='r'), json.loads(classes_file.read_text())
 
 
-def _prepare(files, cache: Path, image_size: int, channels: int, report) -> list[int]:
+def _image_files(folder: Path) -> list[Path]:
+  """The image files under `folder`, recursively, sorted; `DatasetError` when there are none."""
+  files = sorted(p for p in folder.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES
+                 and p.is_file())
+  if not files:
+    raise DatasetError(f'no .jpg, .jpeg, .png or .webp files in {str(folder)!r}')
+  return files
+
+
+def _fingerprint(folder: Path, files) -> str:
+  """A digest of the files' names (relative to `folder`), sizes and modification times: a
+  cache prepared from them is reused until one of them changes."""
+  digest = hashlib.sha256()
+  for path in files:
+    stat = path.stat()
+    digest.update(f'{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'.encode())
+  return digest.hexdigest()[:16]
+
+
+def _name(item) -> str:
+  """A file's name, or a pair's first file's, for messages."""
+  return (item[0] if isinstance(item, tuple) else item).name
+
+
+def _prepare(files, cache: Path, image_size: int, channels: int, report,
+             read: Callable | None = None, item_shape: tuple[int, ...] | None = None) -> list[int]:
   """Decodes and fits every file (two threads per core) into `cache`, written atomically, and
   returns the indices of the files kept. Unreadable, truncated and decompression-bomb files are
-  skipped and reported once."""
+  skipped and reported once. `read(file) -> array of item_shape, or None` (default: one image,
+  `_read`); a file may be a tuple of paths (a pair)."""
+  read = read or (lambda f: _read(f, image_size, channels))
+  item_shape = item_shape or (image_size, image_size, channels)
   cache.parent.mkdir(parents=True, exist_ok=True)
   partial = cache.with_name(f'{cache.stem}.{os.getpid()}.partial.npy')
   trimmed = partial.with_suffix('.trimmed.npy')
   try:
     rows = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8,
-                                     shape=(len(files), image_size, image_size, channels))
+                                     shape=(len(files), *item_shape))
     skipped, kept_files, count = [], [], 0
     with concurrent.futures.ThreadPoolExecutor(2 * (os.cpu_count() or 1)) as pool:
-      reads = pool.map(lambda f: _read(f, image_size, channels), files)
+      reads = pool.map(read, files)
       for i, (path, image) in enumerate(zip(files, reads)):
         if image is None:
           skipped.append(path)
@@ -263,7 +283,7 @@ def _prepare(files, cache: Path, image_size: int, channels: int, report) -> list
       raise DatasetError(f'none of the {len(files)} image files could be read (corrupt, '
                          f'truncated or too large)')
     if skipped:
-      names = ', '.join(p.name for p in skipped[:3]) + (', ...' if len(skipped) > 3 else '')
+      names = ', '.join(_name(p) for p in skipped[:3]) + (', ...' if len(skipped) > 3 else '')
       report(f'skipped {len(skipped)} of {len(files)} image files that could not be read '
              f'(corrupt, truncated or too large): {names}')
     rows.flush()
@@ -312,8 +332,8 @@ class EpochBatches:
 
   `examples` is a `Dataset`'s (`len`, `batch(indices) -> dict`); each batch is such a dict.
   Incomplete final batches are dropped so every step has the same shape (one compilation). With
-  `hflip`, each image of step s is mirrored left-right with probability 1/2, drawn from
-  (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
+  `hflip`, each example of step s (every image it holds) is mirrored left-right with
+  probability 1/2, drawn from (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
   every batch this process feeds (`DataParallel.process_rows`); only those examples are read.
   `image_size(step)`: the side the images of step `step` are served at, box-filtered down from
   the dataset's (`downsampled`), for a progressive game's stages; None: the dataset's.
@@ -340,10 +360,11 @@ class EpochBatches:
       self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.examples))
     chosen = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
     batch = self.examples.batch(chosen[self.rows])  # in file order: a memory map reads ahead
-    if self.hflip:
+    if self.hflip:  # every image of an example alike (a translation pair's source too)
       flip = np.random.default_rng([self.seed, step, 1]).random(self.batch_size) < 0.5
-      images = batch['image']
-      batch['image'] = np.where(flip[self.rows, None, None, None], images[:, :, ::-1], images)
+      for name, images in batch.items():
+        if images.ndim == 4:
+          batch[name] = np.where(flip[self.rows, None, None, None], images[:, :, ::-1], images)
     size = self.image_size(step) if self.image_size else None
     if size and batch['image'].shape[1] != size:
       batch['image'] = downsampled(batch['image'], size)
@@ -372,3 +393,102 @@ def downsampled(images: np.ndarray, size: int) -> np.ndarray:
     x = x.astype(np.float32)
     x = (x[:, 0::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 0::2] + x[:, 1::2, 1::2]) * 0.25
   return np.rint(x).clip(0, 255).astype(np.uint8) if levels else x
+
+
+PAIRED_EMBEDDED = ('digits_x4',)
+SUPER_RESOLUTION = 4  # digits_x4: the source is the digit at a quarter of its side
+
+
+def load_pairs(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
+               report=print, direction: str = 'AtoB') -> Dataset:
+  """Paired examples for translation (pix2pix): `source` and `image` (its target), uint8
+  `(n, image_size, image_size, channels)` each.
+
+  spec: `digits_x4[:train|:holdout]`, embedded: 4x super-resolution of the digits, the source
+  being the digit box-filtered to a quarter of its side and enlarged back by repeating each
+  pixel (the 1,347 digits the digits classifier trains on, or the 450 it holds out); or a
+  folder in one of pix2pix's layouts: every image the A and B sides side by side, A on the left
+  (the reference's `aligned` datasets, e.g. facades/train), or subfolders A/ and B/ holding
+  files of the same names. Folders are prepared once into a cache as `load_dataset`'s.
+  `direction` 'AtoB': A is the source and B the target; 'BtoA' the other way.
+  """
+  name, _, split = spec.partition(':')
+  if name in PAIRED_EMBEDDED:
+    if split not in ('', 'train', 'holdout'):
+      raise DatasetError(f'{spec!r}: the digits pairs are {name}, {name}:train or {name}:holdout')
+    target = load_dataset('digits', image_size, channels)[_digit_split()[split or 'train']]
+    low = downsampled(target, image_size // SUPER_RESOLUTION)
+    source = np.repeat(np.repeat(low, SUPER_RESOLUTION, axis=1), SUPER_RESOLUTION, axis=2)
+    pairs = {'source': source, 'image': target}
+  else:
+    if spec in EMBEDDED or spec.startswith('tfds:'):
+      raise DatasetError(f'dataset {spec!r} is not paired: translation needs pairs '
+                         f'({", ".join(PAIRED_EMBEDDED)}, or a folder in pix2pix\'s layout)')
+    both = _paired_folder(_folder(spec), image_size, channels,
+                          Path(data_dir or DEFAULT_CACHE), report)
+    a, b = both[:, 0], both[:, 1]
+    pairs = {'source': a, 'image': b} if direction == 'AtoB' else {'source': b, 'image': a}
+  return Dataset(ArrayExamples(pairs))
+
+
+def _digit_split() -> dict[str, np.ndarray]:
+  """The digits' indices in the digits classifier's split (`jaxgan.evaluate.digits`)."""
+  from sklearn.datasets import load_digits
+  from sklearn.model_selection import train_test_split
+  target = load_digits().target
+  train, holdout = train_test_split(np.arange(len(target)), test_size=450, random_state=0,
+                                    stratify=target)
+  return {'train': np.sort(train), 'holdout': np.sort(holdout)}
+
+
+def _paired_folder(folder: Path, image_size: int, channels: int, cache_root: Path,
+                   report) -> np.ndarray:
+  """A paired folder's images, `(n, 2, size, size, channels)` (A then B), from (or first into)
+  a memory-mapped cache."""
+  a, b = folder / 'A', folder / 'B'
+  if a.is_dir() and b.is_dir():
+    names_a = {p.relative_to(a) for p in _image_files(a)}
+    names_b = {p.relative_to(b) for p in _image_files(b)}
+    if names_a != names_b:
+      only = lambda names: f'{len(names)} ({", ".join(map(str, sorted(names)[:3]))}' \
+          f'{", ..." if len(names) > 3 else ""})'
+      raise DatasetError(f'A/ and B/ of {str(folder)!r} must hold files of the same names: '
+                         f'{only(names_a - names_b)} only in A/, {only(names_b - names_a)} '
+                         f'only in B/')
+    items = [(a / name, b / name) for name in sorted(names_a)]
+    files = [path for pair in items for path in pair]
+    read = lambda pair: _read_pair(*pair, image_size=image_size, channels=channels)
+    layout = 'AB'
+  else:
+    files = _image_files(folder)
+    items = files
+    read = lambda path: _read_aligned(path, image_size, channels)
+    layout = 'aligned'
+  cache = cache_root / 'folders' / (f'{folder.name}-{_fingerprint(folder, files)}-{layout}-'
+                                    f'{image_size}x{image_size}x{channels}.npy')
+  if not cache.exists():
+    try:
+      _prepare(items, cache, image_size, channels, report, read=read,
+               item_shape=(2, image_size, image_size, channels))
+    except OSError as error:
+      raise DatasetError(f'cannot write the dataset cache {str(cache)!r} '
+                         f'({error.strerror or error}); choose another --data-dir') from None
+  return np.load(cache, mmap_mode='r')
+
+
+def _read_pair(a: Path, b: Path, image_size: int, channels: int) -> np.ndarray | None:
+  images = [_read(path, image_size, channels) for path in (a, b)]
+  return None if any(image is None for image in images) else np.stack(images)
+
+
+def _read_aligned(path: Path, image_size: int, channels: int) -> np.ndarray | None:
+  """An image holding A and B side by side, split into its halves, each fitted."""
+  try:
+    with Image.open(path) as image:
+      image.load()
+      width, height = image.size
+      half = width // 2
+      sides = [image.crop((0, 0, half, height)), image.crop((half, 0, 2 * half, height))]
+      return np.stack([_fit(side, image_size, channels) for side in sides])
+  except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    return None

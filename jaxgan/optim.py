@@ -48,3 +48,17 @@ def lazy_regularization_ratio(every: int) -> float:
   (`training/training_loop.py`) scales Adam's learning rate by it and raises its betas to it, so
   that the main and regularization steps together move as the main steps alone would."""
   return every / (every + 1) if every > 1 else 1.0
+
+
+def linear_decay_schedule(learning_rate: float, updates: int) -> optax.Schedule:
+  """pytorch-CycleGAN-and-pix2pix's 'linear' policy (`models/networks.py`, `get_scheduler`)
+  with its default n_epochs = n_epochs_decay, counted in updates instead of epochs: the rate
+  stays `learning_rate` for the first half, then at update t (from 0) is `learning_rate * (1 -
+  (t + 1 - half) / (updates - half + 1))`, reaching 1 / (the decay's length + 1) of it at the
+  last update, as the reference's last epoch does."""
+  half = updates // 2
+  decay = updates - half
+
+  def schedule(count):
+    return learning_rate * (1.0 - jnp.maximum(0, count + 1 - half) / (decay + 1))
+  return schedule

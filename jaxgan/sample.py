@@ -65,12 +65,19 @@ class Generator:
           lambda state: state.variables(self.game.sampler, ema=True), abstract))
     self._generate = jax.jit(self.game.generate, static_argnames=('stage', *STYLE_OPTIONS))
 
+  def check_draws_from_latents(self):
+    """`SampleError` for a run that translates images instead (its game has no inputs)."""
+    if self.game.inputs is None:
+      raise SampleError(f'this run translates images ({self.config.arch}): use python -m '
+                        f'jaxgan.translate')
+
   def draw(self, key: jax.Array, num: int, labels: np.ndarray | None = None,
            latents: np.ndarray | None = None, **options) -> np.ndarray:
     """`num` samples from latents drawn from `key` (or `latents`), of the classes `labels`,
     else of every class in turn. Images come mapped linearly from the generator's range to
     [0, 1] (not clipped); 2-D points as they are. `options`: StyleGAN2's `truncation_psi` and
     `noise_mode`."""
+    self.check_draws_from_latents()
     if options and self.config.arch != 'stylegan2':
       raise SampleError(f'--truncation and --noise are StyleGAN2\'s; this run is '
                         f'{self.config.arch}')
@@ -171,6 +178,7 @@ def interpolation(workdir: str | Path, keyframes: int, frames: int = 16, seed: i
   first)."""
   from jaxgan import nets
   generator = Generator(workdir, step)
+  generator.check_draws_from_latents()
   config = generator.config
   if len(nets.sample_shape(config)) != 3:
     raise SampleError('an interpolation walks between images; this run makes 2-D points')

@@ -101,13 +101,19 @@ class Context:
     together = (names,) if single else names
     params = {name: state.params[name] for name in together}
     grads, aux = jax.grad(lambda p: loss_fn(p[names] if single else p), has_aux=True)(params)
+    return self.apply_gradients(state, grads), aux
+
+  def apply_gradients(self, state: GANState, grads: dict[str, Any]) -> GANState:
+    """One optimizer step of each network in `grads` (`{name: gradient}`, this device's),
+    averaged over the devices first: `update` for a gradient taken otherwise (pix2pix's
+    generator, through a `jax.vjp` of the forward pass its discriminator update used)."""
     grads = self.average(grads)
     new_params, new_opt_state = dict(state.params), dict(state.opt_state)
-    for name in together:
+    for name, grad in grads.items():
       updates, new_opt_state[name] = self.optimizers[name].update(
-          grads[name], state.opt_state[name], state.params[name])
+          grad, state.opt_state[name], state.params[name])
       new_params[name] = optax.apply_updates(state.params[name], updates)
-    return state.replace(params=new_params, opt_state=new_opt_state), aux
+    return state.replace(params=new_params, opt_state=new_opt_state)
 
   @staticmethod
   def update_ema(state: GANState, decay: float) -> GANState:

@@ -50,7 +50,8 @@ class WorkdirBusy(RuntimeError):
 def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
-        inception_weights: str | None = None, init_from: str | Path | None = None) -> dict:
+        inception_weights: str | None = None, init_from: str | Path | None = None,
+        until: int | None = None) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -67,7 +68,9 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   in its feature space (`jaxgan.evaluate.training`). `init_from`: a workdir (a run's or
   `jaxgan.convert`'s) whose latest weights a new run starts from (fine-tuning), its optimizer
   states and step fresh; ignored when the workdir has a checkpoint to resume. One run at a time
-  per workdir: `WorkdirBusy` names the process that holds it (`_workdir_lock`).
+  per workdir: `WorkdirBusy` names the process that holds it (`_workdir_lock`). `until`: stop
+  after that step with a checkpoint, as an interruption would (the config, and so every
+  schedule counted in its steps, unchanged); the final samples and checks come at the end.
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -75,7 +78,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir.mkdir(parents=True, exist_ok=True)
   with _workdir_lock(workdir, jax.process_index() == 0):
     return _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-                init_from)
+                init_from, min(until or config.steps, config.steps))
 
 
 @contextlib.contextmanager
@@ -105,15 +108,17 @@ def _workdir_lock(workdir: Path, taken: bool):
 
 
 def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-         init_from) -> dict:
+         init_from, last_step) -> dict:
   main_process = jax.process_index() == 0
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
-  if dataset is None:
-    dataset = data.load_examples(
-        config.dataset, config.image_size, config.channels, data_dir,
-        report=lambda line: main_process and print(line, file=sys.stderr),
-        labels=config.conditional)
+  report = lambda line: main_process and print(line, file=sys.stderr)
+  if dataset is None and config.arch == 'pix2pix':
+    dataset = data.load_pairs(config.dataset, config.image_size, config.channels, data_dir,
+                              report=report, direction=config.direction)
+  elif dataset is None:
+    dataset = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
+                                 report=report, labels=config.conditional)
   if config.conditional:
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   game = game or games.build(config)
@@ -139,7 +144,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
 
   def save_samples(name):
     if main_process:
-      pictures = samples_of(grid)
+      pictures = np.asarray(game.show(grid, samples_of(grid)))
       if pictures.ndim == 2:  # 2-D points, drawn over the mixture's modes when it is one
         centers = modes.MIXTURES[config.dataset]().centers if config.dataset in modes.MIXTURES \
             else None
@@ -171,7 +176,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     with _metrics_log(workdir / 'metrics.jsonl', first_step, main_process) as log, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar:
-      for done, batch in zip(range(first_step + 1, config.steps + 1),
+      for done, batch in zip(range(first_step + 1, last_step + 1),
                              batches.iterate(first_step)):
         if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
@@ -183,7 +188,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
           summary['compile_s'] = round(time.perf_counter() - start, 2)
         evaluating = config.eval_every and done % config.eval_every == 0
         logging = done % config.log_every == 0 or done == config.steps or evaluating
-        saving = done % config.checkpoint_every == 0 or done == config.steps or stopping
+        saving = done % config.checkpoint_every == 0 or done == last_step or stopping
         if logging or saving:
           metrics, nonfinite_step = jax.device_get(
               parallel.local((metrics, state.nonfinite_step)))
@@ -220,8 +225,16 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         if stopping:
           raise Interrupted(stopping, done)
   summary['train_s'] = round(time.perf_counter() - start, 2)
+  if last_step < config.steps:
+    return summary
   save_samples('final')
 
+  if main_process and config.arch == 'pix2pix' and \
+      config.dataset.partition(':')[0] in data.PAIRED_EMBEDDED:
+    summary['translation_check'] = _super_resolution_check(config, game, samples_of,
+                                                          in_unit_range)
+    (workdir / 'translation_check.json').write_text(
+        json.dumps(summary['translation_check']) + '\n')
   if main_process and game.inputs is not None and (check := _quality_check(config)):
     name, report, count = check
     inputs = game.inputs(jax.random.key(config.seed + 1), count)
@@ -281,6 +294,20 @@ def _quality_check(config: Config):
     mixture = modes.MIXTURES[config.dataset]()
     return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES
   return None
+
+
+def _super_resolution_check(config, game, samples_of, in_unit_range) -> dict:
+  """L1 and PSNR of the generator's translations of the held-out digit pairs, and of bicubic
+  upsampling of the same sources (`jaxgan.evaluate.translation`)."""
+  from jaxgan.evaluate.translation import super_resolution_report
+  from jaxgan.step import to_model_range
+  name = config.dataset.partition(':')[0]
+  pairs = data.load_pairs(f'{name}:holdout', config.image_size, config.channels).examples
+  held_out = pairs.batch(np.arange(len(pairs)))
+  sources = to_model_range(held_out['source'], game.value_range)
+  outputs = samples_of({'source': sources, 'dropout': jax.random.key(config.seed + 1)})
+  low = held_out['source'][:, ::data.SUPER_RESOLUTION, ::data.SUPER_RESOLUTION]
+  return super_resolution_report(in_unit_range(outputs), held_out['image'], low)
 
 
 def _resume(config, checkpoints, game, run_key, parallel, init_from=None):

@@ -77,7 +77,7 @@ def resumes_exactly(config, tmp_path, stop: int):
   resumed (tmp_path/parts); asserts both final states bitwise equal and returns the whole one."""
   from jaxgan.train import run
   run(config, tmp_path / 'whole', progress=False, parallel=one_device())
-  run(config.replace(steps=stop), tmp_path / 'parts', progress=False, parallel=one_device())
+  run(config, tmp_path / 'parts', progress=False, parallel=one_device(), until=stop)
   run(config, tmp_path / 'parts', progress=False, parallel=one_device())
   whole = final_state(tmp_path / 'whole')
   assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),

@@ -8,6 +8,7 @@ game. One file per game:
   adversarial.py   a generator against a discriminator: DCGAN, WGAN-GP, SNGAN, conditional
                    GANs, any loss, regularizers on either side, (adaptive) augmentation,
                    n_critic, networks that grow by stages
+  paired.py        pix2pix: G(source) against D(image, source), with an L1 term to the target
   cycle.py         CycleGAN: two generators, two discriminators, cycle and identity losses
 
 `build(config)` turns a `jaxgan.config.Config` into its game, as `jaxgan.nets.build` turns it
@@ -46,6 +47,9 @@ class Game(NamedTuple):
   image_size(stage) -> int | None  the side of the real images stage `stage` trains on (the
                                    loader box-filters the dataset's down to it); None: the
                                    dataset's own
+  show(inputs, samples) -> images  what the sample grids show of `samples` generated from
+                                   `inputs` (a translation: source, output and target side by
+                                   side); default: the samples
   """
 
   init: Callable[[jax.Array], GANState]
@@ -59,6 +63,7 @@ class Game(NamedTuple):
   stage: Callable[[int], int] = lambda step: 0
   grow: Callable[[GANState, int], GANState] = lambda state, stage: state
   image_size: Callable[[int], int | None] = lambda stage: None
+  show: Callable[[dict, Any], Any] = lambda inputs, samples: samples
 
 
 def stage_after(game: Game, steps: int) -> int:
@@ -100,7 +105,7 @@ def build(config) -> Game:
   from jaxgan import ada, losses, nets, optim, regularizers, step
   from jaxgan.augment import adaptive, diff_augment, stateless
   from jaxgan.evaluate import modes
-  from jaxgan.games import adversarial, progressive
+  from jaxgan.games import adversarial, paired, progressive
 
   def optimizer(learning_rate, updates, regularizer=None):
     """The config's optimizer; with `regularizer_steps`, Adam's rate and betas corrected for
@@ -110,11 +115,27 @@ def build(config) -> Game:
       ratio = optim.lazy_regularization_ratio(regularizer.every)
     if config.lr_decay == 'cosine':
       learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
+    elif config.lr_decay == 'linear':
+      learning_rate = optim.linear_decay_schedule(learning_rate, updates)
     elif ratio != 1.0:
       learning_rate = learning_rate * ratio
     return optim.OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1 ** ratio,
                                               config.adam_b2 ** ratio, config.adam_eps)
 
+  if config.loss == 'seed_bce':
+    loss = losses.seed_bce(config.label_noise)
+  elif config.loss == 'wasserstein':
+    loss = losses.wasserstein(config.drift)
+  else:
+    loss = losses.LOSSES[config.loss]()
+  if config.arch == 'pix2pix':
+    generator, discriminator = nets.build(config)
+    return paired.game(generator, discriminator,
+                       optimizers={'G': optimizer(config.g_lr, config.steps),
+                                   'D': optimizer(config.d_lr, config.steps)},
+                       sample_shape=nets.sample_shape(config),
+                       loss=loss, l1_weight=config.l1_weight,
+                       grid_count=config.sample_grid ** 2)
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
@@ -146,12 +167,6 @@ def build(config) -> Game:
         lambda params: jax.tree.map_with_path(
             lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
             in frozen else 'train', params))
-  if config.loss == 'seed_bce':
-    loss = losses.seed_bce(config.label_noise)
-  elif config.loss == 'wasserstein':
-    loss = losses.wasserstein(config.drift)
-  else:
-    loss = losses.LOSSES[config.loss]()
   options = dict(
       loss=loss,
       optimizers={'G': optimizer(config.g_lr, config.steps, g_regularizer),

@@ -107,8 +107,8 @@ def game(networks: dict, optimizers: dict, sample_shape: tuple[int, ...],
 
     return train_step
 
-  def generate(variables, inputs, stage=0):
-    del stage
+  def generate(variables, inputs, stage=0, **options):
+    del stage, options  # a translator has no sampling options
     return networks['G_ab'].apply(variables, inputs['source'])
 
   def grid_inputs(key, batch):

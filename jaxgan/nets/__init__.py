@@ -2,10 +2,10 @@
 
 import jax.numpy as jnp
 
-from jaxgan.nets import dcgan, mlp, pggan, stylegan2
+from jaxgan.nets import dcgan, mlp, pggan, stylegan2, translation
 from jaxgan.nets.layers import PhaseConvTranspose
 
-ARCHS = ('dcgan', 'mlp2d', 'stylegan2', 'pggan')
+ARCHS = ('dcgan', 'mlp2d', 'stylegan2', 'pggan', 'pix2pix')
 
 
 def build(config):
@@ -31,6 +31,12 @@ def build(config):
                  channel_base=config.channel_base, channel_max=config.channel_max, dtype=dtype)
     return (pggan.Generator(**sizes),
             pggan.Discriminator(mbstd_group_size=config.mbstd_group, **sizes))
+  if config.arch == 'pix2pix':
+    return (translation.UNetGenerator(channels=config.channels, num_downs=config.num_downs,
+                                      ngf=config.ngf, norm=config.norm,
+                                      dropout=config.g_dropout, dtype=dtype),
+            translation.PatchDiscriminator(n_layers=config.d_layers, ndf=config.ndf,
+                                           norm=config.norm, dtype=dtype))
   if config.arch != 'dcgan':
     raise ValueError(f'unknown arch {config.arch!r}; known: {", ".join(ARCHS)}')
   generator = dcgan.Generator(
@@ -57,6 +63,16 @@ def sample_key(config) -> str:
   return 'point' if config.arch == 'mlp2d' else 'image'
 
 
+def example_inputs(config) -> tuple[tuple, tuple]:
+  """The generator's and the discriminator's positional inputs for one sample (zeros): what
+  `--summary` traces them on."""
+  image = jnp.zeros((1, *sample_shape(config)))
+  if config.arch == 'pix2pix':  # G(source), D(image, source)
+    return (image,), (image, image)
+  labels = (jnp.zeros((1,), jnp.int32),) if config.conditional else ()
+  return (jnp.zeros((1, config.latent_dim)), *labels), (image, *labels)
+
+
 def sample_shape(config) -> tuple[int, ...]:
   """The shape of one training sample: an image, or a 2-D point for mlp2d."""
   if config.arch == 'mlp2d':
@@ -64,5 +80,5 @@ def sample_shape(config) -> tuple[int, ...]:
   return (config.image_size, config.image_size, config.channels)
 
 
-__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'mlp', 'num_classes', 'pggan',
-           'sample_key', 'sample_shape', 'stylegan2']
+__all__ = ['ARCHS', 'PhaseConvTranspose', 'build', 'dcgan', 'example_inputs', 'mlp',
+           'num_classes', 'pggan', 'sample_key', 'sample_shape', 'stylegan2', 'translation']

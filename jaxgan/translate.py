@@ -1,0 +1,104 @@
+"""Applies a trained translation model (pix2pix) to images: one output PNG per input image.
+
+  python -m jaxgan.translate --workdir DIR --input FILE|FOLDER --out FOLDER
+                             [--direction AtoB|BtoA] [--aligned] [--step K] [--seed S]
+
+Each input image is center-cropped to a square, resized to the run's image size and converted
+to its channels, as training read its images, then translated alone (a batch of one, in
+training mode, as the reference's test.py runs pix2pix: each image normalized by its own
+statistics, the dropout drawn from --seed), and written under --out with its path relative to
+--input and the suffix .png. `--aligned` reads inputs in pix2pix's aligned layout (A and B side
+by side) and translates their source side. `--direction` must be the run's (a pix2pix
+generator translates one way).
+"""
+
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+from PIL import Image
+
+from jaxgan import data
+from jaxgan.cli import OneLineErrorParser
+from jaxgan.images import to_uint8
+from jaxgan.sample import Generator, SampleError
+from jaxgan.step import to_model_range
+
+
+def _inputs(path: Path) -> tuple[Path, list[Path]]:
+  """(the folder outputs are named relative to, the image files)."""
+  if path.is_file():
+    return path.parent, [path]
+  if not path.is_dir():
+    raise FileNotFoundError(f'--input {str(path)!r} does not exist')
+  return path, data._image_files(path)
+
+
+def translate(workdir: str | Path, inputs: list[Path], step: int | None = None, seed: int = 0,
+              direction: str | None = None, aligned: bool = False, report=print):
+  """Yields (input path, translated uint8 image) for each readable input; unreadable files are
+  reported once, at the end."""
+  generator = Generator(workdir, step)
+  config = generator.config
+  if generator.game.inputs is not None:
+    raise SampleError(f'{str(workdir)!r} holds a {config.arch} run, which draws images from '
+                      f'latents: use python -m jaxgan.sample')
+  if direction is not None and direction != config.direction:
+    raise SampleError(f'this run translates {config.direction} only, not {direction}')
+  size, channels = config.image_size, config.channels
+  apply = jax.jit(generator.game.generate)
+  skipped = []
+  for index, path in enumerate(inputs):
+    if aligned:
+      pair = data._read_aligned(path, size, channels)
+      image = None if pair is None else pair[0 if config.direction == 'AtoB' else 1]
+    else:
+      image = data._read(path, size, channels)
+    if image is None:
+      skipped.append(path.name)
+      continue
+    source = to_model_range(image[None], generator.game.value_range)
+    out = apply(generator.variables, {'source': source,
+                                      'dropout': jax.random.fold_in(jax.random.key(seed), index)})
+    yield path, to_uint8(np.asarray(out), generator.game.value_range)[0]
+  if skipped:
+    report(f'skipped {len(skipped)} files that could not be read as images: '
+           f'{", ".join(skipped[:3])}{", ..." if len(skipped) > 3 else ""}')
+
+
+def main(argv=None) -> int:
+  parser = OneLineErrorParser(prog='python -m jaxgan.translate',
+                              description=__doc__.splitlines()[0])
+  parser.add_argument('--workdir', required=True, metavar='DIR', help="a translation run's")
+  parser.add_argument('--input', required=True, metavar='FILE|FOLDER',
+                      help='an image, or a folder of images (searched recursively)')
+  parser.add_argument('--out', required=True, metavar='FOLDER')
+  parser.add_argument('--direction', choices=('AtoB', 'BtoA'),
+                      help="the run's own (default); a pix2pix generator translates one way")
+  parser.add_argument('--aligned', action='store_true',
+                      help="inputs hold A and B side by side (pix2pix's aligned layout): "
+                           "translate the source side")
+  parser.add_argument('--step', type=int, metavar='K', help='checkpoint step (default: latest)')
+  parser.add_argument('--seed', type=int, default=0, metavar='S', help='the dropout draws')
+  args = parser.parse_args(argv)
+  out = Path(args.out)
+  written = 0
+  try:
+    root, files = _inputs(Path(args.input))
+    for path, image in translate(args.workdir, files, args.step, args.seed, args.direction,
+                                 args.aligned, report=lambda line: print(line, file=sys.stderr)):
+      target = (out / path.relative_to(root)).with_suffix('.png')
+      target.parent.mkdir(parents=True, exist_ok=True)
+      Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(target)
+      written += 1
+  except (FileNotFoundError, SampleError, data.DatasetError) as error:
+    parser.error(str(error))
+  except OSError as error:
+    parser.error(f'cannot write to {str(out)!r}: {error.strerror or error}')
+  print(f'wrote {written} images to {out}')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
