@@ -56,8 +56,10 @@ class Config:
   stage_kimg: float = 600.0  # thousands of real images trained on at each resolution
   fade_kimg: float = 600.0  # and over which each new resolution fades in
   reset_optimizer: bool = True  # Adam's state reset when a fade begins and when it ends
-  # arch pix2pix (jaxgan.nets.translation; pytorch-CycleGAN-and-pix2pix's option in brackets)
+  # arch pix2pix and cyclegan (jaxgan.nets.translation; pytorch-CycleGAN-and-pix2pix's option
+  # in brackets)
   num_downs: int = 8  # the U-Net's halvings [--netG unet_256: 8, unet_128: 7]
+  resnet_blocks: int = 9  # CycleGAN's residual blocks [--netG resnet_9blocks, resnet_6blocks]
   ngf: int = 64  # the generator's first layer's channels [--ngf]
   ndf: int = 64  # the discriminator's [--ndf]
   d_layers: int = 3  # the PatchGAN's stride-2 layers [--n_layers_D]
@@ -65,6 +67,9 @@ class Config:
   g_dropout: bool = True  # dropout in the generator [not --no_dropout]
   l1_weight: float = 100.0  # the L1 distance to the target in G's loss [--lambda_L1]
   direction: str = 'AtoB'  # a paired folder's source side: A (left, or A/) or B [--direction]
+  cycle_weight: float = 10.0  # CycleGAN's cycle-consistency weight [--lambda_A, --lambda_B]
+  identity_weight: float = 0.5  # its identity term, relative to the cycle's [--lambda_identity]
+  pool_size: int = 50  # its pool of past translations per discriminator (0: none) [--pool_size]
   # the game
   loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
   label_noise: float = 0.05  # seed_bce only
@@ -167,13 +172,18 @@ class Config:
     if self.lr_decay not in ('constant', 'cosine', 'linear'):
       raise ValueError(f"lr_decay must be 'constant', 'cosine' or 'linear', got "
                        f"{self.lr_decay!r}")
+    if self.arch in ('pix2pix', 'cyclegan') and self.norm not in ('batch', 'instance', 'none'):
+      raise ValueError(f"norm must be batch, instance or none, got {self.norm!r}")
+    if self.arch == 'cyclegan' and self.image_size % 4:
+      raise ValueError(f'the ResNet generator halves the image twice: image_size must be a '
+                       f'multiple of 4, not {self.image_size}')
+    if self.pool_size < 0:
+      raise ValueError(f'pool_size must be 0 (none) or positive, got {self.pool_size}')
     if self.arch == 'pix2pix':
       if self.num_downs < 5 or self.image_size % 2 ** self.num_downs:
         raise ValueError(f'a U-Net of num_downs {self.num_downs} (at least 5) needs an '
                          f'image_size that is a multiple of {2 ** self.num_downs}, not '
                          f'{self.image_size}')
-      if self.norm not in ('batch', 'instance', 'none'):
-        raise ValueError(f"norm must be batch, instance or none, got {self.norm!r}")
       if self.direction not in ('AtoB', 'BtoA'):
         raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
 
@@ -240,7 +250,8 @@ STRUCTURE_FIELDS = ('arch', 'image_size', 'channels', 'latent_dim', 'g_base', 'g
                     'r1_gamma', 'conditional', 'classes', 'class_features', 'w_dim',
                     'mapping_layers', 'channel_base', 'channel_max', 'd_architecture',
                     'mbstd_channels', 'd_mapping_layers', 'pl_weight',
-                    'ema_kimg', 'num_downs', 'ngf', 'ndf', 'd_layers', 'norm')
+                    'ema_kimg', 'num_downs', 'ngf', 'ndf', 'd_layers', 'norm', 'resnet_blocks',
+                    'pool_size')
 
 
 def _parse(kind, text: str, field: str):

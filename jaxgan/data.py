@@ -431,6 +431,69 @@ def load_pairs(spec: str, image_size: int, channels: int, data_dir: str | Path |
   return Dataset(ArrayExamples(pairs))
 
 
+UNPAIRED_EMBEDDED = ('digits_styles',)
+
+
+class UnpairedExamples:
+  """Two unpaired image sets as examples, for CycleGAN: example i is A's image i mod |A| as
+  `source` and B's image order[i] mod |B| as `image`, where `order` is a permutation drawn once
+  (seed 0), for max(|A|, |B|) examples. The batches shuffle the examples each epoch, so which
+  images meet in a batch changes; as in the reference, a pair means nothing."""
+
+  def __init__(self, a, b):
+    self.a, self.b = a, b
+    self.order = np.random.default_rng(0).permutation(len(self)) % len(b)
+
+  def __len__(self) -> int:
+    return max(len(self.a), len(self.b))
+
+  def batch(self, indices) -> dict[str, np.ndarray]:
+    indices = np.asarray(indices)
+    return {'source': np.asarray(self.a[indices % len(self.a)]),
+            'image': np.asarray(self.b[self.order[indices]])}
+
+
+def load_unpaired(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
+                  report=print) -> Dataset:
+  """Unpaired examples for CycleGAN (`UnpairedExamples`: `source` from domain A, `image` from B).
+
+  spec: `digits_styles[:train|:holdout]`, embedded: the digits as they are (A) and in bold (B:
+  strokes thickened by a 5x5 maximum); or a folder in
+  CycleGAN's layout, with subfolders trainA/ and trainB/ (testA/ and testB/ with `:test` after
+  the folder), each prepared once into a cache as any folder."""
+  name, _, split = spec.partition(':')
+  if name in UNPAIRED_EMBEDDED:
+    if split not in ('', 'train', 'holdout'):
+      raise DatasetError(f'{spec!r}: the digits styles are {name}, {name}:train or '
+                         f'{name}:holdout')
+    a, b, _ = digit_styles(image_size, channels, split or 'train')
+    return Dataset(UnpairedExamples(a, b))
+  if spec in EMBEDDED or spec.startswith('tfds:') or name in PAIRED_EMBEDDED:
+    raise DatasetError(f'dataset {spec!r} is not two domains: CycleGAN needs '
+                       f'{", ".join(UNPAIRED_EMBEDDED)} or a folder with trainA/ and trainB/')
+  folder, split = (Path(name), split) if split == 'test' else (Path(spec), 'train')
+  sides = [_folder(str(folder / f'{split}{side}')) if (folder / f'{split}{side}').is_dir()
+           else None for side in 'AB']
+  if None in sides:
+    raise DatasetError(f'{str(folder)!r} needs subfolders {split}A/ and {split}B/ (CycleGAN\'s '
+                       f'layout)')
+  a, b = (_folder_cache(side, image_size, channels, Path(data_dir or DEFAULT_CACHE), report)[0]
+          for side in sides)
+  return Dataset(UnpairedExamples(a, b))
+
+
+def digit_styles(image_size: int, channels: int, split: str = 'train'):
+  """The digits of `split` in two styles, aligned: (as they are, in bold, their classes). Bold:
+  each stroke thickened by a 5x5 maximum (2 pixels on every side at 32x32)."""
+  indices = _digit_split()[split]
+  plain = load_dataset('digits', image_size, channels)[indices]
+  padded = np.pad(plain, ((0, 0), (2, 2), (2, 2), (0, 0)))
+  thick = np.max([padded[:, i:i + image_size, j:j + image_size]
+                  for i in range(5) for j in range(5)], axis=0)
+  from sklearn.datasets import load_digits
+  return plain, thick, load_digits().target[indices].astype(np.int32)
+
+
 def _digit_split() -> dict[str, np.ndarray]:
   """The digits' indices in the digits classifier's split (`jaxgan.evaluate.digits`)."""
   from sklearn.datasets import load_digits

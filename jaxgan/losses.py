@@ -93,6 +93,17 @@ def least_squares() -> GANLoss:
       generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean())
 
 
+def lsgan() -> GANLoss:
+  """pytorch-CycleGAN-and-pix2pix's `GANLoss('lsgan')` (`models/networks.py`): the mean
+  squared error to the target 1 (real) or 0 (generated), without LSGAN's 1/2s; its models halve
+  the discriminator's sum themselves (`backward_D_basic`), as `games.cycle` and `games.paired`
+  do."""
+  return GANLoss(
+      discriminator=lambda real, fake, key: (jnp.square(real - 1).mean()
+                                             + jnp.square(fake).mean()),
+      generator=lambda fake, key: jnp.square(fake - 1).mean())
+
+
 class FDivergence(NamedTuple):
   """One row of the f-GAN table (Nowozin, Cseke & Tomioka 2016, Tables 1 and 2).
 
@@ -147,4 +158,5 @@ def f_gan(divergence: str) -> GANLoss:
 # the others nothing.
 LOSSES = {'seed_bce': seed_bce, 'non_saturating': non_saturating, 'minimax': minimax,
           'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares,
+          'lsgan': lsgan,
           **{f'f_{name}': functools.partial(f_gan, name) for name in F_DIVERGENCES}}

@@ -88,7 +88,16 @@ class Context:
     whatever the device count."""
     if self.axis_name is None:
       return draw(n)
-    everyone = draw(n * jax.lax.axis_size(self.axis_name))
+    return self.own_rows(draw(n * jax.lax.axis_size(self.axis_name)), n)
+
+  def all_rows(self, x: jax.Array) -> jax.Array:
+    """The global batch's rows of `x`: every device's, in device order (`x` on one device)."""
+    return x if self.axis_name is None else jax.lax.all_gather(x, self.axis_name, tiled=True)
+
+  def own_rows(self, everyone: jax.Array, n: int) -> jax.Array:
+    """This device's `n` rows of a global-batch array (`all_rows`' inverse)."""
+    if self.axis_name is None:
+      return everyone
     return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(self.axis_name) * n, n)
 
   def update(self, state: GANState, names: str | tuple[str, ...],

@@ -113,7 +113,10 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
   report = lambda line: main_process and print(line, file=sys.stderr)
-  if dataset is None and config.arch == 'pix2pix':
+  if dataset is None and config.arch == 'cyclegan':
+    dataset = data.load_unpaired(config.dataset, config.image_size, config.channels, data_dir,
+                                 report=report)
+  elif dataset is None and config.arch == 'pix2pix':
     dataset = data.load_pairs(config.dataset, config.image_size, config.channels, data_dir,
                               report=report, direction=config.direction)
   elif dataset is None:
@@ -235,6 +238,10 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
                                                           in_unit_range)
     (workdir / 'translation_check.json').write_text(
         json.dumps(summary['translation_check']) + '\n')
+  if main_process and config.arch == 'cyclegan' and \
+      config.dataset.partition(':')[0] in data.UNPAIRED_EMBEDDED:
+    summary['cycle_check'] = _cycle_check(config, game, parallel.local(state), in_unit_range)
+    (workdir / 'cycle_check.json').write_text(json.dumps(summary['cycle_check']) + '\n')
   if main_process and game.inputs is not None and (check := _quality_check(config)):
     name, report, count = check
     inputs = game.inputs(jax.random.key(config.seed + 1), count)
@@ -308,6 +315,22 @@ def _super_resolution_check(config, game, samples_of, in_unit_range) -> dict:
   outputs = samples_of({'source': sources, 'dropout': jax.random.key(config.seed + 1)})
   low = held_out['source'][:, ::data.SUPER_RESOLUTION, ::data.SUPER_RESOLUTION]
   return super_resolution_report(in_unit_range(outputs), held_out['image'], low)
+
+
+def _cycle_check(config, game, state, in_unit_range) -> dict:
+  """On the held-out digits in both styles: the digits classifier's reading of the bold digits
+  translated to plain ones, and a domain classifier's on both directions' translations
+  (`jaxgan.evaluate.translation.cycle_report`)."""
+  from jaxgan import nets
+  from jaxgan.evaluate.translation import cycle_report
+  from jaxgan.step import to_model_range
+  translator = jax.jit(nets.build(config)[0].apply)
+  translate = lambda name, images: in_unit_range(np.asarray(translator(
+      state.variables(name), to_model_range(images, game.value_range))))
+  a, b, labels = data.digit_styles(config.image_size, config.channels, 'holdout')
+  train_a, train_b, _ = data.digit_styles(config.image_size, config.channels, 'train')
+  return cycle_report(translate('G_ab', a), translate('G_ba', b), labels, (a, b),
+                      (train_a, train_b))
 
 
 def _resume(config, checkpoints, game, run_key, parallel, init_from=None):

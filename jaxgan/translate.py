@@ -1,4 +1,4 @@
-"""Applies a trained translation model (pix2pix) to images: one output PNG per input image.
+"""Applies a trained translation model (pix2pix, CycleGAN) to images: a PNG per input image.
 
   python -m jaxgan.translate --workdir DIR --input FILE|FOLDER --out FOLDER
                              [--direction AtoB|BtoA] [--aligned] [--step K] [--seed S]
@@ -8,8 +8,9 @@ to its channels, as training read its images, then translated alone (a batch of 
 training mode, as the reference's test.py runs pix2pix: each image normalized by its own
 statistics, the dropout drawn from --seed), and written under --out with its path relative to
 --input and the suffix .png. `--aligned` reads inputs in pix2pix's aligned layout (A and B side
-by side) and translates their source side. `--direction` must be the run's (a pix2pix
-generator translates one way).
+by side) and translates their source side. A CycleGAN run translates either way (`--direction
+BtoA`: its generator G_ba); a pix2pix run only its own direction. (CycleGAN's generators have
+no batch statistics or dropout: each image's translation is the same alone or in a batch.)
 """
 
 import sys
@@ -19,7 +20,8 @@ import jax
 import numpy as np
 from PIL import Image
 
-from jaxgan import data
+from jaxgan import data, games
+from jaxgan.checkpoint import Checkpoints
 from jaxgan.cli import OneLineErrorParser
 from jaxgan.images import to_uint8
 from jaxgan.sample import Generator, SampleError
@@ -44,27 +46,40 @@ def translate(workdir: str | Path, inputs: list[Path], step: int | None = None, 
   if generator.game.inputs is not None:
     raise SampleError(f'{str(workdir)!r} holds a {config.arch} run, which draws images from '
                       f'latents: use python -m jaxgan.sample')
-  if direction is not None and direction != config.direction:
+  variables, source_side = generator.variables, config.direction
+  if config.arch == 'cyclegan':  # either way: G_ab, or G_ba from the whole state
+    source_side = direction or 'AtoB'
+    if source_side == 'BtoA':
+      variables = _network_variables(workdir, generator, 'G_ba')
+  elif direction is not None and direction != config.direction:
     raise SampleError(f'this run translates {config.direction} only, not {direction}')
   size, channels = config.image_size, config.channels
-  apply = jax.jit(generator.game.generate)
+  apply = jax.jit(generator.game.generate)  # G_ab's architecture is G_ba's
   skipped = []
   for index, path in enumerate(inputs):
     if aligned:
       pair = data._read_aligned(path, size, channels)
-      image = None if pair is None else pair[0 if config.direction == 'AtoB' else 1]
+      image = None if pair is None else pair[0 if source_side == 'AtoB' else 1]
     else:
       image = data._read(path, size, channels)
     if image is None:
       skipped.append(path.name)
       continue
     source = to_model_range(image[None], generator.game.value_range)
-    out = apply(generator.variables, {'source': source,
+    out = apply(variables, {'source': source,
                                       'dropout': jax.random.fold_in(jax.random.key(seed), index)})
     yield path, to_uint8(np.asarray(out), generator.game.value_range)[0]
   if skipped:
     report(f'skipped {len(skipped)} files that could not be read as images: '
            f'{", ".join(skipped[:3])}{", ..." if len(skipped) > 3 else ""}')
+
+
+def _network_variables(workdir, generator: Generator, name: str) -> dict:
+  """Network `name`'s variables from the checkpoint's whole state."""
+  with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
+    abstract = games.abstract_state(generator.game, jax.random.key(generator.config.seed),
+                                    generator.step)
+    return checkpoints.restore_state(generator.step, abstract).variables(name)
 
 
 def main(argv=None) -> int:
@@ -75,7 +90,7 @@ def main(argv=None) -> int:
                       help='an image, or a folder of images (searched recursively)')
   parser.add_argument('--out', required=True, metavar='FOLDER')
   parser.add_argument('--direction', choices=('AtoB', 'BtoA'),
-                      help="the run's own (default); a pix2pix generator translates one way")
+                      help="pix2pix: the run's own (default); CycleGAN: either (default AtoB)")
   parser.add_argument('--aligned', action='store_true',
                       help="inputs hold A and B side by side (pix2pix's aligned layout): "
                            "translate the source side")

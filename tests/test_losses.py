@@ -21,6 +21,7 @@ def test_losses_match_their_formulas():
       'wasserstein': (fake.mean() - real.mean(), -fake.mean()),
       'least_squares': (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
                         0.5 * ((fake - 1) ** 2).mean()),
+      'lsgan': (((real - 1) ** 2).mean() + (fake ** 2).mean(), ((fake - 1) ** 2).mean()),
   }
   key = jax.random.key(0)
   for name, (d_loss, g_loss) in expected.items():

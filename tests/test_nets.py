@@ -34,16 +34,17 @@ def test_presets_produce_their_sample_shape(name):
   if config.conditional:  # its classes come from the dataset when it trains
     config = config.replace(classes=tuple('0123456789'))
   generator, discriminator = nets.build(config)
-  latents = jnp.zeros((2, config.latent_dim))
-  labels = (jnp.zeros((2,), jnp.int32),) if config.conditional else ()
-  rngs = {'params': jax.random.key(0), 'noise': jax.random.key(1)}  # StyleGAN2 draws noise
-  images = jax.eval_shape(lambda: generator.init_with_output(rngs, latents, *labels)[0])
-  expected = (2, 2) if config.arch == 'mlp2d' else (2, config.image_size, config.image_size,
+  g_inputs, d_inputs = nets.example_inputs(config)  # latents (and labels), or a source image
+  rngs = {'params': jax.random.key(0), 'noise': jax.random.key(1),  # StyleGAN2 draws noise
+          'dropout': jax.random.key(2)}  # pix2pix's generator drops out
+  images = jax.eval_shape(lambda: generator.init_with_output(rngs, *g_inputs)[0])
+  expected = (1, 2) if config.arch == 'mlp2d' else (1, config.image_size, config.image_size,
                                                     config.channels)
-  assert images.shape == (2, *nets.sample_shape(config)) == expected
+  assert images.shape == (1, *nets.sample_shape(config)) == expected
   logits = jax.eval_shape(lambda: discriminator.init_with_output(
-      jax.random.key(0), jnp.zeros(images.shape), *labels, train=False)[0])
-  assert logits.shape == (2,)
+      jax.random.key(0), jnp.zeros(images.shape), *d_inputs[1:], train=False)[0])
+  patches = config.arch in ('pix2pix', 'cyclegan')  # PatchGAN: a logit per patch
+  assert logits.shape[0] == 1 and (logits.ndim == 3 if patches else logits.shape == (1,))
 
 
 def test_summary_lists_layers_in_call_order_with_totals():

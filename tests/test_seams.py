@@ -201,11 +201,11 @@ CYCLE = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), bat
                                       ema_decay=0.0)
 
 
-def _cycle_game():
+def _cycle_game(pool_size=50):
   networks = {'G_ab': TinyTranslator(), 'G_ba': TinyTranslator(), 'D_a': TinyCritic(),
               'D_b': TinyCritic()}
   return cycle.game(networks, {name: optax.adam(2e-4, 0.5) for name in networks},
-                    sample_shape=(8, 8, 1), grid_count=16)
+                    sample_shape=(8, 8, 1), grid_count=16, pool_size=pool_size)
 
 
 def _digits_and_negatives():
@@ -218,8 +218,9 @@ def _digits_and_negatives():
 @pytest.mark.parametrize('mode, count', [('shard_map', 4), ('pmap', 2)])
 def test_a_game_of_four_networks_shares_the_loop(tmp_path, mode, count):
   """CycleGAN's two generators and two discriminators in the one loop: N devices train the
-  one-device run, a stopped run resumes exactly, metrics are logged, grids sampled."""
-  game, dataset = _cycle_game(), _digits_and_negatives()
+  one-device run, a stopped run resumes exactly (its pools of 12, full by the second step, in
+  the state), metrics are logged, grids sampled."""
+  game, dataset = _cycle_game(pool_size=12), _digits_and_negatives()
   one = _resumes_exactly(tmp_path, game, dataset, stops=(2,), config=CYCLE)
   assert set(one.params) == set(one.opt_state) == {'G_ab', 'G_ba', 'D_a', 'D_b'}
   _train(CYCLE, tmp_path / 'many', game, dataset,
@@ -231,17 +232,44 @@ def test_a_game_of_four_networks_shares_the_loop(tmp_path, mode, count):
   assert {'d/loss', 'd_a/loss', 'd_b/loss', 'g/loss', 'g/cycle', 'g/identity'} <= set(records[0])
   # The grid is G_ab's translation of the run's first batch of sources.
   first = data.EpochBatches(dataset.examples, CYCLE.batch_size, CYCLE.seed).batch(0)
-  translated = game.generate(one.variables('G_ab'), game.grid_inputs(None, first))
-  save_grid(to_uint8(np.asarray(translated), game.value_range), tmp_path / 'want.png',
+  grid = game.grid_inputs(None, first)
+  shown = game.show(grid, game.generate(one.variables('G_ab'), grid))  # source | translation
+  save_grid(to_uint8(np.asarray(shown), game.value_range), tmp_path / 'want.png',
             columns=CYCLE.sample_grid)
   np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'whole/samples/final.png')),
                                 np.asarray(Image.open(tmp_path / 'want.png')))
 
 
+def test_the_pool_answers_as_the_references_image_pool():
+  """util/image_pool.py's ImagePool.query written out, image after image, with the same draws:
+  the first `size` images fill the pool and pass; then each, with probability 1/2, swaps with a
+  random pooled image, which is returned instead."""
+  size, key = 3, jax.random.key(0)
+  pool = cycle.empty_pool(size, (1,))
+  images = jnp.arange(1.0, 11.0)[:, None]
+  used, pool = jax.jit(cycle.query_pool)(pool, images, key)
+  held, count, want = [None] * size, 0, []
+  for image, k in zip(np.asarray(images), jax.random.split(key, len(images))):
+    k_swap, k_index = jax.random.split(k)
+    if count < size:
+      held[count], count = image, count + 1
+      want.append(image)
+    elif float(jax.random.uniform(k_swap)) > 0.5:
+      index = int(jax.random.randint(k_index, (), 0, size))
+      want.append(held[index])
+      held[index] = image
+    else:
+      want.append(image)
+  np.testing.assert_array_equal(np.asarray(used), np.stack(want))
+  np.testing.assert_array_equal(np.asarray(pool['images']), np.stack(held))
+  assert int(pool['count']) == size and not np.array_equal(used, images)  # some swapped
+
+
 def test_the_cycle_games_losses_are_cyclegans_written_out():
-  """Step 0's metrics by hand: the generators' adversarial, cycle (x10) and identity (x5) terms
-  at the initial weights, then each discriminator's LSGAN loss on its domain's real images and
-  the translations made before the generators moved."""
+  """Step 0's metrics by hand, as cycle_gan_model.py computes them: the generators'
+  adversarial (mean squared error to 1), cycle (x10) and identity (x5) terms at the initial
+  weights, then half of each discriminator's squared errors on its domain's real images and the
+  translations made before the generators moved (the pool, not yet full, passes them on)."""
   game, dataset = _cycle_game(), _digits_and_negatives()
   state = game.init(jax.random.key(0))
   batch = dataset.examples.batch(np.arange(8))
@@ -251,7 +279,7 @@ def test_the_cycle_games_losses_are_cyclegans_written_out():
   D = lambda name, x: TinyCritic().apply(state.variables(name), x, train=True)
   l1 = lambda x, y: np.abs(x - y).mean()
   fake_b, fake_a = G('G_ab', a), G('G_ba', b)
-  adversarial = 0.5 * ((D('D_b', fake_b) - 1) ** 2).mean() + 0.5 * ((D('D_a', fake_a) - 1) ** 2).mean()
+  adversarial = ((D('D_b', fake_b) - 1) ** 2).mean() + ((D('D_a', fake_a) - 1) ** 2).mean()
   cycle_terms = 10 * (l1(G('G_ba', fake_b), a) + l1(G('G_ab', fake_a), b))
   identity = 5 * (l1(G('G_ab', b), b) + l1(G('G_ba', a), a))
   lsgan = lambda real, fake: 0.5 * (((real - 1) ** 2).mean() + (fake ** 2).mean())

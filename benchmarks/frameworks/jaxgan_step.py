@@ -17,6 +17,8 @@ def make_step(spec, images):
   stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
   state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
   batch = {'image': jax.device_put(np.asarray(images))}
+  if config.arch in ('pix2pix', 'cyclegan'):  # translation: the same images as the sources
+    batch['source'] = batch['image']
   step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()

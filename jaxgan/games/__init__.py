@@ -105,7 +105,7 @@ def build(config) -> Game:
   from jaxgan import ada, losses, nets, optim, regularizers, step
   from jaxgan.augment import adaptive, diff_augment, stateless
   from jaxgan.evaluate import modes
-  from jaxgan.games import adversarial, paired, progressive
+  from jaxgan.games import adversarial, cycle, paired, progressive
 
   def optimizer(learning_rate, updates, regularizer=None):
     """The config's optimizer; with `regularizer_steps`, Adam's rate and betas corrected for
@@ -136,6 +136,17 @@ def build(config) -> Game:
                        sample_shape=nets.sample_shape(config),
                        loss=loss, l1_weight=config.l1_weight,
                        grid_count=config.sample_grid ** 2)
+  if config.arch == 'cyclegan':
+    generator, discriminator = nets.build(config)
+    return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
+                       'D_b': discriminator},
+                      optimizers={**{name: optimizer(config.g_lr, config.steps)
+                                     for name in cycle.GENERATORS},
+                                  **{name: optimizer(config.d_lr, config.steps)
+                                     for name in cycle.DISCRIMINATORS}},
+                      sample_shape=nets.sample_shape(config), loss=loss,
+                      cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
+                      pool_size=config.pool_size, grid_count=config.sample_grid ** 2)
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)

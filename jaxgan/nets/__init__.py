@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from jaxgan.nets import dcgan, mlp, pggan, stylegan2, translation
 from jaxgan.nets.layers import PhaseConvTranspose
 
-ARCHS = ('dcgan', 'mlp2d', 'stylegan2', 'pggan', 'pix2pix')
+ARCHS = ('dcgan', 'mlp2d', 'stylegan2', 'pggan', 'pix2pix', 'cyclegan')
 
 
 def build(config):
@@ -35,6 +35,12 @@ def build(config):
     return (translation.UNetGenerator(channels=config.channels, num_downs=config.num_downs,
                                       ngf=config.ngf, norm=config.norm,
                                       dropout=config.g_dropout, dtype=dtype),
+            translation.PatchDiscriminator(n_layers=config.d_layers, ndf=config.ndf,
+                                           norm=config.norm, dtype=dtype))
+  if config.arch == 'cyclegan':  # one of each; the game has two of each
+    return (translation.ResnetGenerator(channels=config.channels, blocks=config.resnet_blocks,
+                                        ngf=config.ngf, norm=config.norm,
+                                        dropout=config.g_dropout, dtype=dtype),
             translation.PatchDiscriminator(n_layers=config.d_layers, ndf=config.ndf,
                                            norm=config.norm, dtype=dtype))
   if config.arch != 'dcgan':
@@ -69,6 +75,8 @@ def example_inputs(config) -> tuple[tuple, tuple]:
   image = jnp.zeros((1, *sample_shape(config)))
   if config.arch == 'pix2pix':  # G(source), D(image, source)
     return (image,), (image, image)
+  if config.arch == 'cyclegan':  # G(image), D(image)
+    return (image,), (image,)
   labels = (jnp.zeros((1,), jnp.int32),) if config.conditional else ()
   return (jnp.zeros((1, config.latent_dim)), *labels), (image, *labels)
 

@@ -51,8 +51,8 @@ class ConvTranspose(nn.Module):
   out)` is torch's weight `(in, out, k, k)` transposed, unflipped. The output is
   `stride * (H - 1) - 2 * padding + k + output_padding` wide: the input dilated by `stride`,
   padded by `k - 1 - padding` before and that plus `output_padding` after, convolved with the
-  flipped kernel. Where that padding is 'SAME''s (pix2pix's k4 s2 p1), computed by phases as
-  the DCGAN layers (`conv_transpose_by_phases`)."""
+  flipped kernel; computed by phases as the DCGAN layers (`conv_transpose_by_phases`) where
+  that padding allows (pix2pix's and CycleGAN's)."""
 
   features: int
   kernel_size: int
@@ -69,8 +69,14 @@ class ConvTranspose(nn.Module):
     x, kernel = nn.dtypes.promote_dtype(x, kernel, dtype=self.dtype)
     flipped = kernel[::-1, ::-1]
     before, after = k - 1 - self.padding, k - 1 - self.padding + self.output_padding
-    if k % s == 0 and (k + s) % 2 == 0 and before == after == (k + s - 2) // 2:  # 'SAME'
-      y = conv_transpose_by_phases(x, flipped, s)
+    # With the kernel zero-padded in front to a multiple of the stride, torch's padding may be
+    # 'SAME''s for the longer kernel (pix2pix's k4 s2 p1 as it is, CycleGAN's k3 s2 p1 op1 with
+    # one zero): then by phases, as the DCGAN layers.
+    extra = -k % s
+    same = (k + extra + s - 2) // 2
+    if (k + extra + s) % 2 == 0 and before + extra == after == same:
+      y = conv_transpose_by_phases(x, jnp.pad(flipped, ((extra, 0), (extra, 0), (0, 0), (0, 0))),
+                                   s)
     else:
       y = lax.conv_general_dilated(x, flipped, (1, 1), ((before, after),) * 2,
                                    lhs_dilation=(s, s), dimension_numbers=NHWC_HWIO)
