@@ -124,10 +124,16 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
 
 def _folder(spec: str) -> Path:
   """The folder a spec that is neither embedded nor TFDS names."""
+  name = spec.partition(':')[0]
+  for kinds, use in ((PAIRED_EMBEDDED, 'translation pairs: --config pix2pix'),
+                     (UNPAIRED_EMBEDDED, 'two unpaired domains: --config cyclegan')):
+    if name in kinds:
+      raise DatasetError(f'dataset {spec!r} holds {use} trains on it')
   folder = Path(spec).expanduser()
   if not folder.exists():
+    embedded = (*EMBEDDED, *PAIRED_EMBEDDED, *UNPAIRED_EMBEDDED)
     raise DatasetError(f'dataset {spec!r} is neither an embedded dataset '
-                       f'({", ".join(EMBEDDED)}), tfds:NAME[:SPLIT], nor an existing folder')
+                       f'({", ".join(embedded)}), tfds:NAME[:SPLIT], nor an existing folder')
   if not folder.is_dir():
     raise DatasetError(f'dataset {spec!r} is a file; give a folder of images')
   return folder
