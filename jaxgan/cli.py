@@ -41,7 +41,13 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--dataset', metavar='SPEC',
                       help="the preset's by default; 'digits' (embedded), tfds:NAME[:SPLIT] "
                            "(prepared as array_record in --data-dir), or a folder of "
-                           "JPEG/PNG/WebP images (searched recursively, cached once)")
+                           "JPEG/PNG/WebP images (searched recursively, cached once); for "
+                           "pix2pix, pairs (digits_x4, or a folder in its layouts); for "
+                           "CycleGAN, two domains (digits_styles, or a folder with trainA/ and "
+                           "trainB/)")
+  parser.add_argument('--direction', choices=('AtoB', 'BtoA'),
+                      help="pix2pix: which side of a paired folder is the source (default: "
+                           "the preset's)")
   parser.add_argument('--data-dir', metavar='DIR',
                       help="TFDS datasets' directory (default: TFDS's) and where folder "
                            "datasets are cached (default: ~/.cache/jaxgan)")
@@ -95,7 +101,7 @@ def build_config(args, parser) -> 'configs.Config':
     config = configs.get(args.config)
     flags = {'dataset': args.dataset, 'steps': args.steps, 'batch_size': args.batch_size,
              'seed': args.seed, 'checkpoint_every': args.checkpoint_every, 'keep': args.keep,
-             'dtype': args.dtype, 'eval_every': args.eval_every}
+             'dtype': args.dtype, 'eval_every': args.eval_every, 'direction': args.direction}
     if args.dataset not in (None, 'digits') and args.eval_every is None:
       flags['eval_every'] = 0  # a digits preset on other data: its evaluation does not apply
     config = config.replace(**{k: v for k, v in flags.items() if v is not None})

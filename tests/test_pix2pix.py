@@ -253,3 +253,11 @@ def test_the_check_scores_exact_outputs_perfectly_and_bicubic_as_its_own():
   mse = np.square(upsampled[0] - targets[0] / 255.0).mean()
   np.testing.assert_allclose(translation.pair_errors(upsampled[:1], targets[:1] / 255.0)['psnr'],
                              10 * np.log10(1 / mse), rtol=1e-6)
+
+
+def test_the_direction_flag_sets_the_source_side():
+  from jaxgan.cli import build_config, make_parser
+  parser = make_parser()
+  assert build_config(parser.parse_args(['--config', 'pix2pix_256']), parser).direction == 'BtoA'
+  config = build_config(parser.parse_args(['--config', 'pix2pix', '--direction', 'BtoA']), parser)
+  assert config.direction == 'BtoA'
