@@ -15,7 +15,12 @@ from jaxgan.config import DTYPES
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
-  """argparse that reports a usage error in one line (no usage dump), exit code 2."""
+  """argparse that reports a usage error in one line (no usage dump), exit code 2. Run as one
+  of the installed commands (`jaxgan-train`, `jaxgan-sample`, ...), it names itself so."""
+
+  def __init__(self, prog: str, **kwargs):
+    command = Path(sys.argv[0]).name
+    super().__init__(prog=command if command.startswith('jaxgan-') else prog, **kwargs)
 
   def error(self, message):
     self.exit(2, f'{self.prog}: error: {message}\n')

@@ -108,3 +108,36 @@ def test_unwritable_workdir(tmp_path):
     readonly = tmp_path / 'readonly'
     readonly.mkdir(mode=0o500)
     assert _train('--workdir', str(readonly / 'run')).returncode == 2
+
+
+
+COMMANDS = {'jaxgan-train': 'jaxgan.cli:main', 'jaxgan-sample': 'jaxgan.sample:main',
+            'jaxgan-evaluate': 'jaxgan.evaluate.__main__:main',
+            'jaxgan-translate': 'jaxgan.translate:main', 'jaxgan-convert': 'jaxgan.convert:main'}
+
+
+def test_pip_installs_the_commands():
+  from importlib import metadata
+  scripts = {entry.name: entry.value for entry in metadata.entry_points(group='console_scripts')
+             if entry.name.startswith('jaxgan-')}
+  if not scripts:
+    pytest.skip('jaxgan is not installed (pip install -e .)')
+  assert scripts == COMMANDS
+
+
+@pytest.mark.parametrize('command', list(COMMANDS))
+def test_each_command_names_itself_and_lists_its_flags(command, capsys, monkeypatch):
+  """Run as an installed command, each --help is under its own name (jaxgan-train's lists
+  every flag of train.py), as are its one-line errors."""
+  import importlib
+  from jaxgan.cli import make_parser
+  module, _, function = COMMANDS[command].partition(':')
+  main = getattr(importlib.import_module(module), function)
+  monkeypatch.setattr(sys, 'argv', [f'/venv/bin/{command}'])
+  code, out, _ = main_in_process(capsys, '--help', main=main)
+  assert code == 0 and out.startswith(f'usage: {command} ')
+  if command == 'jaxgan-train':
+    flags = [option for action in make_parser()._actions for option in action.option_strings]
+    assert flags and all(flag in out for flag in flags)
+  code, _, err = main_in_process(capsys, '--no-such-flag', main=main)
+  assert code == 2 and err.startswith(f'{command}: error:')
