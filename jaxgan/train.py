@@ -176,6 +176,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
                'devices': parallel.num_devices, 'parallel': parallel.mode}
     start = mark_time = time.perf_counter()
     mark_step = first_step
+    latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
     with _metrics_log(workdir / 'metrics.jsonl', first_step, main_process) as log, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar:
@@ -207,9 +208,9 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
             metrics.update(evaluate(in_unit_range(samples_of(inputs))))
           log.write(json.dumps({'step': done, **metrics}) + '\n')
           log.flush()
-          bar.set_postfix({'d/loss': f'{metrics["d/loss"]:.3f}',
-                           'g/loss': f'{metrics["g/loss"]:.3f}',
-                           'img/s': f'{metrics["img_per_s"]:.0f}'})
+          if best_metric in metrics:
+            latest_eval = (best_metric, metrics[best_metric])
+          bar.set_postfix(progress_fields(metrics, stage, latest_eval))
           summary['final'] = metrics
         if done == first_step + 1 or logging:
           mark_step, mark_time = done, time.perf_counter()
@@ -249,6 +250,20 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     summary[name] = report(in_unit_range(samples_of(inputs)), *labels)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
+
+
+def progress_fields(metrics: dict, stage: int, latest_eval: tuple[str, float] | None) -> dict:
+  """What the progress bar shows beside tqdm's count, rate and ETA: the losses and img/s, and
+  where the run has them the stage (with a fade's alpha), ADA's p and the latest evaluation."""
+  fields = {'d/loss': f'{metrics["d/loss"]:.3f}', 'g/loss': f'{metrics["g/loss"]:.3f}',
+            'img/s': f'{metrics["img_per_s"]:.0f}'}
+  if 'progress/alpha' in metrics:
+    fields['stage'] = f'{stage} (alpha {metrics["progress/alpha"]:.2f})'
+  if 'augment/p' in metrics:
+    fields['p'] = f'{metrics["augment/p"]:.3f}'
+  if latest_eval is not None:
+    fields[latest_eval[0].removeprefix('eval/')] = f'{latest_eval[1]:.2f}'
+  return fields
 
 
 class _Best:

@@ -141,3 +141,13 @@ def test_each_command_names_itself_and_lists_its_flags(command, capsys, monkeypa
     assert flags and all(flag in out for flag in flags)
   code, _, err = main_in_process(capsys, '--no-such-flag', main=main)
   assert code == 2 and err.startswith(f'{command}: error:')
+
+
+def test_the_progress_bar_shows_the_stage_p_and_the_latest_evaluation():
+  from jaxgan.train import progress_fields
+  base = {'d/loss': 0.5, 'g/loss': 1.25, 'img_per_s': 300.4}
+  assert progress_fields(base, 0, None) == {'d/loss': '0.500', 'g/loss': '1.250', 'img/s': '300'}
+  fields = progress_fields({**base, 'progress/alpha': 0.25, 'augment/p': 0.0123}, 2,
+                           ('eval/fd_digits', 12.5))
+  assert (fields['stage'], fields['p'], fields['fd_digits']) == ('2 (alpha 0.25)', '0.012',
+                                                                 '12.50')
