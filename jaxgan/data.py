@@ -339,8 +339,9 @@ class EpochBatches:
   `examples` is a `Dataset`'s (`len`, `batch(indices) -> dict`); each batch is such a dict.
   Incomplete final batches are dropped so every step has the same shape (one compilation). With
   `hflip`, each example of step s (every image it holds) is mirrored left-right with
-  probability 1/2, drawn from (seed, s): a resumed run flips exactly as the uninterrupted one. `rows` selects the part of
-  every batch this process feeds (`DataParallel.process_rows`); only those examples are read.
+  probability 1/2, drawn from (seed, s): a resumed run flips exactly as the uninterrupted one.
+  `rows` selects the part of every batch this process feeds (`DataParallel.process_rows`);
+  only those examples are read.
   `image_size(step)`: the side the images of step `step` are served at, box-filtered down from
   the dataset's (`downsampled`), for a progressive game's stages; None: the dataset's.
   """
@@ -464,9 +465,9 @@ def load_unpaired(spec: str, image_size: int, channels: int, data_dir: str | Pat
   """Unpaired examples for CycleGAN (`UnpairedExamples`: `source` from domain A, `image` from B).
 
   spec: `digits_styles[:train|:holdout]`, embedded: the digits as they are (A) and in bold (B:
-  strokes thickened by a 5x5 maximum); or a folder in
-  CycleGAN's layout, with subfolders trainA/ and trainB/ (testA/ and testB/ with `:test` after
-  the folder), each prepared once into a cache as any folder."""
+  strokes thickened by a 5x5 maximum); or a folder in CycleGAN's layout, with subfolders
+  trainA/ and trainB/ (testA/ and testB/ with `:test` after the folder), each prepared once
+  into a cache as any folder."""
   name, _, split = spec.partition(':')
   if name in UNPAIRED_EMBEDDED:
     if split not in ('', 'train', 'holdout'):
