@@ -233,21 +233,9 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     return summary
   save_samples('final')
 
-  if main_process and config.arch == 'pix2pix' and \
-      config.dataset.partition(':')[0] in data.PAIRED_EMBEDDED:
-    summary['translation_check'] = _super_resolution_check(config, game, samples_of,
-                                                          in_unit_range)
-    (workdir / 'translation_check.json').write_text(
-        json.dumps(summary['translation_check']) + '\n')
-  if main_process and config.arch == 'cyclegan' and \
-      config.dataset.partition(':')[0] in data.UNPAIRED_EMBEDDED:
-    summary['cycle_check'] = _cycle_check(config, game, parallel.local(state), in_unit_range)
-    (workdir / 'cycle_check.json').write_text(json.dumps(summary['cycle_check']) + '\n')
-  if main_process and game.inputs is not None and (check := _quality_check(config)):
-    name, report, count = check
-    inputs = game.inputs(jax.random.key(config.seed + 1), count)
-    labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
-    summary[name] = report(in_unit_range(samples_of(inputs)), *labels)
+  if main_process and (check := _quality_check(config, game)):
+    name, measure = check
+    summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
 
@@ -303,19 +291,39 @@ class _Best:
     self._checkpoints.save(step, state, generator, config)
 
 
-def _quality_check(config: Config):
-  """(name, report(samples) -> dict, sample count) for the embedded datasets, else None."""
+def _quality_check(config: Config, game: games.Game):
+  """The check a run on an embedded dataset ends with, as (name, measure(state, samples_of,
+  in_unit_range) -> report), else None: the digits', the stacked digits' and the 2-D
+  mixtures' on samples drawn from the game's inputs; a translation's on held-out data."""
+  dataset = config.dataset.partition(':')[0]
+  if config.arch == 'pix2pix' and dataset in data.PAIRED_EMBEDDED:
+    return 'translation_check', lambda state, samples_of, in_unit_range: \
+        _super_resolution_check(config, game, samples_of, in_unit_range)
+  if config.arch == 'cyclegan' and dataset in data.UNPAIRED_EMBEDDED:
+    return 'cycle_check', lambda state, samples_of, in_unit_range: \
+        _cycle_check(config, game, state, in_unit_range)
+  if game.inputs is None:
+    return None
   if config.dataset == 'digits':
     from jaxgan.evaluate.digits import digit_report
-    return 'digits_check', lambda images, asked=None: digit_report(images, asked=asked), \
-        DIGIT_CHECK_SAMPLES
-  if config.dataset == 'stacked_digits':
+    name, count = 'digits_check', DIGIT_CHECK_SAMPLES
+    report = lambda images, asked=None: digit_report(images, asked=asked)
+  elif config.dataset == 'stacked_digits':
     from jaxgan.evaluate.digits import STACKED_SAMPLES, stacked_modes
-    return 'stacked_check', stacked_modes, STACKED_SAMPLES
-  if config.dataset in modes.MIXTURES:
+    name, report, count = 'stacked_check', stacked_modes, STACKED_SAMPLES
+  elif config.dataset in modes.MIXTURES:
     mixture = modes.MIXTURES[config.dataset]()
-    return 'modes_check', lambda points: modes.coverage(points, mixture), modes.NUM_SAMPLES
-  return None
+    name, count = 'modes_check', modes.NUM_SAMPLES
+    report = lambda points: modes.coverage(points, mixture)
+  else:
+    return None
+
+  def measure(state, samples_of, in_unit_range):
+    del state  # the samples come from `samples_of`
+    inputs = game.inputs(jax.random.key(config.seed + 1), count)
+    labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
+    return report(in_unit_range(samples_of(inputs)), *labels)
+  return name, measure
 
 
 def _super_resolution_check(config, game, samples_of, in_unit_range) -> dict:
