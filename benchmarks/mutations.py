@@ -36,6 +36,7 @@ PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_eq
 STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
+ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_discriminator_would'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
 TRANSLATION = 'tests/test_translation.py'
@@ -351,6 +352,15 @@ MUTATIONS = [
     Mutation('linear-decay-late', "the linear decay is the reference's lambda rule",
              'jaxgan/optim.py', 'jnp.maximum(0, count + 1 - half)', 'jnp.maximum(0, count - half)',
              ('tests/test_pix2pix.py::test_the_linear_decay_is_the_references_lambda_rule',)),
+    Mutation('accuracy-sides-swapped', 'the accuracy calls real what the loss calls real',
+             'jaxgan/losses.py', 'jax.nn.softplus(-fake).mean(), says_real=_positive)',
+             'jax.nn.softplus(-fake).mean(), says_real=lambda logits: logits < 0)',
+             (COMPOSED, ACCURACY)),
+    Mutation('least-squares-decision-at-zero', "least squares' decision is at 1/2",
+             'jaxgan/losses.py', 'return outputs > 0.5', 'return outputs > 0', (ACCURACY,)),
+    Mutation('gradient-norm-of-the-parameters', 'the gradient norms are of the gradients',
+             'jaxgan/step.py', 'optax.tree.norm(grad) for', 'optax.tree.norm(state.params[name]) for',
+             (COMPOSED, PIX2PIX_STEP)),
 ]
 
 

@@ -4,7 +4,9 @@ A `GANLoss` is a pair of functions:
   discriminator(real_logits, fake_logits, key) -> scalar
   generator(fake_logits, key) -> scalar
 `key` is a fresh PRNG key the step hands over (for label noise and the like); a loss that needs
-none ignores it. Each loss states how it reads the logit. A new loss is a new `GANLoss` value:
+none ignores it. Each loss states how it reads the logit, and says which logits mean "real"
+(`says_real`, for the discriminator's accuracy in `equilibrium`) where its output has a
+decision boundary. A new loss is a new `GANLoss` value:
 no game changes. Penalties on a network's gradients are regularizers (`jaxgan.regularizers`),
 added to that network's loss by the game.
 """
@@ -22,6 +24,34 @@ import optax
 class GANLoss(NamedTuple):
   discriminator: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
   generator: Callable[[jax.Array, jax.Array], jax.Array]
+  # logits -> bool: the samples the discriminator classifies as real; None for a critic whose
+  # score has no decision boundary (WGAN's)
+  says_real: Callable[[jax.Array], jax.Array] | None = None
+
+
+def equilibrium(loss: GANLoss, real_logits: jax.Array, fake_logits: jax.Array,
+                prefix: str = 'd') -> dict[str, jax.Array]:
+  """The discriminator's side of the game's balance, in the numbers people diagnose it by: the
+  mean of its outputs on the real and on the generated samples it saw (`PREFIX/real_logit`,
+  `PREFIX/fake_logit`) and, where the loss has a decision boundary, the fraction of each it
+  classifies right (`PREFIX/real_accuracy`, `PREFIX/fake_accuracy`). A discriminator that wins
+  has both accuracies near 1; near the equilibrium they fall toward 1/2."""
+  metrics = {f'{prefix}/real_logit': real_logits.mean(),
+             f'{prefix}/fake_logit': fake_logits.mean()}
+  if loss.says_real is not None:
+    fraction_real = lambda logits: loss.says_real(logits).mean(dtype=jnp.float32)
+    metrics[f'{prefix}/real_accuracy'] = fraction_real(real_logits)
+    metrics[f'{prefix}/fake_accuracy'] = 1.0 - fraction_real(fake_logits)
+  return metrics
+
+
+def _positive(logits: jax.Array) -> jax.Array:
+  return logits > 0
+
+
+def _nearer_one(outputs: jax.Array) -> jax.Array:
+  """Least squares' decision: an output nearer the real target 1 than the generated one, 0."""
+  return outputs > 0.5
 
 
 def seed_bce(label_noise: float = 0.05) -> GANLoss:
@@ -43,7 +73,7 @@ def seed_bce(label_noise: float = 0.05) -> GANLoss:
     del key
     return optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean()
 
-  return GANLoss(discriminator, generator)
+  return GANLoss(discriminator, generator, says_real=lambda logits: logits < 0)
 
 
 def non_saturating() -> GANLoss:
@@ -53,7 +83,7 @@ def non_saturating() -> GANLoss:
   return GANLoss(
       discriminator=lambda real, fake, key: (jax.nn.softplus(-real).mean()
                                              + jax.nn.softplus(fake).mean()),
-      generator=lambda fake, key: jax.nn.softplus(-fake).mean())
+      generator=lambda fake, key: jax.nn.softplus(-fake).mean(), says_real=_positive)
 
 
 def minimax() -> GANLoss:
@@ -67,7 +97,7 @@ def hinge() -> GANLoss:
   return GANLoss(
       discriminator=lambda real, fake, key: (jax.nn.relu(1 - real).mean()
                                              + jax.nn.relu(1 + fake).mean()),
-      generator=lambda fake, key: -fake.mean())
+      generator=lambda fake, key: -fake.mean(), says_real=_positive)
 
 
 def wasserstein(drift: float = 0.0) -> GANLoss:
@@ -90,7 +120,7 @@ def least_squares() -> GANLoss:
   return GANLoss(
       discriminator=lambda real, fake, key: 0.5 * (jnp.square(real - 1).mean()
                                                    + jnp.square(fake).mean()),
-      generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean())
+      generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean(), says_real=_nearer_one)
 
 
 def lsgan() -> GANLoss:
@@ -101,7 +131,7 @@ def lsgan() -> GANLoss:
   return GANLoss(
       discriminator=lambda real, fake, key: (jnp.square(real - 1).mean()
                                              + jnp.square(fake).mean()),
-      generator=lambda fake, key: jnp.square(fake - 1).mean())
+      generator=lambda fake, key: jnp.square(fake - 1).mean(), says_real=_nearer_one)
 
 
 class FDivergence(NamedTuple):
@@ -146,12 +176,14 @@ def f_gan(divergence: str) -> GANLoss:
   F = E_P[g_f(v_real)] - E_Q[f*(g_f(v_fake))] <= D_f(P || Q), tight when g_f(v) = f'(p/q); the
   generator maximises E_Q[g_f(v_fake)] (the paper's alternative to minimising F, which it found
   to train better, as the non-saturating loss does for the original GAN). `divergence` is a key
-  of `F_DIVERGENCES`. At the critic's optimum, -d/loss estimates D_f(P || Q)."""
+  of `F_DIVERGENCES`. At the critic's optimum, -d/loss estimates D_f(P || Q). The optimal
+  g_f(v) is f'(p/q), which exceeds f'(1) exactly where p > q: the decision "real"."""
   row = F_DIVERGENCES[divergence]
   return GANLoss(
       discriminator=lambda real, fake, key: (row.conjugate_of_activation(fake).mean()
                                              - row.activation(real).mean()),
-      generator=lambda fake, key: -row.activation(fake).mean())
+      generator=lambda fake, key: -row.activation(fake).mean(),
+      says_real=lambda logits: row.activation(logits) > jax.grad(row.f)(1.0))
 
 
 # Config names -> factories; `seed_bce` takes the config's label_noise, `wasserstein` its drift,

@@ -11,8 +11,9 @@ which pieces. The rest is here, once for every game, so that a new game cannot g
 - **updates**: `update` takes the gradient of a loss with respect to one network's parameters,
   averages it over the devices (`pmean`, so it is the gradient of the global batch's mean loss)
   and applies that network's optimizer;
-- **the end of a step**: `finish` averages the metrics, records the first non-finite step and
-  advances the step counter; `update_ema` moves every EMA the state keeps.
+- **the end of a step**: `finish` averages the metrics, adds each updated network's gradient
+  norm (`grad_norm/NAME`, of the step's last update of it), records the first non-finite step
+  and advances the step counter; `update_ema` moves every EMA the state keeps.
 
 With `axis_name` the step is the per-device body of a data-parallel step (`jaxgan.parallel`).
 """
@@ -66,6 +67,7 @@ class Context:
                axis_name: str | None = None):
     self.optimizers = optimizers
     self.axis_name = axis_name
+    self._gradient_norms = {}  # {name: norm} of the step being traced, for `finish`
 
   def average(self, tree: Any) -> Any:
     """The mean over the devices (the tree itself on one device)."""
@@ -101,22 +103,29 @@ class Context:
     return jax.lax.dynamic_slice_in_dim(everyone, jax.lax.axis_index(self.axis_name) * n, n)
 
   def update(self, state: GANState, names: str | tuple[str, ...],
-             loss_fn: Callable) -> tuple[GANState, Any]:
+             loss_fn: Callable, measured: bool = True) -> tuple[GANState, Any]:
     """One optimizer step of network `names` on `loss_fn(params) -> (loss, aux)`, or of several
     networks at once on `loss_fn({name: params}) -> (loss, aux)` (each with its own optimizer:
     for Adam, the same as one optimizer over all of them); returns the new state and `aux`.
-    Only these networks' parameters and optimizer states change."""
+    Only these networks' parameters and optimizer states change. `measured`: see
+    `apply_gradients`."""
     single = isinstance(names, str)
     together = (names,) if single else names
     params = {name: state.params[name] for name in together}
     grads, aux = jax.grad(lambda p: loss_fn(p[names] if single else p), has_aux=True)(params)
-    return self.apply_gradients(state, grads), aux
+    return self.apply_gradients(state, grads, measured), aux
 
-  def apply_gradients(self, state: GANState, grads: dict[str, Any]) -> GANState:
+  def apply_gradients(self, state: GANState, grads: dict[str, Any],
+                      measured: bool = True) -> GANState:
     """One optimizer step of each network in `grads` (`{name: gradient}`, this device's),
     averaged over the devices first: `update` for a gradient taken otherwise (pix2pix's
-    generator, through a `jax.vjp` of the forward pass its discriminator update used)."""
+    generator, through a `jax.vjp` of the forward pass its discriminator update used).
+    `measured`: the averaged gradient's global norm goes into the step's metrics
+    (`grad_norm/NAME`); False for an extra update traced inside `lax.cond` or a loop (a lazy
+    regularizer's), whose values cannot leave that branch."""
     grads = self.average(grads)
+    if measured:
+      self._gradient_norms.update({name: optax.tree.norm(grad) for name, grad in grads.items()})
     new_params, new_opt_state = dict(state.params), dict(state.opt_state)
     for name, grad in grads.items():
       updates, new_opt_state[name] = self.optimizers[name].update(
@@ -131,9 +140,12 @@ class Context:
                               for name, ema in state.ema.items()})
 
   def finish(self, state: GANState, metrics: dict[str, jax.Array]) -> tuple[GANState, dict]:
-    """The step's end: metrics averaged over the devices, the first step whose metrics were not
-    all finite recorded, the step counter advanced."""
-    metrics = self.average(metrics)
+    """The step's end: metrics averaged over the devices, with the gradient norms of the networks
+    updated (`apply_gradients`), the first step whose metrics were not all finite recorded, the
+    step counter advanced."""
+    norms, self._gradient_norms = self._gradient_norms, {}
+    metrics = self.average({**metrics, **{f'grad_norm/{name}': norm
+                                          for name, norm in norms.items()}})
     finite = jnp.all(jnp.stack([jnp.isfinite(value) for value in jax.tree.leaves(metrics)]))
     first_nonfinite = jnp.where((state.nonfinite_step == 0) & ~finite, state.step + 1,
                                 state.nonfinite_step)

@@ -128,7 +128,9 @@ def _step_written_out(state, batch, generator, discriminator, optimizers, config
       r1 = config.r1_gamma / 2 * jnp.mean(jnp.sum(at_real ** 2, 1))
       return loss + gp + r1
 
-    updates, d_opt_state = optimizers['D'].update(jax.grad(d_loss)(d), d_opt_state, d)
+    real_logits, fake_logits = D(d, seen_real, y_real), D(d, seen_fake, y_fake)
+    d_grads = jax.grad(d_loss)(d)
+    updates, d_opt_state = optimizers['D'].update(d_grads, d_opt_state, d)
     d = optax.apply_updates(d, updates)
   k_z, _, _, k_augment, _ = jax.random.split(k_g, 5)
   z, y_g = jax.random.normal(k_z, (n, latent)), drawn(k_g)
@@ -138,8 +140,15 @@ def _step_written_out(state, batch, generator, discriminator, optimizers, config
   g = optax.apply_updates(state.params['G'], updates)
   ema = jax.tree.map(lambda e, p: config.ema_decay * e + (1 - config.ema_decay) * p,
                      state.ema['G'], g)
+  # The equilibrium's numbers, by their definitions: the last critic update's outputs on what it
+  # saw (a logit above 0 says "real"), and the norms of the gradients each network stepped on.
+  metrics = {'d/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean(),
+             'd/real_accuracy': jnp.mean(real_logits > 0),
+             'd/fake_accuracy': jnp.mean(fake_logits < 0),
+             'grad_norm/D': jnp.sqrt(sum(jnp.sum(x ** 2) for x in jax.tree.leaves(d_grads))),
+             'grad_norm/G': jnp.sqrt(sum(jnp.sum(x ** 2) for x in jax.tree.leaves(g_grads)))}
   return state.replace(step=state.step + 1, params={'G': g, 'D': d},
-                       opt_state={'G': g_opt_state, 'D': d_opt_state}, ema={'G': ema})
+                       opt_state={'G': g_opt_state, 'D': d_opt_state}, ema={'G': ema}), metrics
 
 
 @pytest.mark.parametrize('conditional', [False, True])
@@ -160,9 +169,14 @@ def test_composed_step_equals_the_game_written_out_by_hand(conditional):
     batch = {'image': _images(i, n=rows),
              **({'label': np.arange(rows, dtype=np.int32) % 3} if conditional else {})}
     state, metrics = step(state, batch)
-    want = by_hand(want, batch)
+    want, want_metrics = by_hand(want, batch)
   assert float(metrics['d/penalty']) > 0
   assert_trees_close(dynamic_fields(state), dynamic_fields(want), rtol=1e-4)
+  # a check that can tell "real" from "generated": an accuracy strictly between 0 and 1/2 or 1
+  assert any(0 < float(want_metrics[f'd/{kind}_accuracy']) not in (0.5, 1.0)
+             for kind in ('real', 'fake')), want_metrics
+  for name, value in want_metrics.items():
+    np.testing.assert_allclose(metrics[name], value, rtol=1e-4, err_msg=name)
 
 
 def test_n_critic_updates_the_critic_n_times_per_generator_update():

@@ -112,3 +112,28 @@ def test_f_gan_critic_at_its_optimum_estimates_the_divergence(name):
   np.testing.assert_allclose(estimate, CLOSED_FORMS[name], rtol=2e-3)
   for perturbation in (lambda x: 0.3, lambda x: -0.3 * np.sin(x)):
     assert at_optimum(perturbation) < estimate - 1e-4
+
+
+@pytest.mark.parametrize('name', sorted(losses.LOSSES))
+def test_the_accuracy_calls_real_what_the_optimal_discriminator_would(name):
+  """`says_real` is the Bayes decision each loss implies: where real samples are denser than
+  generated ones (density ratio p/q > 1) the loss's optimal output is called "real", where they
+  are rarer "generated". The optimum of p * (loss on a real sample) + q * (loss on a generated
+  one) is found on a fine grid of outputs; WGAN's critic has no such optimum, and no accuracy."""
+  loss = losses.LOSSES[name](label_noise=0.0) if name == 'seed_bce' else losses.LOSSES[name]()
+  outputs = jnp.linspace(-6.0, 6.0, 24_001)
+  if loss.says_real is None:
+    assert name == 'wasserstein'
+    assert set(losses.equilibrium(loss, outputs, outputs)) == {'d/real_logit', 'd/fake_logit'}
+    return
+  key, anchor = jax.random.key(0), jnp.zeros(1)
+  on_real = jax.vmap(lambda v: loss.discriminator(v[None], anchor, key))(outputs)
+  on_fake = jax.vmap(lambda v: loss.discriminator(anchor, v[None], key))(outputs)
+  for p, q in [(1.0, 1.5), (1.5, 1.0), (1.0, 4.0), (4.0, 1.0)]:
+    best = outputs[jnp.argmin(p * on_real + q * on_fake)]
+    assert bool(loss.says_real(best)) == (p > q), (p, q, float(best))
+  real, fake = jnp.array([best, best, -best]), jnp.array([-best])  # (p, q) = (4, 1)'s optimum
+  metrics = losses.equilibrium(loss, real, fake)
+  np.testing.assert_allclose(metrics['d/real_accuracy'], np.mean(loss.says_real(real)))
+  np.testing.assert_allclose(metrics['d/fake_accuracy'], 1 - np.mean(loss.says_real(fake)))
+  np.testing.assert_allclose(metrics['d/real_logit'], real.mean())

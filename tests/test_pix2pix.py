@@ -80,16 +80,21 @@ def test_the_step_is_the_references_optimize_parameters_written_out():
 
     g_grad, d_stats = jax.grad(g_loss, has_aux=True)(state.params['G'])
     g_updates, g_opt = adam.update(g_grad, state.opt_state['G'], state.params['G'])
+    norm = lambda tree: jnp.sqrt(sum(jnp.sum(x ** 2) for x in jax.tree.leaves(tree)))
     return state.replace(
         step=state.step + 1, params={'G': optax.apply_updates(state.params['G'], g_updates),
                                      'D': d_params},
         opt_state={'G': g_opt, 'D': d_opt},
-        collections={'G': dict(g_stats), 'D': {'batch_stats': d_stats}})
+        collections={'G': dict(g_stats), 'D': {'batch_stats': d_stats}}), \
+        {'grad_norm/G': norm(g_grad), 'grad_norm/D': norm(d_grad)}
 
-  want = by_hand(state, batch)
+  want, want_norms = by_hand(state, batch)
   assert_trees_close(dynamic_fields(got), dynamic_fields(want), rtol=1e-5)
-  assert set(metrics) == {'d/loss', 'd/real_logit', 'd/fake_logit', 'g/loss', 'g/adversarial',
-                          'g/l1'}
+  assert set(metrics) == {'d/loss', 'd/real_logit', 'd/fake_logit', 'd/real_accuracy',
+                          'd/fake_accuracy', 'g/loss', 'g/adversarial', 'g/l1', 'grad_norm/G',
+                          'grad_norm/D'}
+  for name, value in want_norms.items():  # G's through the vjp of its one forward pass
+    np.testing.assert_allclose(metrics[name], value, rtol=1e-5, err_msg=name)
   assert game.sampler == 'G' and game.inputs is None
 
 

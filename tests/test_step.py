@@ -39,7 +39,8 @@ def test_same_seed_gives_bitwise_identical_parameters():
   assert not np.array_equal(first.params['G']['Dense_0']['kernel'],
                             other_seed.params['G']['Dense_0']['kernel'])
   assert int(first.step) == 4
-  assert set(metrics) == {'d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit'}
+  assert set(metrics) == {'d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit', 'd/real_accuracy',
+                          'd/fake_accuracy', 'grad_norm/G', 'grad_norm/D'}
 
 
 def _keras_bce(labels, probabilities):

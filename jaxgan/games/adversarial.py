@@ -37,7 +37,7 @@ from flax import linen as nn
 
 from jaxgan.augment import Augmentation, DiscriminatorOutputs
 from jaxgan.games import Game, merged
-from jaxgan.losses import GANLoss
+from jaxgan.losses import GANLoss, equilibrium
 from jaxgan.regularizers import CriticView, GeneratorView, Regularizer
 from jaxgan.state import GANState
 from jaxgan.step import Context, run_network, to_model_range
@@ -194,7 +194,7 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         return penalty, (penalty, piece)
 
       def step_on_penalty(state):
-        state, (penalty, piece) = ctx.update(state, name, penalty_loss)
+        state, (penalty, piece) = ctx.update(state, name, penalty_loss, measured=False)
         return state, penalty, piece
       state, penalty, piece = jax.lax.cond(
           state.step % regularizer.every == 0, step_on_penalty,
@@ -214,7 +214,7 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
         logits, collections = critic_of_both(state, params, both, both_labels, keys['drop'])
         fake_logits, real_logits = logits[:n], logits[n:]
         metrics = {'d/loss': loss.discriminator(real_logits, fake_logits, keys['loss']),
-                   'd/real_logit': real_logits.mean(), 'd/fake_logit': fake_logits.mean()}
+                   **equilibrium(loss, real_logits, fake_logits)}
         return metrics['d/loss'], (metrics, collections, real_logits, fake_logits)
 
       def penalty_fn(params):

@@ -149,6 +149,7 @@ def game(networks: dict, optimizers: dict, sample_shape: tuple[int, ...],
                                                  collections[name], update=True)
           metrics[f'd_{domain}/loss'] = 0.5 * loss.discriminator(real_logits, fake_logits,
                                                                  keys['loss'])
+          metrics.update(losses.equilibrium(loss, real_logits, fake_logits, f'd_{domain}'))
         metrics = {'d/loss': metrics['d_a/loss'] + metrics['d_b/loss'], **metrics}
         return metrics['d/loss'], (metrics, collections)
 

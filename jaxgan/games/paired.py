@@ -82,8 +82,7 @@ def game(generator, discriminator, optimizers: dict, sample_shape: tuple[int, ..
                                          jax.lax.stop_gradient(fake))
         real_logits, collections = judge(params, collections, target)
         d_loss = 0.5 * loss.discriminator(real_logits, fake_logits, keys['loss'])
-        metrics = {'d/loss': d_loss, 'd/real_logit': real_logits.mean(),
-                   'd/fake_logit': fake_logits.mean()}
+        metrics = {'d/loss': d_loss, **losses.equilibrium(loss, real_logits, fake_logits)}
         return d_loss, (metrics, collections)
 
       state, (d_metrics, d_collections) = ctx.update(state, 'D', discriminator_loss)
