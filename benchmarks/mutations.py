@@ -36,6 +36,7 @@ PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_eq
 STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
+LOGBOOK = 'tests/test_logbook.py'
 ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_discriminator_would'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
@@ -361,6 +362,12 @@ MUTATIONS = [
     Mutation('gradient-norm-of-the-parameters', 'the gradient norms are of the gradients',
              'jaxgan/step.py', 'optax.tree.norm(grad) for', 'optax.tree.norm(state.params[name]) for',
              (COMPOSED, PIX2PIX_STEP)),
+    Mutation('tensorboard-not-purged', "a resumed run's TensorBoard hides what it logs again",
+             'jaxgan/logbook.py', 'purge_step=first_step + 1 if first_step else None',
+             'purge_step=None', (LOGBOOK,)),
+    Mutation('learning-rate-after-the-update', 'lr/NAME is the rate the latest update used',
+             'jaxgan/games/__init__.py', 'max(int(counts[0][1]) - 1, 0)', 'int(counts[0][1])',
+             (LOGBOOK,)),
 ]
 
 

@@ -20,6 +20,7 @@ from jaxgan.evaluate import modes
 from jaxgan.evaluate.training import METRICS as EVAL_METRICS
 from jaxgan.evaluate.training import evaluation as training_evaluation
 from jaxgan.images import save_grid, save_scatter, to_uint8
+from jaxgan.logbook import Logbook
 from jaxgan.parallel import AXIS, DataParallel
 
 DIGIT_CHECK_SAMPLES = 1000
@@ -145,16 +146,19 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     sampler = parallel.local(state.variables(game.sampler, ema=True))
     return np.asarray(generate(sampler, inputs, stage=stage))
 
-  def save_samples(name):
+  def save_samples(name, step, logbook):
+    """samples/NAME.png, the same grid in TensorBoard, and curves.png redrawn."""
     if main_process:
       pictures = np.asarray(game.show(grid, samples_of(grid)))
+      path = samples_dir / f'{name}.png'
       if pictures.ndim == 2:  # 2-D points, drawn over the mixture's modes when it is one
         centers = modes.MIXTURES[config.dataset]().centers if config.dataset in modes.MIXTURES \
             else None
-        save_scatter(pictures, samples_dir / f'{name}.png', centers)
+        save_scatter(pictures, path, centers)
       else:
-        save_grid(to_uint8(pictures, game.value_range), samples_dir / f'{name}.png',
-                  columns=config.sample_grid)
+        save_grid(to_uint8(pictures, game.value_range), path, columns=config.sample_grid)
+      logbook.image('samples', step, path)
+      logbook.draw_curves()
 
   eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
   evaluated = config.eval_every and game.inputs is not None
@@ -177,7 +181,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     start = mark_time = time.perf_counter()
     mark_step = first_step
     latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
-    with _metrics_log(workdir / 'metrics.jsonl', first_step, main_process) as log, tqdm(
+    with Logbook(workdir, first_step, main_process) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar:
       for done, batch in zip(range(first_step + 1, last_step + 1),
@@ -194,11 +198,12 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         logging = done % config.log_every == 0 or done == config.steps or evaluating
         saving = done % config.checkpoint_every == 0 or done == last_step or stopping
         if logging or saving:
-          metrics, nonfinite_step = jax.device_get(
-              parallel.local((metrics, state.nonfinite_step)))
+          metrics, nonfinite_step, opt_state = jax.device_get(parallel.local(
+              (metrics, state.nonfinite_step, _update_counts(state.opt_state))))
           metrics = {name: float(value) for name, value in metrics.items()}
           if nonfinite_step:  # before any save: a diverged state is never written
             raise TrainingDiverged(_divergence(metrics, int(nonfinite_step), done))
+          metrics.update(games.learning_rates(game, opt_state))
         if logging:
           now = time.perf_counter()
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
@@ -206,8 +211,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
           if evaluating and main_process:
             inputs = game.inputs(eval_key, config.eval_samples)
             metrics.update(evaluate(in_unit_range(samples_of(inputs))))
-          log.write(json.dumps({'step': done, **metrics}) + '\n')
-          log.flush()
+          logbook.record(done, metrics)
           if best_metric in metrics:
             latest_eval = (best_metric, metrics[best_metric])
           bar.set_postfix(progress_fields(metrics, stage, latest_eval))
@@ -224,14 +228,15 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
           best.save(*kept)
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
-                       else f'step_{done:07d}')
+                       else f'step_{done:07d}', done, logbook)
         bar.update(1)
         if stopping:
           raise Interrupted(stopping, done)
-  summary['train_s'] = round(time.perf_counter() - start, 2)
+      summary['train_s'] = round(time.perf_counter() - start, 2)
+      if last_step == config.steps:
+        save_samples('final', last_step, logbook)
   if last_step < config.steps:
     return summary
-  save_samples('final')
 
   if main_process and (check := _quality_check(config, game)):
     name, measure = check
@@ -424,31 +429,11 @@ def _check_same_shapes(want, have, where: str, source: Path):
                                f'{have_leaves[name].shape}, this run needs {leaf.shape}')
 
 
-@contextlib.contextmanager
-def _metrics_log(path: Path, first_step: int, writer: bool = True):
-  """metrics.jsonl opened for appending, without records past `first_step` (a resumed run
-  logs those steps again), without a last line cut short by a kill, and without lines that are
-  not records. Not `writer`: a sink."""
-  if not writer:
-    with open(os.devnull, 'w') as sink:
-      yield sink
-    return
-  if path.exists():
-    kept = [line for line in path.read_text(errors='replace').splitlines(keepends=True)
-            if line.endswith('\n') and (_logged_step(line) or first_step + 1) <= first_step]
-    path.write_text(''.join(kept))
-  with path.open('a') as log:
-    yield log
-
-
-def _logged_step(line: str) -> int | None:
-  """The step of a metrics.jsonl line, or None for a line that is not a record (garbage left by
-  a crash or a full disk: dropped when a run resumes, instead of stopping it)."""
-  try:
-    record = json.loads(line)
-    return int(record['step']) if isinstance(record, dict) else None
-  except (ValueError, KeyError, TypeError):
-    return None
+def _update_counts(opt_state: dict) -> dict:
+  """Only the update counts of the optimizer states (what `games.learning_rates` reads), so
+  that a logging step fetches a few integers, not the optimizer's moments."""
+  return jax.tree.map_with_path(
+      lambda path, leaf: leaf if getattr(path[-1], 'name', None) == 'count' else None, opt_state)
 
 
 class _StopOnSignals:

@@ -53,8 +53,18 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 12
   resumed, whole = final_state(tmp_path), final_state(uninterrupted)
   _assert_bitwise_equal(resumed, whole)  # parameters, optimizer states, EMA, key, step
-  steps = [json.loads(line)['step'] for line in (tmp_path / 'metrics.jsonl').open()]
-  assert steps == [12, 24]  # log_every 50: only the end of each run is logged
+  records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').open()]
+  assert [record['step'] for record in records] == [12, 24]  # log_every 50: each run's end
+  # TensorBoard holds the same numbers (as float32), and the sample grids.
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  events = EventAccumulator(str(tmp_path / 'tensorboard'), size_guidance={'images': 0})
+  events.Reload()
+  for name in records[0]:
+    if name != 'step':
+      np.testing.assert_allclose([e.value for e in events.Scalars(name)],
+                                 [r[name] for r in records], rtol=1e-6, err_msg=name)
+  assert [e.step for e in events.Images('samples')] == [12, 24]  # each run's final grid
+  assert records[-1]['lr/G'] == 2e-4 and 0 <= records[-1]['d/real_accuracy'] <= 1
   # Only the last `keep` (3) checkpoints are kept.
   assert sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir()) == [16, 20, 24]
 

@@ -12,8 +12,9 @@ fingerprint far more than float rounding can. Recorded before the loop's refacto
 Never re-record to make this test pass: a difference means the refactor changed a number.
 The state's layout has changed since (named networks, non-trained collections apart from the
 optimizer): `_pinned_name` maps today's leaf names to the recorded ones. Metrics logged since
-then only to diagnose a run (the discriminator's accuracies and the gradient norms, which
-`tests/test_game.py` checks against their definitions) are not in the recording.
+then only to diagnose a run (the discriminator's accuracies, the gradient norms and the
+learning rates, which `tests/test_game.py` and `tests/test_checkpoint.py` check against their
+definitions) are not in the recording.
 """
 
 import json
@@ -36,7 +37,7 @@ STEPS = {'digits': 3, 'wgan_gp': 2, 'mlp2d': 5}
 # Each leaf within this fraction of its largest magnitude, element by element, bounds what a
 # fingerprint may move (float rounding on another CPU or XLA version is about 1e-6 here).
 RTOL = 1e-4
-DIAGNOSTICS = ('grad_norm/', 'd/real_accuracy', 'd/fake_accuracy')  # logged since the recording
+DIAGNOSTICS = ('grad_norm/', 'd/real_accuracy', 'd/fake_accuracy', 'lr/')  # logged since then
 
 
 def _train(preset: str, workdir: Path) -> dict:

@@ -50,6 +50,8 @@ class Game(NamedTuple):
   show(inputs, samples) -> images  what the sample grids show of `samples` generated from
                                    `inputs` (a translation: source, output and target side by
                                    side); default: the samples
+  learning_rates                   {network: a number, or an optax schedule of its optimizer's
+                                   update count}, as logged (`learning_rates`); optional
   """
 
   init: Callable[[jax.Array], GANState]
@@ -64,6 +66,22 @@ class Game(NamedTuple):
   grow: Callable[[GANState, int], GANState] = lambda state, stage: state
   image_size: Callable[[int], int | None] = lambda stage: None
   show: Callable[[dict, Any], Any] = lambda inputs, samples: samples
+  learning_rates: dict[str, Any] = {}
+
+
+def learning_rates(game: Game, opt_state: dict) -> dict[str, float]:
+  """`{'lr/NAME': rate}`: the learning rate of each network's latest update, its schedule read
+  at its optimizer's update count (which counts every update: n_critic's, a lazy regularizer's
+  own steps, and restarts where progressive growing resets the optimizer). `opt_state`: the
+  state's, fetched to the host."""
+  import optax
+  rates = {}
+  for name, rate in game.learning_rates.items():
+    if callable(rate):
+      counts = optax.tree_utils.tree_get_all_with_path(opt_state[name], 'count')
+      rate = rate(max(int(counts[0][1]) - 1, 0)) if counts else rate(0)
+    rates[f'lr/{name}'] = float(rate)
+  return rates
 
 
 def stage_after(game: Game, steps: int) -> int:
@@ -107,20 +125,26 @@ def build(config) -> Game:
   from jaxgan.evaluate import modes
   from jaxgan.games import adversarial, cycle, paired, progressive
 
-  def optimizer(learning_rate, updates, regularizer=None):
-    """The config's optimizer; with `regularizer_steps`, Adam's rate and betas corrected for
-    the regularizer's own steps (`optim.lazy_regularization_ratio`)."""
-    ratio = 1.0
+  def lazy_ratio(regularizer):
     if config.regularizer_steps and regularizer is not None:
-      ratio = optim.lazy_regularization_ratio(regularizer.every)
+      return optim.lazy_regularization_ratio(regularizer.every)
+    return 1.0
+
+  def rate(learning_rate, updates, regularizer=None):
+    """The config's learning rate or schedule; with `regularizer_steps`, a constant rate
+    corrected for the regularizer's own steps (`optim.lazy_regularization_ratio`)."""
     if config.lr_decay == 'cosine':
-      learning_rate = optax.cosine_decay_schedule(learning_rate, updates)
-    elif config.lr_decay == 'linear':
-      learning_rate = optim.linear_decay_schedule(learning_rate, updates)
-    elif ratio != 1.0:
-      learning_rate = learning_rate * ratio
-    return optim.OPTIMIZERS[config.optimizer](learning_rate, config.adam_b1 ** ratio,
-                                              config.adam_b2 ** ratio, config.adam_eps)
+      return optax.cosine_decay_schedule(learning_rate, updates)
+    if config.lr_decay == 'linear':
+      return optim.linear_decay_schedule(learning_rate, updates)
+    return learning_rate * lazy_ratio(regularizer)
+
+  def optimizer(learning_rate, updates, regularizer=None):
+    """The config's optimizer at `rate`, Adam's betas corrected as the rate is."""
+    ratio = lazy_ratio(regularizer)
+    return optim.OPTIMIZERS[config.optimizer](rate(learning_rate, updates, regularizer),
+                                              config.adam_b1 ** ratio, config.adam_b2 ** ratio,
+                                              config.adam_eps)
 
   if config.loss == 'seed_bce':
     loss = losses.seed_bce(config.label_noise)
@@ -135,7 +159,9 @@ def build(config) -> Game:
                                    'D': optimizer(config.d_lr, config.steps)},
                        sample_shape=nets.sample_shape(config),
                        loss=loss, l1_weight=config.l1_weight,
-                       grid_count=config.sample_grid ** 2)
+                       grid_count=config.sample_grid ** 2)._replace(
+        learning_rates={'G': rate(config.g_lr, config.steps),
+                        'D': rate(config.d_lr, config.steps)})
   if config.arch == 'cyclegan':
     generator, discriminator = nets.build(config)
     return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
@@ -146,7 +172,10 @@ def build(config) -> Game:
                                      for name in cycle.DISCRIMINATORS}},
                       sample_shape=nets.sample_shape(config), loss=loss,
                       cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
-                      pool_size=config.pool_size, grid_count=config.sample_grid ** 2)
+                      pool_size=config.pool_size, grid_count=config.sample_grid ** 2)._replace(
+        learning_rates={**{name: rate(config.g_lr, config.steps) for name in cycle.GENERATORS},
+                        **{name: rate(config.d_lr, config.steps)
+                           for name in cycle.DISCRIMINATORS}})
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
@@ -192,13 +221,16 @@ def build(config) -> Game:
       grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
       regularizer_steps=config.regularizer_steps,
       joint_critic=config.arch not in ('stylegan2', 'pggan'))
+  rates = {'G': rate(config.g_lr, config.steps, g_regularizer),
+           'D': rate(config.d_lr, config.steps * config.n_critic, d_regularizer)}
   if config.arch == 'pggan':
     steps_for = lambda kimg: round(kimg * 1000 / config.batch_size)
     return progressive.game(generator, discriminator, resolution=config.image_size,
                             stable_steps=steps_for(config.stage_kimg),
                             fade_steps=steps_for(config.fade_kimg),
-                            reset_optimizers=config.reset_optimizer, **options)
-  return adversarial.game(generator, discriminator, **options)
+                            reset_optimizers=config.reset_optimizer,
+                            **options)._replace(learning_rates=rates)
+  return adversarial.game(generator, discriminator, **options)._replace(learning_rates=rates)
 
 
-__all__ = ['Game', 'abstract_state', 'build', 'grown', 'merged', 'stage_after']
+__all__ = ['Game', 'abstract_state', 'build', 'grown', 'learning_rates', 'merged', 'stage_after']

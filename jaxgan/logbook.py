@@ -1,0 +1,184 @@
+"""What a run writes about itself as it goes (process 0; an edge module: files only).
+
+  metrics.jsonl   one JSON record per logged step, the record of the run that resumes rely on
+  tensorboard/    TensorBoard event files (tensorboardX, no TensorFlow): every logged number as
+                  a scalar, every sample grid as an image; `tensorboard --logdir WORKDIR`
+  curves.png      the logged numbers against steps (matplotlib), redrawn at every sample grid
+                  and at the end
+
+A resumed run first drops the records past its checkpoint's step from metrics.jsonl, and opens
+its event file with TensorBoard's `purge_step`, so that both show what the uninterrupted run
+would have logged.
+"""
+
+import concurrent.futures
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+# curves.png's panels: (title, the metrics it draws, logarithmic y). A metric goes into the first
+# panel that names it (by its full name, its prefix up to '/', or its last part after '/').
+PANELS = (
+    ('losses', ('d/loss', 'g/loss', 'd_a/loss', 'd_b/loss'), False),
+    ('loss terms and penalties', ('penalty', 'adversarial', 'l1', 'cycle', 'identity'), False),
+    ('discriminator output, mean', ('real_logit', 'fake_logit'), False),
+    ('discriminator accuracy', ('real_accuracy', 'fake_accuracy'), False),
+    ('gradient norm', ('grad_norm',), True),
+    ('learning rate', ('lr',), False),
+    ('schedule', ('augment', 'progress'), False),
+    ('evaluation: distance', ('eval/fd_digits', 'eval/fid', 'eval/kid'), False),
+    ('evaluation: precision and recall', ('eval/precision', 'eval/recall'), False),
+    ('images per second', ('img_per_s',), False),
+)
+NOT_PLOTTED = ('step',)
+
+
+class Logbook:
+  """The files above for a run that starts (or resumes) after step `first_step`. Not `writer`
+  (processes other than 0): nothing is written."""
+
+  def __init__(self, workdir: Path, first_step: int, writer: bool = True):
+    self.writer = writer
+    self.records = []
+    if not writer:
+      return
+    self._metrics_path = workdir / 'metrics.jsonl'
+    self.records = _kept_records(self._metrics_path, first_step)
+    self._metrics_path.write_text(''.join(json.dumps(r) + '\n' for r in self.records))
+    self._metrics = self._metrics_path.open('a')
+    from tensorboardX import SummaryWriter
+    self._events = SummaryWriter(str(workdir / 'tensorboard'),
+                                 purge_step=first_step + 1 if first_step else None,
+                                 filename_suffix=f'.{os.getpid()}.{first_step}')
+    self._curves_path = workdir / 'curves.png'
+    self._painter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='jaxgan-curves')
+    self._painting = None
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc_info):
+    self.close()
+
+  def record(self, step: int, metrics: dict[str, float]) -> None:
+    """One logged step: a line of metrics.jsonl (flushed) and a scalar per number."""
+    if not self.writer:
+      return
+    record = {'step': step, **metrics}
+    self._metrics.write(json.dumps(record) + '\n')
+    self._metrics.flush()
+    self.records.append(record)
+    for name, value in metrics.items():
+      self._events.add_scalar(name, value, step)
+
+  def image(self, tag: str, step: int, path: Path) -> None:
+    """The image saved at `path` (a sample grid) as TensorBoard image `tag` at `step`."""
+    if not self.writer:
+      return
+    from PIL import Image
+    with Image.open(path) as picture:
+      pixels = np.asarray(picture.convert('RGB'))
+    self._events.add_image(tag, pixels, step, dataformats='HWC')
+
+  def draw_curves(self, wait: bool = False) -> None:
+    """Redraws curves.png from the records so far, in a thread of its own (a drawing takes about
+    half a second on a CPU, which the loop does not wait for); a request while the previous
+    drawing is still in progress is dropped. `wait`: draw now and return when it is written."""
+    if not self.writer or not self.records:
+      return
+    busy = self._painting is not None and not self._painting.done()
+    if busy and not wait:
+      return
+    if busy:
+      self._painting.result()
+    self._painting = self._painter.submit(plot_curves, list(self.records), self._curves_path)
+    if wait:
+      self._painting.result()
+
+  def close(self) -> None:
+    """Draws curves.png a last time from every record, and closes the files."""
+    if not self.writer:
+      return
+    self.draw_curves(wait=True)
+    self._painter.shutdown(wait=True)
+    self._metrics.close()
+    self._events.close()
+
+
+def _kept_records(path: Path, first_step: int) -> list[dict]:
+  """The records of metrics.jsonl up to `first_step` (a resumed run logs the later steps
+  again), without a last line cut short by a kill and without lines that are not records."""
+  if not path.exists():
+    return []
+  kept = []
+  for line in path.read_text(errors='replace').splitlines(keepends=True):
+    record = _record(line) if line.endswith('\n') else None
+    if record is not None and record['step'] <= first_step:
+      kept.append(record)
+  return kept
+
+
+def _record(line: str) -> dict | None:
+  """The record a metrics.jsonl line holds, or None for garbage (left by a crash or a full
+  disk: dropped when a run resumes, instead of stopping it)."""
+  try:
+    record = json.loads(line)
+    record['step'] = int(record['step'])
+    return record
+  except (ValueError, KeyError, TypeError):
+    return None
+
+
+def panel_of(name: str) -> str | None:
+  """The title of the curves.png panel that draws metric `name` (None: not plotted)."""
+  if name in NOT_PLOTTED:
+    return None
+  for title, names, _ in PANELS:
+    if name in names or name.split('/')[0] in names or name.split('/')[-1] in names:
+      return title
+  return 'other'
+
+
+def plot_curves(records: list[dict], path: Path) -> None:
+  """curves.png: each plotted metric of `records` against the step, in `PANELS`' panels (those
+  with data). Written to a temporary file and renamed, so a reader never sees half a PNG."""
+  from matplotlib.figure import Figure
+  series = {}
+  for record in records:
+    for name, value in record.items():
+      if panel_of(name) is not None and isinstance(value, (int, float)) and math.isfinite(value):
+        series.setdefault(name, ([], []))
+        series[name][0].append(record['step'])
+        series[name][1].append(value)
+  titles = [title for title, _, _ in PANELS] + ['other']
+  drawn = [title for title in titles if any(panel_of(name) == title for name in series)]
+  if not drawn:
+    return
+  columns = min(3, len(drawn))
+  rows = math.ceil(len(drawn) / columns)
+  figure = Figure(figsize=(5 * columns, 3.2 * rows), layout='constrained')
+  axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+  logarithmic = {title: log for title, _, log in PANELS}
+  for ax, title in zip(axes, drawn):
+    for name in sorted(name for name in series if panel_of(name) == title):
+      steps, values = series[name]
+      ax.plot(steps, values, label=name, linewidth=1.2, marker='.' if len(steps) < 30 else None)
+    if title == 'discriminator accuracy':
+      ax.axhline(0.5, color='grey', linewidth=0.8, linestyle='--')
+      ax.set_ylim(-0.02, 1.02)
+    if logarithmic.get(title) and all(v > 0 for name in series if panel_of(name) == title
+                                      for v in series[name][1]):
+      ax.set_yscale('log')
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel('step', fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  for ax in axes[len(drawn):]:
+    ax.set_visible(False)
+  temporary = path.with_name(f'.{path.name}.{os.getpid()}.tmp.png')
+  figure.savefig(temporary, dpi=90)
+  os.replace(temporary, path)

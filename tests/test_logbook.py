@@ -1,0 +1,88 @@
+"""The run's own record besides checkpoints: metrics.jsonl, TensorBoard events, curves.png."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from jaxgan import logbook
+from jaxgan.logbook import Logbook
+
+
+def _scalars(directory, tag):
+  """[(step, value)] of TensorBoard scalar `tag`, as TensorBoard itself reads the events."""
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  events = EventAccumulator(str(directory), size_guidance={'scalars': 0, 'images': 0})
+  events.Reload()
+  return [(event.step, event.value) for event in events.Scalars(tag)], events
+
+
+def test_a_resumed_logbook_shows_what_the_uninterrupted_one_would(tmp_path):
+  """A run that logged steps 1-5 and resumes from its checkpoint at step 3 logs 4 and 5 again:
+  metrics.jsonl keeps 1-3 and TensorBoard (purge_step) hides the first run's 4 and 5."""
+  with Logbook(tmp_path, first_step=0) as book:
+    for step in range(1, 6):
+      book.record(step, {'d/loss': float(step), 'g/loss': 1.0})
+  with (tmp_path / 'metrics.jsonl').open('a') as log:
+    log.write('garbage, as a full disk leaves\n{"step": 6, "d/lo')
+  with Logbook(tmp_path, first_step=3) as book:
+    assert [record['step'] for record in book.records] == [1, 2, 3]
+    for step in range(4, 7):
+      book.record(step, {'d/loss': 10.0 * step, 'g/loss': 1.0})
+  scalars, events = _scalars(tmp_path / 'tensorboard', 'd/loss')
+  assert scalars == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0), (5, 50.0), (6, 60.0)]
+  records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
+  assert [(r['step'], r['d/loss']) for r in records] == scalars
+  assert set(events.Tags()['scalars']) == {'d/loss', 'g/loss'}
+  with Image.open(tmp_path / 'curves.png') as curves:
+    assert curves.size[0] > 400 and curves.size[1] > 200
+
+
+def test_every_logged_metric_has_its_panel():
+  names = ['d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit', 'd/real_accuracy',
+           'd/fake_accuracy', 'd/penalty', 'g/penalty', 'grad_norm/G', 'grad_norm/D_a',
+           'lr/G', 'augment/p', 'progress/alpha', 'eval/fd_digits', 'eval/fid', 'eval/precision',
+           'eval/recall', 'img_per_s', 'g/l1', 'g/adversarial', 'g/cycle', 'g/identity',
+           'd_a/loss', 'd_b/real_accuracy']
+  panels = {name: logbook.panel_of(name) for name in names}
+  assert 'other' not in panels.values(), panels
+  assert panels['d/loss'] == panels['d_a/loss'] == 'losses'
+  assert panels['d/real_accuracy'] == panels['d_b/real_accuracy'] == 'discriminator accuracy'
+  assert logbook.panel_of('step') is None and logbook.panel_of('something/new') == 'other'
+
+
+def test_a_logbook_of_another_process_writes_nothing(tmp_path):
+  with Logbook(tmp_path, first_step=0, writer=False) as book:
+    book.record(1, {'d/loss': 1.0})
+    book.draw_curves(wait=True)
+  assert not list(tmp_path.iterdir())
+
+
+def test_curves_skip_what_is_not_finite(tmp_path):
+  records = [{'step': 1, 'd/loss': 1.0, 'grad_norm/D': float('nan')},
+             {'step': 2, 'd/loss': float('inf'), 'grad_norm/D': 2.0}]
+  logbook.plot_curves(records, tmp_path / 'curves.png')
+  assert np.asarray(Image.open(tmp_path / 'curves.png')).ndim == 3
+
+
+def test_the_logged_learning_rate_is_the_schedule_at_the_update_count():
+  """lr/NAME is each network's rate at its latest update: its schedule at the count of updates
+  before it (the critic updates n_critic times a step)."""
+  import jax.numpy as jnp
+
+  from jaxgan import configs, games
+  config = configs.get('digits').replace(lr_decay='cosine', steps=10, n_critic=2)
+  game = games.build(config)
+  params = {'w': jnp.zeros(3)}
+  opt_state = {name: game.optimizers[name].init(params) for name in ('G', 'D')}
+  for name, updates in (('G', 3), ('D', 6)):  # three steps
+    for _ in range(updates):
+      _, opt_state[name] = game.optimizers[name].update({'w': jnp.ones(3)}, opt_state[name],
+                                                        params)
+  cosine = lambda rate, t, total: rate * 0.5 * (1 + np.cos(np.pi * t / total))
+  np.testing.assert_allclose(games.learning_rates(game, opt_state)['lr/G'],
+                             cosine(config.g_lr, 2, 10), rtol=1e-6)
+  np.testing.assert_allclose(games.learning_rates(game, opt_state)['lr/D'],
+                             cosine(config.d_lr, 5, 20), rtol=1e-6)
+  constant = games.build(configs.get('digits'))
+  assert games.learning_rates(constant, opt_state) == {'lr/G': 2e-4, 'lr/D': 2e-4}
