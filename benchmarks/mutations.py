@@ -37,6 +37,8 @@ STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
+DAMAGED = ('tests/test_checkpoint.py::'
+           'test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before')
 ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_discriminator_would'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
@@ -368,6 +370,16 @@ MUTATIONS = [
     Mutation('learning-rate-after-the-update', 'lr/NAME is the rate the latest update used',
              'jaxgan/games/__init__.py', 'max(int(counts[0][1]) - 1, 0)', 'int(counts[0][1])',
              (LOGBOOK,)),
+    Mutation('damaged-checkpoint-stops-the-run', 'a damaged checkpoint is passed over for the '
+             'one before', 'jaxgan/checkpoint.py', 'damaged.append((step, _reason(error)))',
+             'raise', (DAMAGED,)),
+    Mutation('damaged-checkpoint-left-in-place', 'a run moves a damaged checkpoint aside',
+             'jaxgan/train.py', 'aside = checkpoints.move_aside(bad_step, workdir / '
+             'DAMAGED_CHECKPOINTS)', 'pass', (DAMAGED,)),
+    Mutation('full-disk-traceback', 'a full disk is one line', 'jaxgan/checkpoint.py',
+             'if not _out_of_space(error):', 'if True:',
+             ('tests/test_checkpoint.py::test_a_full_disk_ends_in_one_line_and_the_run_resumes_'
+              'once_there_is_space',)),
 ]
 
 

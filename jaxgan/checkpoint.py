@@ -8,21 +8,30 @@ A checkpoint at step N holds three items:
   config     the run's config, as JSON
 Saves are asynchronous; `close()` (or leaving the `with` block) waits until every save is
 complete. A save interrupted by a crash stays a temporary directory that Orbax never restores.
+A checkpoint whose files were damaged afterwards (a truncated or corrupted file) is skipped by
+`newest_readable` for the one before it, and a run moves it aside (`move_aside`), never deletes
+it.
 
 For fault-injection tests, `JAXGAN_SAVE_PAUSE_S=SECONDS` makes every save announce itself on
 stderr and pause that long after its files are written and before Orbax renames the temporary
 directory into place, so that a test can kill the process while a save is provably in progress.
 """
 
+import contextlib
+import errno
+import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import jax
 import orbax.checkpoint as ocp
 
 
+T = TypeVar('T')
 SAVE_PAUSE_VARIABLE = 'JAXGAN_SAVE_PAUSE_S'
 SAVE_PAUSE_ANNOUNCEMENT = 'jaxgan: checkpoint save in progress, paused'
 
@@ -36,24 +45,72 @@ class Checkpoints:
         else None
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create,
                                            async_options=async_options)
-    self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+    self.directory = Path(directory)
+    self._manager = ocp.CheckpointManager(self.directory.absolute(), options=options)
+    self._saving = None  # the step of the save in flight
+    _quiet_about_full_disks()
 
   def __enter__(self):
     return self
 
-  def __exit__(self, *exc_info):
-    self.close()
+  def __exit__(self, exc_type, exc_value, traceback):
+    if exc_type is None:
+      self.close()
+      return
+    try:  # the run already failed: that error is the one to report
+      self.close()
+    except Exception:  # noqa: BLE001
+      pass
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
+  def newest_readable(self, read: Callable[[int], T],
+                      passes_through: tuple[type[Exception], ...] = ()
+                      ) -> tuple[int, T, list[tuple[int, str]]]:
+    """`(step, read(step), damaged)` for the newest checkpoint that `read` succeeds on, trying
+    them newest first; `damaged`: `(step, reason)` of each newer one it failed on. An exception
+    of a `passes_through` type is not damage (a config of other shapes) and propagates.
+    `Unreadable` when no checkpoint can be read; `FileNotFoundError` when there is none."""
+    steps = sorted(self._manager.all_steps(), reverse=True)
+    if not steps:
+      raise FileNotFoundError('no complete checkpoint')
+    damaged = []
+    for step in steps:
+      try:
+        return step, read(step), damaged
+      except passes_through:
+        raise
+      except Exception as error:  # Orbax, TensorStore and JSON each fail in their own way
+        damaged.append((step, _reason(error)))
+        _silence_closed_event_loops()
+    raise Unreadable(damaged)
+
+  def move_aside(self, step: int, to: Path) -> Path:
+    """Moves the checkpoint at `step` into directory `to` (created; a name of its own if one is
+    there already), out of the steps Orbax sees; returns where it went."""
+    to.mkdir(parents=True, exist_ok=True)
+    target, copy = to / str(step), 1
+    while target.exists():
+      target, copy = to / f'{step}.{copy}', copy + 1
+    (Path(self._manager.directory) / str(step)).rename(target)
+    self.reload()
+    return target
+
+  def reload(self) -> None:
+    """Reads the list of steps from the directory again (after a move)."""
+    self._manager.reload()
+
   def save(self, step: int, state, generator, config: dict) -> None:
     """Saves `state` and the `generator` variables to sample with (global arrays; every process
-    of a multi-host run calls this)."""
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        generator=ocp.args.StandardSave(generator),
-        config=ocp.args.JsonSave(config)))
+    of a multi-host run calls this). `DiskFull` when this save, or the one before it (saves
+    are asynchronous), runs out of space."""
+    with self._out_of_space_is_disk_full():
+      self._manager.save(step, args=ocp.args.Composite(
+          state=ocp.args.StandardSave(state),
+          generator=ocp.args.StandardSave(generator),
+          config=ocp.args.JsonSave(config)))
+      self._saving = step
 
   def config(self, step: int) -> dict:
     return self._manager.restore(step, args=ocp.args.Composite(
@@ -70,8 +127,97 @@ class Checkpoints:
         generator=ocp.args.StandardRestore(_with_sharding(abstract_params))))['generator']
 
   def close(self) -> None:
-    self._manager.wait_until_finished()
+    """Waits for the save in flight (`DiskFull` if it runs out of space) and closes."""
+    with self._out_of_space_is_disk_full():
+      self._manager.wait_until_finished()
+      self._saving = None
     self._manager.close()
+
+  @contextlib.contextmanager
+  def _out_of_space_is_disk_full(self):
+    try:
+      yield
+    except Exception as error:
+      if not _out_of_space(error):
+        raise
+      kept = sorted(step for step in self._manager.all_steps() if step != self._saving)
+      if not kept:
+        intact = 'there is no earlier one'
+      elif len(kept) == 1:
+        intact = f'the checkpoint of step {kept[0]} is intact'
+      else:
+        intact = f'the checkpoints of steps {", ".join(map(str, kept))} are intact'
+      raise DiskFull(
+          f'no space left on the disk of {str(self.directory)!r}: the checkpoint at step '
+          f'{self._saving} could not be written; {intact}. Free some space and run the same '
+          f'command again to resume') from None
+
+
+class DiskFull(OSError):
+  """A save ran out of space; the message names the step and the checkpoints left intact."""
+
+
+def _out_of_space(error: BaseException) -> bool:
+  """Whether `error` (Python's, or TensorStore's through Orbax) says the disk is full."""
+  while error is not None:
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+      return True
+    if 'RESOURCE_EXHAUSTED' in str(error) or 'No space left on device' in str(error):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+class _DropFullDiskReports(logging.Filter):
+  """Drops the log records that Orbax's save threads and asyncio write about a full disk
+  (screens of tracebacks, one per array in flight): `DiskFull` says it in one line."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    text = record.getMessage()
+    if record.exc_info and record.exc_info[1] is not None:
+      text += str(record.exc_info[1])
+    return not ('RESOURCE_EXHAUSTED' in text or 'No space left on device' in text)
+
+
+def _quiet_about_full_disks() -> None:
+  for name in ('absl', 'asyncio'):
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _DropFullDiskReports) for f in logger.filters):
+      logger.addFilter(_DropFullDiskReports())
+  _silence_closed_event_loops()
+
+
+class Unreadable(RuntimeError):
+  """No checkpoint of a directory can be read; `damaged` holds `(step, reason)` of each."""
+
+  def __init__(self, damaged: list[tuple[int, str]]):
+    super().__init__('; '.join(f'step {step}: {reason}' for step, reason in damaged))
+    self.damaged = damaged
+
+
+def _reason(error: Exception, limit: int = 150) -> str:
+  """An error's first line, short enough for a one-line message."""
+  lines = str(error).strip().splitlines()
+  text = lines[0] if lines else ''
+  text = text if len(text) <= limit else text[:limit].rstrip() + '...'
+  return f'{type(error).__name__}: {text}' if text else type(error).__name__
+
+
+def _silence_closed_event_loops() -> None:
+  """Drops the 'Event loop is closed' errors that a failed Orbax restore leaves behind: its
+  other TensorStore reads, still in flight when the first one failed and asyncio closed the
+  loop, finish later and each report one as an unraisable exception, a screen of tracebacks
+  after the one-line message. Every other unraisable exception still reaches the previous hook."""
+  previous = sys.unraisablehook
+  if getattr(previous, 'jaxgan_filter', False):
+    return
+
+  def hook(unraisable):
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == 'Event loop is closed'):
+      previous(unraisable)
+  hook.jaxgan_filter = True
+  sys.unraisablehook = hook
 
 
 def _with_sharding(abstract):

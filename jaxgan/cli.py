@@ -175,6 +175,7 @@ def main(argv=None) -> int:
     parser.error(problem)
 
   from jaxgan import train
+  from jaxgan.checkpoint import DiskFull
   from jaxgan.data import DatasetError
   from jaxgan.evaluate.inception import WeightsMissing
   try:
@@ -186,7 +187,7 @@ def main(argv=None) -> int:
   except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,
           WeightsMissing) as error:
     parser.error(str(error))
-  except train.TrainingDiverged as error:
+  except (train.TrainingDiverged, DiskFull) as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 1
   except train.Interrupted as error:

@@ -23,6 +23,7 @@ generate.py offers them, and draws the reference's style-mixing grid (`--rows`, 
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -30,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from jaxgan import games
-from jaxgan.checkpoint import Checkpoints
+from jaxgan.checkpoint import Checkpoints, Unreadable
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.config import Config, UnknownFields
 from jaxgan.images import save_grid, save_scatter, to_uint8
@@ -47,22 +48,38 @@ class Generator:
   """The generator saved in `workdir` (latest checkpoint unless `step`), restored once to draw
   from as often as asked: its run's `config`, `game`, sampling `variables` and `step`."""
 
-  def __init__(self, workdir: str | Path, step: int | None = None):
+  def __init__(self, workdir: str | Path, step: int | None = None,
+               report: Callable[[str], None] = lambda line: print(line, file=sys.stderr)):
+    """Without `step`, a latest checkpoint that cannot be read (damaged files) is passed over
+    for the newest readable one, with one line `report`ed; nothing is moved (a run does that)."""
     directory = Path(workdir) / 'checkpoints'
     if not directory.is_dir():
       raise FileNotFoundError(f'no checkpoints in {str(workdir)!r}')
-    with Checkpoints(directory, create=False) as checkpoints:
-      self.step = checkpoints.latest_step() if step is None else step
-      if self.step is None:
-        raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}')
+
+    def read(step):
       try:
-        self.config = Config.from_dict(checkpoints.config(self.step))
+        config = Config.from_dict(checkpoints.config(step))
       except UnknownFields as error:
-        raise SampleError(f'the checkpoint at step {self.step} holds {error}') from None
-      self.game = games.build(self.config)
-      abstract = games.abstract_state(self.game, jax.random.key(self.config.seed), self.step)
-      self.variables = checkpoints.restore_generator(self.step, jax.eval_shape(
-          lambda state: state.variables(self.game.sampler, ema=True), abstract))
+        raise SampleError(f'the checkpoint at step {step} holds {error}') from None
+      game = games.build(config)
+      abstract = games.abstract_state(game, jax.random.key(config.seed), step)
+      return config, game, checkpoints.restore_generator(step, jax.eval_shape(
+          lambda state: state.variables(game.sampler, ema=True), abstract))
+    with Checkpoints(directory, create=False) as checkpoints:
+      if step is not None:
+        self.step, (self.config, self.game, self.variables) = step, read(step)
+      else:
+        try:
+          self.step, (self.config, self.game, self.variables), damaged = \
+              checkpoints.newest_readable(read, (SampleError,))
+        except FileNotFoundError:
+          raise FileNotFoundError(f'no complete checkpoint in {str(directory)!r}') from None
+        except Unreadable as error:
+          raise SampleError(f'no checkpoint in {str(directory)!r} can be read ({error})') \
+              from None
+        for bad_step, reason in damaged:
+          report(f'jaxgan: the checkpoint at step {bad_step} cannot be read ({reason}); '
+                 f'using step {self.step}')
     self._generate = jax.jit(self.game.generate, static_argnames=('stage', *STYLE_OPTIONS))
 
   def check_draws_from_latents(self):

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxgan import data, games
-from jaxgan.checkpoint import Checkpoints
+from jaxgan.checkpoint import Checkpoints, Unreadable
 from jaxgan.config import Config, UnknownFields
 from jaxgan.evaluate import modes
 from jaxgan.evaluate.training import METRICS as EVAL_METRICS
@@ -25,6 +25,7 @@ from jaxgan.parallel import AXIS, DataParallel
 
 DIGIT_CHECK_SAMPLES = 1000
 GRID_STREAM = 1  # fold_in id of the sample grids' inputs in the run's seed key (0: the init)
+DAMAGED_CHECKPOINTS = 'checkpoints_damaged'  # where a run moves checkpoints it cannot read
 
 
 class TrainingDiverged(RuntimeError):
@@ -172,7 +173,8 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     return samples if samples.ndim == 2 else (samples - lo) / (hi - lo)
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _Best(workdir / 'best', best_metric) as best, _StopOnSignals() as stop:
-    state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from)
+    state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from,
+                                workdir, report)
     stage = games.stage_after(game, first_step)
     if main_process:
       (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
@@ -361,28 +363,43 @@ def _cycle_check(config, game, state, in_unit_range) -> dict:
                       (train_a, train_b))
 
 
-def _resume(config, checkpoints, game, run_key, parallel, init_from=None):
-  """(state, step) from the latest checkpoint, or the initial state at step 0 (with the weights
-  of `init_from`'s latest checkpoint), laid out for `parallel` (a run may resume on another
-  number of devices)."""
-  step = checkpoints.latest_step()
-  if step is None:
+def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdir=None,
+            report=print):
+  """(state, step) from the newest readable checkpoint, or the initial state at step 0 (with the
+  weights of `init_from`'s latest checkpoint), laid out for `parallel` (a run may resume on
+  another number of devices). A newer checkpoint that cannot be read (damaged files) is moved
+  aside into WORKDIR/checkpoints_damaged/ with one line `report`ed; none readable:
+  `CheckpointMismatch`, nothing moved."""
+  if checkpoints.latest_step() is None:
     state = game.init(run_key)
     if init_from is not None:
       state = _initialized_from(Path(init_from), state)
     return parallel.replicate(state), 0
-  if changed := config.structure_changes(checkpoints.config(step)):
-    raise CheckpointMismatch(
-        f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
-        f'config to resume, or a new --workdir to start a fresh run')
-  abstract = games.abstract_state(game, run_key, step)
+
+  def read(step):
+    if changed := config.structure_changes(checkpoints.config(step)):
+      raise CheckpointMismatch(
+          f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
+          f'config to resume, or a new --workdir to start a fresh run')
+    abstract = games.abstract_state(game, run_key, step)
+    return checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
   try:
-    restored = checkpoints.restore_state(step, parallel.abstract_replicated(abstract))
-  except (ValueError, KeyError, TypeError) as error:  # Orbax: a tree of another structure
+    step, restored, damaged = checkpoints.newest_readable(read, (CheckpointMismatch,))
+  except Unreadable as error:
     raise CheckpointMismatch(
-        f'the checkpoint at step {step} holds a state of another structure than this version '
-        f'of jaxgan makes ({str(error).strip().splitlines()[0][:200].rstrip(":")}); it was '
-        f'written by another version: use a new --workdir') from error
+        f'no checkpoint in {str(workdir / "checkpoints")!r} can be read by this version of '
+        f'jaxgan ({error}); nothing was moved or deleted: use a new --workdir') from None
+  for bad_step, reason in damaged:
+    aside = workdir / DAMAGED_CHECKPOINTS / str(bad_step)
+    if jax.process_index() == 0:
+      aside = checkpoints.move_aside(bad_step, workdir / DAMAGED_CHECKPOINTS)
+    report(f'jaxgan: the checkpoint at step {bad_step} cannot be read ({reason}); moved it '
+           f'aside to {str(aside)!r} and resumed from step {step}')
+  if damaged:
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+      multihost_utils.sync_global_devices('jaxgan: damaged checkpoints moved aside')
+    checkpoints.reload()
   return parallel.replicate(restored), step
 
 

@@ -142,6 +142,100 @@ def test_resuming_with_other_shapes_names_the_fields(uninterrupted, capsys):
   assert 'different latent_dim, d_widths' in stderr and '--workdir' in stderr
 
 
+def _truncate_data(checkpoint):
+  """Cuts every data file of a checkpoint (its state's and its generator's) to half its size,
+  as a disk or a copy that failed after the save leaves them."""
+  files = [f for f in checkpoint.rglob('*') if f.is_file() and f.parent.name == 'd']
+  assert {f.relative_to(checkpoint).parts[0] for f in files} == {'state', 'generator'}
+  for file in files:
+    file.write_bytes(file.read_bytes()[:file.stat().st_size // 2])
+
+
+def test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before(
+    uninterrupted, tmp_path, capsys):
+  """The latest checkpoint's data files truncated: one line naming its step, the checkpoint
+  moved aside (not deleted), the run resumed from the one before and ending equal to the
+  uninterrupted run. Sampling falls back the same way, without moving anything."""
+  import shutil
+
+  from jaxgan import sample
+  assert train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
+  _truncate_data(tmp_path / 'checkpoints' / '12')
+  shutil.copytree(tmp_path, tmp_path.parent / 'copy')
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path.parent / 'copy'), '--out',
+                                 str(tmp_path.parent / 'x.png'), '--num', '4', main=sample.main)
+  assert code == 0 and err.count('\n') == 1 and 'step 12' in err and 'step 8' in err, err
+  assert (tmp_path.parent / 'copy' / 'checkpoints' / '12').is_dir()  # sampling moves nothing
+  result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
+  assert result.returncode == 0, result.stderr
+  lines = [line for line in result.stderr.splitlines() if 'step 12' in line]
+  assert len(lines) == 1 and 'cannot be read' in lines[0] and 'resumed from step 8' in lines[0]
+  assert 'Traceback' not in result.stderr, result.stderr
+  assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 8
+  _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
+  assert (tmp_path / 'checkpoints_damaged' / '12' / 'state').is_dir()
+
+
+def test_no_readable_checkpoint_is_one_line_and_nothing_is_moved(uninterrupted, tmp_path,
+                                                                 capsys):
+  import shutil
+  shutil.copytree(uninterrupted / 'checkpoints', tmp_path / 'checkpoints')
+  steps = sorted(p.name for p in (tmp_path / 'checkpoints').iterdir())
+  for step in steps:
+    _truncate_data(tmp_path / 'checkpoints' / step)
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path), *TINY_FLAGS, '--steps', '30')
+  assert code == 2 and err.count('\n') == 1 and 'can be read' in err, err
+  assert all(f'step {step}' in err for step in steps)
+  assert sorted(p.name for p in (tmp_path / 'checkpoints').iterdir()) == steps
+  assert not (tmp_path / 'checkpoints_damaged').exists()
+
+
+def _small_filesystem_available() -> bool:
+  """Whether this machine lets a test mount a tmpfs of its own (a user and mount namespace)."""
+  import shutil
+  if shutil.which('unshare') is None:
+    return False
+  probe = subprocess.run(['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c',
+                          'mount -t tmpfs -o size=64k tmpfs /tmp'], capture_output=True)
+  return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _small_filesystem_available(),
+                    reason='needs unshare to mount a small tmpfs (user namespaces)')
+def test_a_full_disk_ends_in_one_line_and_the_run_resumes_once_there_is_space(uninterrupted,
+                                                                               tmp_path):
+  """A run on a filesystem with room for one checkpoint and a half: the second save runs out
+  of space (ENOSPC in TensorStore, surfacing through Orbax's asynchronous save), the run ends
+  with one line naming the step and exit 1, and the checkpoint before it is intact. With space
+  again (the same tmpfs, remounted larger) the same command resumes from it and ends equal to
+  the uninterrupted run."""
+  one_checkpoint = sum(f.stat().st_size for f in (uninterrupted / 'checkpoints' / '24').rglob('*')
+                       if f.is_file())
+  command = ' '.join(f"'{part}'" for part in train_command('$MNT/run', '--steps', '24',
+                                                           '--checkpoint-every', '4'))
+  command = command.replace("'$MNT/run'", '"$MNT/run"')
+  script = f'''
+    MNT={tmp_path}/mnt OUT={tmp_path}; mkdir -p $MNT
+    mount -t tmpfs -o size={int(1.6 * one_checkpoint) // 1024}k tmpfs $MNT || exit 99
+    {command} > $OUT/first.out 2> $OUT/first.err; echo $? > $OUT/first.rc
+    ls $MNT/run/checkpoints > $OUT/first.ls
+    mount -o remount,size=256m $MNT
+    {command} > $OUT/second.out 2> $OUT/second.err; echo $? > $OUT/second.rc
+    cp -r $MNT/run $OUT/run'''
+  done = subprocess.run(['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', script],
+                        capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr
+  first_err = (tmp_path / 'first.err').read_text()
+  assert (tmp_path / 'first.rc').read_text().strip() == '1', first_err
+  assert first_err.count('\n') == 1 and 'no space left' in first_err, first_err
+  assert 'step 8 could not be written' in first_err and 'step 4 is intact' in first_err
+  assert (tmp_path / 'first.ls').read_text().split()[0] == '4'
+  assert (tmp_path / 'second.rc').read_text().strip() == '0', (tmp_path / 'second.err').read_text()
+  summary = json.loads((tmp_path / 'second.out').read_text().splitlines()[-1])
+  assert summary['resumed_from'] == 4
+  _assert_bitwise_equal(final_state(tmp_path / 'run'), final_state(uninterrupted))
+
+
 def test_sample_loads_the_generator_and_is_seeded(uninterrupted, tmp_path):
   first = generate(uninterrupted, 6, seed=3)
   assert first.shape == (6, 16, 16, 1)
