@@ -380,6 +380,11 @@ MUTATIONS = [
              'if not _out_of_space(error):', 'if True:',
              ('tests/test_checkpoint.py::test_a_full_disk_ends_in_one_line_and_the_run_resumes_'
               'once_there_is_space',)),
+    Mutation('preemption-left-to-each-process', 'SIGTERM to one process stops every process at '
+             'the same step', 'jaxgan/train.py', 'self.preemptible = jax.process_count() > 1',
+             'self.preemptible = False',
+             ('tests/test_parallel.py::test_sigterm_to_one_process_stops_every_process_at_the_'
+              'same_step',)),
 ]
 
 

@@ -192,7 +192,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
           state, stage = parallel.replicate(grown), game.stage(done - 1)
         state, metrics = train_step(stage)(state, parallel.shard_batch(batch))
-        stopping = stop.signal  # read once: a signal may arrive at any line below
+        stopping = stop.requested(done)  # read once: a signal may arrive at any line below
         if done == first_step + 1:
           jax.block_until_ready(state)
           summary['compile_s'] = round(time.perf_counter() - start, 2)
@@ -454,23 +454,38 @@ def _update_counts(opt_state: dict) -> dict:
 
 
 class _StopOnSignals:
-  """Records SIGINT/SIGTERM instead of dying, so the loop can save and stop between steps."""
+  """Records SIGINT/SIGTERM instead of dying, so the loop can save and stop between steps.
 
-  SIGNALS = (signal.SIGINT, signal.SIGTERM)
+  A multi-process run leaves SIGTERM (a scheduler's preemption notice) to JAX's preemption
+  service, which `jax.distributed.initialize` starts: the process that receives it tells the
+  coordinator, every process learns of it, and `multihost_utils.reached_preemption_sync_point`
+  turns true at the same step on all of them, so that they save that step together and exit.
+  SIGINT stays this process's own."""
 
   def __init__(self):
     self.signal = 0
+    self.preemptible = jax.process_count() > 1
+    self.signals = (signal.SIGINT,) if self.preemptible else (signal.SIGINT, signal.SIGTERM)
 
   def _record(self, signum, frame):
     del frame
     self.signal = signum
 
+  def requested(self, step: int) -> int:
+    """The signal that asks the run to stop after `step`, or 0. Called after every step (with
+    several processes, each must call it at every step: the sync point counts them)."""
+    if self.preemptible:
+      from jax.experimental import multihost_utils
+      if multihost_utils.reached_preemption_sync_point(step):
+        return signal.SIGTERM
+    return self.signal
+
   def __enter__(self):
-    self._previous = [signal.signal(s, self._record) for s in self.SIGNALS]
+    self._previous = [signal.signal(s, self._record) for s in self.signals]
     return self
 
   def __exit__(self, *exc_info):
-    for s, handler in zip(self.SIGNALS, self._previous):
+    for s, handler in zip(self.signals, self._previous):
       signal.signal(s, handler)
 
 

@@ -200,3 +200,36 @@ def test_two_processes_train_and_resume_the_one_process_run(tmp_path):
   steps = [json.loads(line)['step'] for line in records]
   assert steps == [3, 6]
   assert 'digits_check' in resumed[0] and 'digits_check' not in resumed[1]
+
+
+def test_sigterm_to_one_process_stops_every_process_at_the_same_step(tmp_path):
+  """A preemption notice (SIGTERM) to process 1 of a 2-process run: through JAX's preemption
+  service both processes stop after the same step, save it together and exit 143."""
+  import signal
+  port = _free_port()
+  logs = [tmp_path / f'process{i}.log' for i in range(2)]
+  runs = []
+  for i, log in enumerate(logs):
+    with log.open('w') as out:
+      runs.append(subprocess.Popen(
+          train_command(tmp_path / 'run', '--steps', '100000', '--checkpoint-every', '1000',
+                        '--coordinator', f'localhost:{port}', '--num-processes', '2',
+                        '--process-id', str(i)),
+          stdout=out, stderr=subprocess.STDOUT, env=_env(devices=1)))
+  try:
+    deadline = time.monotonic() + 300
+    while not (tmp_path / 'run' / 'samples' / 'epoch_001.png').exists():
+      assert time.monotonic() < deadline and all(run.poll() is None for run in runs), \
+          [log.read_text()[-2000:] for log in logs]
+      time.sleep(0.2)
+    runs[1].send_signal(signal.SIGTERM)
+    codes = [run.wait(timeout=120) for run in runs]
+  finally:
+    for run in runs:
+      run.kill()
+  outputs = [log.read_text() for log in logs]
+  assert codes == [128 + signal.SIGTERM] * 2, [output[-2000:] for output in outputs]
+  stopped = [int(output.split('stopped by SIGTERM at step ')[1].split(';')[0])
+             for output in outputs]
+  assert stopped[0] == stopped[1] > 0
+  assert int(final_state(tmp_path / 'run').step) == stopped[0]
