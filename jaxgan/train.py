@@ -377,7 +377,12 @@ def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdi
     return parallel.replicate(state), 0
 
   def read(step):
-    if changed := config.structure_changes(checkpoints.config(step)):
+    saved = checkpoints.config(step)
+    try:
+      Config.from_dict(saved)
+    except UnknownFields as error:  # another version's: not damage
+      raise CheckpointMismatch(f'the checkpoint at step {step} holds {error}') from None
+    if changed := config.structure_changes(saved):
       raise CheckpointMismatch(
           f'the checkpoint at step {step} has a different {", ".join(changed)}; use the same '
           f'config to resume, or a new --workdir to start a fresh run')

@@ -91,11 +91,13 @@ def test_signal_finishes_the_step_saves_and_exits(tmp_path, capsys, signum):
   assert final_state(tmp_path).step == stopped_at > 0
 
 
-def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path):
-  """Killed (SIGKILL) three times, then finished: twice at some moment of a run that saves every
-  step, once provably mid-save (paused inside the save, its temporary directory on disk)."""
+def test_kill_9_at_ten_moments_leaves_a_resumable_workdir(uninterrupted, tmp_path):
+  """Killed (SIGKILL) ten times, started again after each, then finished, and bitwise the
+  uninterrupted run: seven times at moments spread over a step and its save (a checkpoint every
+  step, the kill 0 to 0.2 s after a new checkpoint appeared), three times provably inside a save
+  (paused after its files are written, before they are moved into place)."""
   command = train_command(tmp_path, '--steps', '24', '--checkpoint-every', '1')
-  for delay in (0.3, 1.1):
+  for delay in (0.0, 0.01, 0.02, 0.05, 0.08, 0.12, 0.2):
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     before = _latest(tmp_path)  # each time once training has started
     _wait_for(lambda: _latest(tmp_path) > before, process)
@@ -103,16 +105,17 @@ def test_kill_9_at_any_moment_leaves_a_resumable_workdir(uninterrupted, tmp_path
     process.kill()
     assert process.wait() == -signal.SIGKILL  # the kill landed: training had not finished
   paused = {**os.environ, SAVE_PAUSE_VARIABLE: '120'}
-  process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=paused)
-  for line in process.stderr:  # the save announces itself while its files are not yet in place
-    if SAVE_PAUSE_ANNOUNCEMENT in line:
-      break
-  in_progress = list((tmp_path / 'checkpoints').glob('*.orbax-checkpoint-tmp*'))
-  complete = _latest(tmp_path)
-  process.kill()
-  assert process.wait() == -signal.SIGKILL
-  assert in_progress and all(path.exists() for path in in_progress), 'no save was in progress'
-  assert _latest(tmp_path) == complete  # the interrupted save never became a checkpoint
+  for _ in range(3):
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=paused)
+    for line in process.stderr:  # the save announces itself while its files are not in place
+      if SAVE_PAUSE_ANNOUNCEMENT in line:
+        break
+    in_progress = list((tmp_path / 'checkpoints').glob('*.orbax-checkpoint-tmp*'))
+    complete = _latest(tmp_path)
+    process.kill()
+    assert process.wait() == -signal.SIGKILL
+    assert in_progress and all(path.exists() for path in in_progress), 'no save in progress'
+    assert _latest(tmp_path) == complete  # the interrupted save never became a checkpoint
   result = train(tmp_path, '--steps', '24', '--checkpoint-every', '1')
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == complete
@@ -489,3 +492,8 @@ def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterru
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--out',
                                  str(tmp_path / 'x.png'), main=sample.main)
   assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
+  # Resuming it: the same line, and the checkpoint is not taken for a damaged one.
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), *TINY_FLAGS,
+                                 '--steps', '30')
+  assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
+  assert not (tmp_path / 'run' / 'checkpoints_damaged').exists()

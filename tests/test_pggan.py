@@ -316,22 +316,24 @@ def test_stopped_mid_fade_or_at_a_boundary_resumes_bitwise(uninterrupted, tmp_pa
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=0.0)
 
 
-def test_killed_mid_fade_resumes_bitwise(uninterrupted, tmp_path, capsys):
-  """SIGKILL once the fade has begun (a checkpoint every step), then the same command."""
+def test_killed_in_each_stage_and_mid_fade_resumes_bitwise(uninterrupted, tmp_path, capsys):
+  """SIGKILL in stage 0, mid-fade and after the fade (a checkpoint every step), the same command
+  started again after each kill, then to the end."""
   command = [sys.executable, str(ROOT / 'train.py'), '--workdir', str(tmp_path), *TINY,
              '--steps', '12', '--checkpoint-every', '1']
   # As this process's devices (conftest.py): the compilation cache serves its programs.
   environment = {**os.environ, 'JAX_NUM_CPU_DEVICES': '8'}
-  process = subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             env=environment)
-  deadline = time.time() + 240
-  while not (tmp_path / 'checkpoints' / '6').exists():
-    assert process.poll() is None and time.time() < deadline, 'the run ended before the kill'
-    time.sleep(0.02)
-  process.send_signal(signal.SIGKILL)
-  assert process.wait() == -signal.SIGKILL
+  for kill_after in (3, 6, 9):
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               env=environment)
+    deadline = time.time() + 240
+    while not (tmp_path / 'checkpoints' / str(kill_after)).exists():
+      assert process.poll() is None and time.time() < deadline, 'the run ended before the kill'
+      time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
   summary = _train(capsys, tmp_path, '--steps', '12', '--checkpoint-every', '1')
-  assert 6 <= summary['resumed_from'] < 12
+  assert 9 <= summary['resumed_from'] < 12
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=0.0)
 
 
