@@ -2,15 +2,17 @@
 
   python benchmarks/loader.py [--images 512] [--size 64] [--batch-size 32]
 
-Times the two random-access readers `jaxgan.data` offers, as `EpochBatches` uses them (an
-epoch permutation, sorted rows, horizontal flips): a folder prepared once into the memory-mapped
-cache (the prepare time is reported too), and a TFDS array_record dataset, decoded on read.
+Times the two random-access readers `jaxgan.data` offers, as training reads them
+(`EpochBatches.iterate` through Grain: an epoch permutation, sorted rows, horizontal flips): a
+folder prepared once into the memory-mapped cache (the prepare time is reported too), and a TFDS
+array_record dataset, decoded on read, also by 1, 2 and 4 Grain worker processes (`--workers`).
 `benchmarks/throughput.py` prints these beside the train step.
 """
 
 import argparse
 import contextlib
 import io
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -37,8 +39,10 @@ def celeba_like_folder(root: Path, count: int) -> Path:
   return folder
 
 
-class CelebaLike(tfds.core.GeneratorBasedBuilder):
-  """A folder's JPEG bytes as a TFDS dataset (stored as they are: no TensorFlow needed)."""
+class CelebaLike(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """A folder's JPEG bytes as a TFDS dataset (stored as they are: no TensorFlow needed). Not
+  registered: the readers (this process's and Grain's workers, which import this module again)
+  find it by name in its data_dir, as TFDS reads any prepared dataset."""
 
   VERSION = tfds.core.Version('1.0.0')
 
@@ -68,30 +72,37 @@ def tfds_copy(folder: Path, data_dir: Path) -> str:
   return 'tfds:celeba_like'
 
 
-def images_per_second(images, batch_size: int, seconds: float = 2.0) -> float:
-  """Batches as training draws them, for at least `seconds`; images per second."""
+def images_per_second(images, batch_size: int, seconds: float = 2.0, workers: int = 0) -> float:
+  """Batches as training draws them (`EpochBatches.iterate`, through Grain, with `workers`
+  worker processes), for at least `seconds` after the first batch (the workers' start-up);
+  images per second."""
   examples = images if hasattr(images, 'batch') else data.ArrayExamples({'image': images})
-  batches = data.EpochBatches(examples, batch_size, seed=0, hflip=True)
+  stream = data.EpochBatches(examples, batch_size, seed=0, hflip=True).iterate(0, workers=workers)
+  next(stream)
   done, start = 0, time.perf_counter()
   while time.perf_counter() - start < seconds:
-    batches.batch(done)
+    next(stream)
     done += 1
   return done * batch_size / (time.perf_counter() - start)
 
 
-def measure(count: int, size: int, batch_sizes: list[int]) -> dict:
-  """{'prepare': img/s, 'folder': {batch: img/s}, 'tfds': {batch: img/s}}."""
+def measure(count: int, size: int, batch_sizes: list[int], workers: list[int] = [0],
+            seconds: float = 2.0) -> dict:
+  """{'prepare': img/s, 'folder': {batch: img/s}, 'tfds': {batch: img/s},
+  'tfds_workers': {workers: img/s at the first batch size}}."""
   with tempfile.TemporaryDirectory() as tmp:
     root = Path(tmp)
     folder = celeba_like_folder(root, count)
     start = time.perf_counter()
     cached = data.load_dataset(str(folder), size, 3, data_dir=root / 'cache')
     prepare = count / (time.perf_counter() - start)
-    tfds_images = data.load_dataset(tfds_copy(folder, root / 'tfds'), size, 3,
-                                   data_dir=root / 'tfds')
+    tfds_images = data.load_examples(tfds_copy(folder, root / 'tfds'), size, 3,
+                                     data_dir=root / 'tfds').examples
     return {'prepare': prepare,
-            'folder': {b: images_per_second(cached, b) for b in batch_sizes},
-            'tfds': {b: images_per_second(tfds_images, b) for b in batch_sizes}}
+            'folder': {b: images_per_second(cached, b, seconds) for b in batch_sizes},
+            'tfds': {b: images_per_second(tfds_images, b, seconds) for b in batch_sizes},
+            'tfds_workers': {w: images_per_second(tfds_images, batch_sizes[0], seconds, w)
+                             for w in workers}}
 
 
 def main():
@@ -99,11 +110,20 @@ def main():
   parser.add_argument('--images', type=int, default=512)
   parser.add_argument('--size', type=int, default=64)
   parser.add_argument('--batch-size', type=int, default=32)
+  parser.add_argument('--workers', default='0,1,2,4',
+                      help="Grain worker processes to time the TFDS reader with (comma list)")
+  parser.add_argument('--seconds', type=float, default=4.0, help='timed per measurement')
   args = parser.parse_args()
-  result = measure(args.images, args.size, [args.batch_size])
+  workers = [int(w) for w in args.workers.split(',')]
+  result = measure(args.images, args.size, [args.batch_size], workers, args.seconds)
   print(f'prepare the folder cache once: {result["prepare"]:.0f} img/s')
   print(f'folder cache: {result["folder"][args.batch_size]:.0f} img/s; '
         f'tfds array_record: {result["tfds"][args.batch_size]:.0f} img/s')
+  print(f'tfds array_record, decoded by Grain worker processes (batch {args.batch_size}, '
+        f'{os.cpu_count()} CPUs):')
+  print('| workers | img/s |\n| --- | --- |')
+  for count, rate in result['tfds_workers'].items():
+    print(f'| {count} | {rate:.0f} |')
 
 
 if __name__ == '__main__':

@@ -37,6 +37,7 @@ STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
+GRAIN = 'tests/test_data.py::test_grain_worker_processes_read_the_batches_of_one_reader'
 DAMAGED = ('tests/test_checkpoint.py::'
            'test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before')
 ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_discriminator_would'
@@ -385,6 +386,13 @@ MUTATIONS = [
              'self.preemptible = False',
              ('tests/test_parallel.py::test_sigterm_to_one_process_stops_every_process_at_the_'
               'same_step',)),
+    Mutation('grain-sampler-order', "Grain serves the batches in jaxgan's order",
+             'jaxgan/data.py', 'grain.MapDataset.range(start_step, stop_step).map(self.batch)',
+             'grain.MapDataset.range(start_step, stop_step).shuffle(seed=self.seed)'
+             '.map(self.batch)', (GRAIN,)),
+    Mutation('memmap-shipped-whole', "a cache reaches the loader's workers as its file name",
+             'jaxgan/data.py', "('memmap', array.filename) if isinstance(array, np.memmap)",
+             "('memmap', array.filename) if False", (GRAIN,)),
 ]
 
 

@@ -56,6 +56,9 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--data-dir', metavar='DIR',
                       help="TFDS datasets' directory (default: TFDS's) and where folder "
                            "datasets are cached (default: ~/.cache/jaxgan)")
+  parser.add_argument('--data-workers', type=int, default=0, metavar='N',
+                      help='build batches in N worker processes (Grain), for inputs whose '
+                           'decoding is the bottleneck (default 0: one reading thread)')
   parser.add_argument('--workdir', default='runs/default', metavar='DIR',
                       help='where config.json, metrics.jsonl, samples/ and checkpoints/ go; '
                            'a workdir with checkpoints is resumed (default: %(default)s)')
@@ -182,7 +185,8 @@ def main(argv=None) -> int:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
     summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
-                        data_dir=args.data_dir, inception_weights=args.inception,
+                        data_dir=args.data_dir, data_workers=args.data_workers,
+                        inception_weights=args.inception,
                         init_from=args.init_from)
   except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,
           WeightsMissing) as error:

@@ -10,14 +10,17 @@ drawn from (seed, e). A run resumed at step N therefore sees exactly the batches
 uninterrupted run would have seen, and the data position is the step itself.
 """
 
+import bisect
 import concurrent.futures
 import dataclasses
 import hashlib
 import json
 import math
+import mmap
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +51,17 @@ class ArrayExamples:
 
   def batch(self, indices) -> dict[str, np.ndarray]:
     return {name: array[indices] for name, array in self.arrays.items()}
+
+  def __getstate__(self):
+    """A memory-mapped cache goes to the loader's worker processes as its file name, not as its
+    contents."""
+    return {name: ('memmap', array.filename) if isinstance(array, np.memmap)
+            and isinstance(array.base, mmap.mmap) else ('array', array)
+            for name, array in self.arrays.items()}
+
+  def __setstate__(self, state):
+    self.arrays = {name: np.load(value, mmap_mode='r') if kind == 'memmap' else value
+                   for name, (kind, value) in state.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +202,15 @@ class TfdsImages:
 
   def __len__(self) -> int:
     return len(self._source)
+
+  def __getstate__(self):  # for the loader's worker processes: each makes its own threads
+    return {name: value for name, value in self.__dict__.items() if name != '_pool'}
+
+  def __setstate__(self, state):
+    from absl import logging
+    logging.set_verbosity(logging.ERROR)  # as in __init__: tfds' warnings are noise here
+    self.__dict__.update(state)
+    self._pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
 
   def __getitem__(self, indices) -> np.ndarray:
     return self.batch(indices)['image']
@@ -377,15 +400,43 @@ class EpochBatches:
       batch['image'] = downsampled(batch['image'], size)
     return batch
 
-  def iterate(self, start_step: int) -> Iterator[dict[str, np.ndarray]]:
-    """Batches from `start_step` on, the next one prepared in a background thread."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-      pending = pool.submit(self.batch, start_step)
-      step = start_step
-      while True:
-        step += 1
-        ready, pending = pending.result(), pool.submit(self.batch, step)
-        yield ready
+  def iterate(self, start_step: int, stop_step: int | None = None, workers: int = 0,
+              prefetch: int = 2) -> Iterator[dict[str, np.ndarray]]:
+    """`batch(start_step)`, `batch(start_step + 1)`, ... up to `stop_step` (excluded; None: no
+    end), read ahead through Grain, the JAX ecosystem's loader: a `grain.MapDataset` over the
+    step numbers whose element s is `batch(s)`. The order is still this class's, drawn from
+    (seed, epoch) and indexed by the step, so a resumed run reads exactly the batches of the
+    uninterrupted one whatever reads them. `workers` 0: one reading thread keeps `prefetch`
+    batches ready; `workers` > 0: that many worker processes build batches in parallel (Grain's
+    `mp_prefetch`, `prefetch` each), for inputs whose decoding is the bottleneck (TFDS, JPEG).
+    """
+    import grain
+    stop_step = start_step + 2 ** 62 if stop_step is None else stop_step
+    stream = grain.MapDataset.range(start_step, stop_step).map(self.batch).to_iter_dataset(
+        grain.ReadOptions(num_threads=1, prefetch_buffer_size=prefetch))
+    if workers:
+      _grain_flags_parsed()
+      stream = stream.mp_prefetch(grain.MultiprocessingOptions(
+          num_workers=workers, per_worker_buffer_size=prefetch))
+    return iter(stream)
+
+
+def _grain_flags_parsed() -> None:
+  """Grain's worker processes read absl flags, which a program that never parsed any (ours)
+  must mark as parsed first, keeping their defaults."""
+  from absl import flags
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+
+
+class StepSizes(NamedTuple):
+  """The side of the real images each step trains on (`EpochBatches`' `image_size`) as a table
+  of the steps where it changes: a picklable function, for the loader's worker processes."""
+  starts: tuple[int, ...]
+  sizes: tuple[int | None, ...]
+
+  def __call__(self, step: int) -> int | None:
+    return self.sizes[bisect.bisect_right(self.starts, step) - 1]
 
 
 def downsampled(images: np.ndarray, size: int) -> np.ndarray:

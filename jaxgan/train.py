@@ -53,7 +53,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
         inception_weights: str | None = None, init_from: str | Path | None = None,
-        until: int | None = None) -> dict:
+        until: int | None = None, data_workers: int = 0) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -73,6 +73,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   per workdir: `WorkdirBusy` names the process that holds it (`_workdir_lock`). `until`: stop
   after that step with a checkpoint, as an interruption would (the config, and so every
   schedule counted in its steps, unchanged); the final samples and checks come at the end.
+  `data_workers`: worker processes that build the batches (`data.EpochBatches.iterate`).
   """
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
@@ -80,7 +81,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   workdir.mkdir(parents=True, exist_ok=True)
   with _workdir_lock(workdir, jax.process_index() == 0):
     return _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-                init_from, min(until or config.steps, config.steps))
+                init_from, min(until or config.steps, config.steps), data_workers)
 
 
 @contextlib.contextmanager
@@ -110,7 +111,7 @@ def _workdir_lock(workdir: Path, taken: bool):
 
 
 def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-         init_from, last_step) -> dict:
+         init_from, last_step, data_workers) -> dict:
   main_process = jax.process_index() == 0
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
   batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
                               rows=parallel.process_rows(rows_per_step),
-                              image_size=lambda step: game.image_size(game.stage(step)))
+                              image_size=_image_sizes(game, config.steps))
   run_key = jax.random.key(config.seed)
   steps_by_stage = {}  # each stage's step, compiled once
 
@@ -187,7 +188,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar:
       for done, batch in zip(range(first_step + 1, last_step + 1),
-                             batches.iterate(first_step)):
+                             batches.iterate(first_step, last_step, data_workers)):
         if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
           state, stage = parallel.replicate(grown), game.stage(done - 1)
@@ -245,6 +246,23 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
+
+
+def _image_sizes(game: games.Game, steps: int) -> data.StepSizes | None:
+  """The side of the real images each step trains on, as a table the loader's worker processes
+  can take (the game stays in this process); None when every stage trains on the dataset's.
+  Each stage's first step is found by bisection: stages only grow with the step."""
+  starts, sizes, step = [], [], 0
+  while step < steps:
+    stage, last, beyond = game.stage(step), step, steps
+    while last + 1 < beyond:
+      middle = (last + beyond) // 2
+      last, beyond = (middle, beyond) if game.stage(middle) == stage else (last, middle)
+    starts.append(step)
+    sizes.append(game.image_size(stage))
+    step = beyond
+  return None if all(size is None for size in sizes) else data.StepSizes(tuple(starts),
+                                                                          tuple(sizes))
 
 
 def progress_fields(metrics: dict, stage: int, latest_eval: tuple[str, float] | None) -> dict:

@@ -48,7 +48,8 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
   with (tmp_path / 'metrics.jsonl').open('a') as log:
     log.write('\x00\x00 not json\n[1, 2]\n')  # garbage whole lines, as a full disk leaves
     log.write('{"step": 13, "d/lo')  # a record cut short, as by a kill mid-write
-  result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
+  # Resumed with its batches built by Grain's worker processes: the same batches.
+  result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4', '--data-workers', '2')
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 12
   resumed, whole = final_state(tmp_path), final_state(uninterrupted)

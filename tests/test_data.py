@@ -53,6 +53,41 @@ def test_epochs_are_seeded_permutations_and_resumable():
   assert not np.array_equal(other_seed.batch(0)['image'], batches.batch(0)['image'])
 
 
+def test_grain_worker_processes_read_the_batches_of_one_reader(tmp_path):
+  """Grain's worker processes (`workers=2`) serve, from a resumed step, bitwise the batches
+  that `batch(step)` makes in this process: the order from (seed, epoch), the flips from (seed,
+  step), each process's rows. A memory-mapped cache reaches the workers as its file name."""
+  rng = np.random.default_rng(0)
+  np.save(tmp_path / 'cache.npy', rng.integers(0, 256, (50, 4, 4, 1), dtype=np.uint8))
+  cached = np.load(tmp_path / 'cache.npy', mmap_mode='r')
+  examples = data.ArrayExamples({'image': cached, 'label': np.arange(50, dtype=np.int32)})
+  import pickle
+  shipped = pickle.dumps(examples)
+  assert len(shipped) < cached.nbytes and isinstance(pickle.loads(shipped).arrays['image'],
+                                                     np.memmap)
+  batches = data.EpochBatches(examples, batch_size=8, seed=3, hflip=True, rows=slice(2, 6))
+  stream = batches.iterate(5, 17, workers=2)
+  for step in range(5, 17):
+    got, want = next(stream), batches.batch(step)
+    for name in want:
+      np.testing.assert_array_equal(got[name], want[name])
+  assert next(stream, None) is None
+
+
+def test_stage_sizes_are_the_games_at_every_step():
+  from jaxgan import configs, games
+  from jaxgan.train import _image_sizes
+  config = configs.get('pggan').replace(image_size=16, channel_base=32, channel_max=4,
+                                        batch_size=8, stage_kimg=0.04, fade_kimg=0.024)
+  game = games.build(config)
+  steps = 40
+  sizes = _image_sizes(game, steps)
+  assert [sizes(step) for step in range(steps)] == \
+      [game.image_size(game.stage(step)) for step in range(steps)]
+  assert len(set(sizes.sizes)) == 3
+  assert _image_sizes(games.build(configs.get('digits')), 100) is None
+
+
 def test_too_few_images_for_a_batch():
   with pytest.raises(data.DatasetError, match='fewer than one batch'):
     data.EpochBatches(_examples(np.zeros((2, 1, 1, 1), np.uint8)), batch_size=3, seed=0)
