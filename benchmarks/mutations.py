@@ -37,6 +37,8 @@ STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
+NO_TRANSFERS = ('tests/test_parallel.py::test_the_loop_sends_each_batch_a_step_ahead_and_'
+                'transfers_nothing_implicitly')
 GRAIN = 'tests/test_data.py::test_grain_worker_processes_read_the_batches_of_one_reader'
 DAMAGED = ('tests/test_checkpoint.py::'
            'test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before')
@@ -393,6 +395,17 @@ MUTATIONS = [
     Mutation('memmap-shipped-whole', "a cache reaches the loader's workers as its file name",
              'jaxgan/data.py', "('memmap', array.filename) if isinstance(array, np.memmap)",
              "('memmap', array.filename) if False", (GRAIN,)),
+    Mutation('implicit-fetch-every-step', 'a step of the loop transfers nothing implicitly',
+             'jaxgan/train.py', 'stopping = stop.requested(done)  #',
+             'stopping = stop.requested(done) or int(state.step) < 0  #', (NO_TRANSFERS,)),
+    Mutation('pmap-batch-implicit', "pmap's batches are sent explicitly",
+             'jaxgan/parallel.py', 'return jax.tree.map(lambda rows: jax.device_put(\n'
+             '          rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), self._stacked)'
+             ', batch)', 'return jax.tree.map(lambda rows: rows.reshape(len(self.local_devices),'
+             ' -1, *rows.shape[1:]), batch)', (NO_TRANSFERS,)),
+    Mutation('batch-sent-when-needed', 'each batch is sent a step ahead', 'jaxgan/train.py',
+             "pending = collections.deque(itertools.islice(items, 1))",
+             "pending = collections.deque()", (NO_TRANSFERS,)),
 ]
 
 

@@ -73,6 +73,19 @@ class Dataset:
   classes: tuple[str, ...] = ()
 
 
+def for_config(config, data_dir: str | Path | None = None, report=print) -> 'Dataset':
+  """The examples a run of `config` (a `jaxgan.config.Config`) trains on: unpaired domains for
+  CycleGAN, pairs for pix2pix, else images (with labels when conditional) or points."""
+  if config.arch == 'cyclegan':
+    return load_unpaired(config.dataset, config.image_size, config.channels, data_dir,
+                         report=report)
+  if config.arch == 'pix2pix':
+    return load_pairs(config.dataset, config.image_size, config.channels, data_dir,
+                      report=report, direction=config.direction)
+  return load_examples(config.dataset, config.image_size, config.channels, data_dir,
+                       report=report, labels=config.conditional)
+
+
 def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
                   report=print, labels: bool = False) -> Dataset:
   """The examples a dataset spec names (see `load_dataset`), with labels when `labels`: the

@@ -152,10 +152,11 @@ class DataParallel:
 
   def shard_batch(self, batch: Any) -> Any:
     """This process's rows of the global batch (a dict of arrays, or any pytree of them), each
-    leaf split over the devices along its first axis for the step."""
+    leaf split over the devices along its first axis for the step: an explicit, asynchronous
+    transfer (the loop calls it a step ahead, and allows no implicit one)."""
     if self.mode == 'pmap':
-      return jax.tree.map(lambda rows: rows.reshape(len(self.local_devices), -1, *rows.shape[1:]),
-                          batch)
+      return jax.tree.map(lambda rows: jax.device_put(
+          rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), self._stacked), batch)
     return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(self._split, rows),
                         batch)
 

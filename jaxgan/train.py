@@ -1,12 +1,15 @@
 """The training loop behind `train.py`: data, the jitted step, logging, samples."""
 
+import collections
 import contextlib
+import itertools
 import json
 import math
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jax
@@ -116,15 +119,8 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
   report = lambda line: main_process and print(line, file=sys.stderr)
-  if dataset is None and config.arch == 'cyclegan':
-    dataset = data.load_unpaired(config.dataset, config.image_size, config.channels, data_dir,
-                                 report=report)
-  elif dataset is None and config.arch == 'pix2pix':
-    dataset = data.load_pairs(config.dataset, config.image_size, config.channels, data_dir,
-                              report=report, direction=config.direction)
-  elif dataset is None:
-    dataset = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
-                                 report=report, labels=config.conditional)
+  if dataset is None:
+    dataset = data.for_config(config, data_dir, report)
   if config.conditional:
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   game = game or games.build(config)
@@ -187,22 +183,31 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     with Logbook(workdir, first_step, main_process) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar:
-      for done, batch in zip(range(first_step + 1, last_step + 1),
-                             batches.iterate(first_step, last_step, data_workers)):
+      # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
+      # counts as implicit transfers; everywhere else a step transfers nothing.
+      guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
+      on_devices = _ahead(map(parallel.shard_batch,
+                              batches.iterate(first_step, last_step, data_workers)))
+      for done, batch in zip(range(first_step + 1, last_step + 1), on_devices):
         if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
           state, stage = parallel.replicate(grown), game.stage(done - 1)
-        state, metrics = train_step(stage)(state, parallel.shard_batch(batch))
-        stopping = stop.requested(done)  # read once: a signal may arrive at any line below
-        if done == first_step + 1:
-          jax.block_until_ready(state)
-          summary['compile_s'] = round(time.perf_counter() - start, 2)
-        evaluating = config.eval_every and done % config.eval_every == 0
-        logging = done % config.log_every == 0 or done == config.steps or evaluating
-        saving = done % config.checkpoint_every == 0 or done == last_step or stopping
+        # Every step's path transfers nothing implicitly: its batch was sent a step ahead, and
+        # the one fetch, on logging and checkpoint steps, is explicit. (Logging, evaluation,
+        # checkpoints and samples, below, each run on their own steps.)
+        with jax.transfer_guard(guard):
+          state, metrics = train_step(stage)(state, batch)
+          stopping = stop.requested(done)  # read once: a signal may arrive at any line below
+          if done == first_step + 1:
+            jax.block_until_ready(state)
+            summary['compile_s'] = round(time.perf_counter() - start, 2)
+          evaluating = config.eval_every and done % config.eval_every == 0
+          logging = done % config.log_every == 0 or done == config.steps or evaluating
+          saving = done % config.checkpoint_every == 0 or done == last_step or stopping
+          if logging or saving:
+            metrics, nonfinite_step, opt_state = jax.device_get(parallel.local(
+                (metrics, state.nonfinite_step, _update_counts(state.opt_state))))
         if logging or saving:
-          metrics, nonfinite_step, opt_state = jax.device_get(parallel.local(
-              (metrics, state.nonfinite_step, _update_counts(state.opt_state))))
           metrics = {name: float(value) for name, value in metrics.items()}
           if nonfinite_step:  # before any save: a diverged state is never written
             raise TrainingDiverged(_divergence(metrics, int(nonfinite_step), done))
@@ -246,6 +251,17 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
     (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
   return summary
+
+
+def _ahead(items: Iterator) -> Iterator:
+  """`items`, each taken one ahead of its use: the loop's batch for step s + 1 is sent to the
+  devices (asynchronously) when the step s is handed out, so it is there before step s + 1
+  starts, instead of the device waiting for its transfer."""
+  pending = collections.deque(itertools.islice(items, 1))
+  for item in items:
+    pending.append(item)
+    yield pending.popleft()
+  yield from pending
 
 
 def _image_sizes(game: games.Game, steps: int) -> data.StepSizes | None:

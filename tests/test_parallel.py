@@ -233,3 +233,21 @@ def test_sigterm_to_one_process_stops_every_process_at_the_same_step(tmp_path):
              for output in outputs]
   assert stopped[0] == stopped[1] > 0
   assert int(final_state(tmp_path / 'run').step) == stopped[0]
+
+
+@pytest.mark.parametrize('mode', ['shard_map', 'pmap'])
+def test_the_loop_sends_each_batch_a_step_ahead_and_transfers_nothing_implicitly(tmp_path,
+                                                                                 mode):
+  """The loop runs every step under `jax.transfer_guard('disallow')` (an implicit transfer to or
+  from the devices raises): its batch was sent ahead explicitly (`shard_batch`, a step before
+  it is needed: `_ahead`), and the logging fetch is an explicit `device_get`. A run of a few
+  steps, logging every step, through both wrappers on 2 devices."""
+  from jaxgan.train import _ahead
+  taken = []
+  items = _ahead(taken.append(i) or i for i in range(4))
+  assert [(next(items), len(taken)) for _ in range(3)] == [(0, 2), (1, 3), (2, 4)]
+  assert list(items) == [3]
+  config = configs.get('digits').replace(g_widths=(16, 8), d_widths=(8, 16), g_dense_features=16,
+                                         batch_size=8, steps=3, log_every=1, eval_every=0)
+  summary = train_run(config, tmp_path, progress=False, parallel=_devices(mode, 2))
+  assert summary['devices'] == 2 and summary['final']['d/loss'] > 0
