@@ -182,12 +182,12 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
     with Logbook(workdir, first_step, main_process) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
-        unit='step', mininterval=1.0) as bar:
+        unit='step', mininterval=1.0) as bar, contextlib.closing(
+            batches.iterate(first_step, last_step, data_workers)) as stream:  # ends its workers
       # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
       # counts as implicit transfers; everywhere else a step transfers nothing.
       guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
-      on_devices = _ahead(map(parallel.shard_batch,
-                              batches.iterate(first_step, last_step, data_workers)))
+      on_devices = _ahead(map(parallel.shard_batch, stream))
       for done, batch in zip(range(first_step + 1, last_step + 1), on_devices):
         if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
