@@ -48,7 +48,7 @@ class Checkpoints:
     self.directory = Path(directory)
     self._manager = ocp.CheckpointManager(self.directory.absolute(), options=options)
     self._saving = None  # the step of the save in flight
-    _quiet_about_full_disks()
+    _quiet_failed_io_reports()
 
   def __enter__(self):
     return self
@@ -82,8 +82,7 @@ class Checkpoints:
       except passes_through:
         raise
       except Exception as error:  # Orbax, TensorStore and JSON each fail in their own way
-        damaged.append((step, _reason(error)))
-        _silence_closed_event_loops()
+        damaged.append((step, _reason(error)))  # its stray reports: _quiet_failed_io_reports
     raise Unreadable(damaged)
 
   def move_aside(self, step: int, to: Path) -> Path:
@@ -179,7 +178,9 @@ class _DropFullDiskReports(logging.Filter):
     return not ('RESOURCE_EXHAUSTED' in text or 'No space left on device' in text)
 
 
-def _quiet_about_full_disks() -> None:
+def _quiet_failed_io_reports() -> None:
+  """Installs the filters above and `_silence_closed_event_loops`, once per process: the one
+  line of `DiskFull` or of a damaged checkpoint says what the screens of reports would."""
   for name in ('absl', 'asyncio'):
     logger = logging.getLogger(name)
     if not any(isinstance(f, _DropFullDiskReports) for f in logger.filters):

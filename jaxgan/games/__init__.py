@@ -146,6 +146,12 @@ def build(config) -> Game:
                                               config.adam_b1 ** ratio, config.adam_b2 ** ratio,
                                               config.adam_eps)
 
+  def optimizers_and_rates(trained):
+    """`{name: optimizer}` and `{name: rate}` (the game's `learning_rates`) of the trained
+    networks `{name: (learning rate, updates, regularizer or None)}`, from one description."""
+    return ({name: optimizer(*how) for name, how in trained.items()},
+            {name: rate(*how) for name, how in trained.items()})
+
   if config.loss == 'seed_bce':
     loss = losses.seed_bce(config.label_noise)
   elif config.loss == 'wasserstein':
@@ -154,28 +160,23 @@ def build(config) -> Game:
     loss = losses.LOSSES[config.loss]()
   if config.arch == 'pix2pix':
     generator, discriminator = nets.build(config)
-    return paired.game(generator, discriminator,
-                       optimizers={'G': optimizer(config.g_lr, config.steps),
-                                   'D': optimizer(config.d_lr, config.steps)},
+    optimizers, rates = optimizers_and_rates({'G': (config.g_lr, config.steps),
+                                              'D': (config.d_lr, config.steps)})
+    return paired.game(generator, discriminator, optimizers=optimizers,
                        sample_shape=nets.sample_shape(config),
                        loss=loss, l1_weight=config.l1_weight,
-                       grid_count=config.sample_grid ** 2)._replace(
-        learning_rates={'G': rate(config.g_lr, config.steps),
-                        'D': rate(config.d_lr, config.steps)})
+                       grid_count=config.sample_grid ** 2)._replace(learning_rates=rates)
   if config.arch == 'cyclegan':
     generator, discriminator = nets.build(config)
+    optimizers, rates = optimizers_and_rates(
+        {**{name: (config.g_lr, config.steps) for name in cycle.GENERATORS},
+         **{name: (config.d_lr, config.steps) for name in cycle.DISCRIMINATORS}})
     return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
-                       'D_b': discriminator},
-                      optimizers={**{name: optimizer(config.g_lr, config.steps)
-                                     for name in cycle.GENERATORS},
-                                  **{name: optimizer(config.d_lr, config.steps)
-                                     for name in cycle.DISCRIMINATORS}},
+                       'D_b': discriminator}, optimizers=optimizers,
                       sample_shape=nets.sample_shape(config), loss=loss,
                       cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
-                      pool_size=config.pool_size, grid_count=config.sample_grid ** 2)._replace(
-        learning_rates={**{name: rate(config.g_lr, config.steps) for name in cycle.GENERATORS},
-                        **{name: rate(config.d_lr, config.steps)
-                           for name in cycle.DISCRIMINATORS}})
+                      pool_size=config.pool_size,
+                      grid_count=config.sample_grid ** 2)._replace(learning_rates=rates)
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
@@ -198,19 +199,20 @@ def build(config) -> Game:
   ema_decay = config.ema_decay
   if config.ema_kimg > 0:
     ema_decay = step.ema_half_life(config.ema_kimg, config.batch_size, config.ema_rampup)
-  d_optimizer = optimizer(config.d_lr, config.steps * config.n_critic, d_regularizer)
+  optimizers, rates = optimizers_and_rates(
+      {'G': (config.g_lr, config.steps, g_regularizer),
+       'D': (config.d_lr, config.steps * config.n_critic, d_regularizer)})
   if config.freeze_d:
     frozen = set(nets.stylegan2.discriminator_layers(config.image_size, config.d_architecture)
                  [:config.freeze_d])
-    d_optimizer = optax.multi_transform(
-        {'train': d_optimizer, 'frozen': optax.set_to_zero()},
+    optimizers['D'] = optax.multi_transform(
+        {'train': optimizers['D'], 'frozen': optax.set_to_zero()},
         lambda params: jax.tree.map_with_path(
             lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
             in frozen else 'train', params))
   options = dict(
       loss=loss,
-      optimizers={'G': optimizer(config.g_lr, config.steps, g_regularizer),
-                  'D': d_optimizer},
+      optimizers=optimizers,
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
       value_range=((-1.0, 1.0) if config.arch in ('stylegan2', 'pggan')
                    else adversarial.VALUE_RANGE),
@@ -221,8 +223,6 @@ def build(config) -> Game:
       grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
       regularizer_steps=config.regularizer_steps,
       joint_critic=config.arch not in ('stylegan2', 'pggan'))
-  rates = {'G': rate(config.g_lr, config.steps, g_regularizer),
-           'D': rate(config.d_lr, config.steps * config.n_critic, d_regularizer)}
   if config.arch == 'pggan':
     steps_for = lambda kimg: round(kimg * 1000 / config.batch_size)
     return progressive.game(generator, discriminator, resolution=config.image_size,
