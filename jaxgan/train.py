@@ -123,20 +123,14 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     dataset = data.for_config(config, data_dir, report)
   if config.conditional:
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
-  game = game or games.build(config)
+  programs = _programs_for(config, game, parallel)
+  game = programs.game
   rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
   batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
                               rows=parallel.process_rows(rows_per_step),
                               image_size=_image_sizes(game, config.steps))
   run_key = jax.random.key(config.seed)
-  steps_by_stage = {}  # each stage's step, compiled once
-
-  def train_step(stage):
-    if stage not in steps_by_stage:
-      steps_by_stage[stage] = parallel.compile(game.make_step(axis_name=AXIS, stage=stage))
-    return steps_by_stage[stage]
-
-  generate = jax.jit(game.generate, static_argnames='stage')
+  train_step, generate = programs.train_step, programs.generate
   grid = game.grid_inputs(jax.random.fold_in(run_key, GRID_STREAM), batches.batch(0))
   sample_every = config.sample_every or batches.steps_per_epoch
 
@@ -183,11 +177,11 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     with Logbook(workdir, first_step, main_process) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar, contextlib.closing(
-            batches.iterate(first_step, last_step, data_workers)) as stream:  # ends its workers
+            batches.reads(first_step, last_step, data_workers)) as reads:  # ends its workers
       # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
       # counts as implicit transfers; everywhere else a step transfers nothing.
       guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
-      on_devices = _ahead(map(parallel.shard_batch, stream))
+      on_devices = _ahead(itertools.chain.from_iterable(map(parallel.shard_batches, reads)))
       for done, batch in zip(range(first_step + 1, last_step + 1), on_devices):
         if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
           grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
@@ -253,10 +247,49 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   return summary
 
 
+class _Programs:
+  """A run's game and its compiled programs: the step of each stage, compiled once when first
+  asked for, and the sampler."""
+
+  def __init__(self, game: games.Game, parallel: DataParallel):
+    self.game, self._parallel, self._steps = game, parallel, {}
+    self.generate = jax.jit(game.generate, static_argnames='stage')
+
+  def train_step(self, stage: int):
+    if stage not in self._steps:
+      self._steps[stage] = self._parallel.compile(self.game.make_step(axis_name=AXIS,
+                                                                      stage=stage))
+    return self._steps[stage]
+
+
+_RECENT_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+RECENT_PROGRAMS_KEPT = 2  # what a process keeps compiled for the next run (host memory bounds it)
+
+
+def _programs_for(config: Config, game: games.Game | None, parallel: DataParallel) -> _Programs:
+  """The programs of a run of `config` (or of `game`, when the caller gives one) over
+  `parallel`'s devices: those of an earlier run in this process with an equal config (the same
+  game object) and the same devices when there was one, so that running again in one process
+  (a notebook cell run again after an interruption, a resume, a stopped run continued) neither
+  traces nor compiles again. A game is a pure function of its config, so equal configs make
+  the same programs."""
+  devices = (parallel.mode, tuple(device.id for device in parallel.devices))
+  key = (id(game), devices) if game is not None else \
+      (json.dumps(config.to_dict(), sort_keys=True), devices)
+  if key in _RECENT_PROGRAMS:
+    _RECENT_PROGRAMS.move_to_end(key)
+  else:
+    _RECENT_PROGRAMS[key] = _Programs(game or games.build(config), parallel)
+    while len(_RECENT_PROGRAMS) > RECENT_PROGRAMS_KEPT:
+      _RECENT_PROGRAMS.popitem(last=False)
+  return _RECENT_PROGRAMS[key]
+
+
 def _ahead(items: Iterator) -> Iterator:
   """`items`, each taken one ahead of its use: the loop's batch for step s + 1 is sent to the
   devices (asynchronously) when the step s is handed out, so it is there before step s + 1
-  starts, instead of the device waiting for its transfer."""
+  starts, instead of the device waiting for its transfer. (The batches of a read go together,
+  so a read's last step sends the next read's.)"""
   pending = collections.deque(itertools.islice(items, 1))
   for item in items:
     pending.append(item)

@@ -71,6 +71,26 @@ def _resumes_exactly(tmp_path, game, dataset, stops, config=POINTS):
   return whole
 
 
+def test_a_run_continued_in_the_same_process_traces_its_step_once(tmp_path):
+  """`train.run` keeps a process's recent programs: a run stopped and continued in one process
+  (a notebook cell run again) neither traces nor compiles its step again; a run of another
+  config, or over other devices, gets programs of its own."""
+  from jaxgan.train import _programs_for
+  game, made = _points_game(), []
+  counted = game._replace(make_step=lambda **options: made.append(options) or
+                          game.make_step(**options))
+  _train(POINTS.replace(steps=2), tmp_path, counted, _points())
+  _train(POINTS.replace(steps=4), tmp_path, counted, _points())
+  assert int(final_state(tmp_path, game).step) == 4 and len(made) == 1
+  config = configs.get('mlp2d')
+  programs = _programs_for(config, None, one_device())
+  assert _programs_for(config, None, one_device()) is programs
+  assert _programs_for(config.replace(latent_dim=3), None, one_device()) is not programs
+  assert _programs_for(config, None, one_device()) is programs
+  two = parallel.DataParallel('shard_map', parallel.select_devices(2))
+  assert _programs_for(config, None, two) is not programs
+
+
 def test_a_generator_drawing_its_own_noise(tmp_path):
   game = _points_game()
   state = _resumes_exactly(tmp_path, game, _points(), stops=(3,))

@@ -270,20 +270,6 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   assert check['class_histogram'] == digit_report(images)['class_histogram']
 
 
-def test_conditional_stylegan2_through_the_loop(tmp_path):
-  """`--set conditional=true`: the label embedding in the mapping network and the projection
-  in the discriminator, trained on the digits' classes and sampled per class."""
-  from jaxgan.sample import Generator
-  from jaxgan.train import run
-  from runs import one_device
-  config = _tiny_config().replace(conditional=True, steps=2)
-  run(config, tmp_path / 'run', progress=False, parallel=one_device())
-  generator = Generator(tmp_path / 'run')
-  threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
-  sevens = generator.draw(jax.random.key(0), 4, labels=np.full(4, 7))
-  assert threes.shape == (4, 8, 8, 1) and not np.allclose(threes, sevens)
-
-
 def test_reference_weights_convert_into_a_workdir_that_samples_the_references_images(
     tmp_path, capsys):
   """`python -m jaxgan.convert` on the reference's state dicts (.npz), then `python -m
@@ -325,19 +311,29 @@ def test_reference_weights_convert_into_a_workdir_that_samples_the_references_im
   assert code == 2 and err.count('\n') == 1 and '(n, 16)' in err
 
 
-def test_init_from_a_workdir_with_freeze_d(tmp_path, capsys):
-  """`--init-from DIR`: a new run starts from DIR's latest weights (its EMA and w_avg too), with
+def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tmp_path, capsys):
+  """`--set conditional=true`: the label embedding in the mapping network and the projection
+  in the discriminator, trained on the digits' classes and sampled per class.
+
+  Then `--init-from DIR`: a new run starts from DIR's latest weights (its EMA and w_avg too), with
   fresh optimizer states and step; `freeze_d` keeps the discriminator's first layers (the
   reference's numbering: fromrgb, conv0, conv1, skip of the first block, ...) as they were.
-  Shapes that differ are one line naming the tensor."""
+  Shapes that differ are one line naming the tensor. (One test, so that the conditional run is
+  trained once: each tiny StyleGAN2 program takes half a minute to compile here.)"""
+  from jaxgan import convert
+  from jaxgan.sample import Generator
   from jaxgan.train import run
   from runs import TINY as TINY_FLAGS
   from runs import final_state, main_in_process, one_device
-  config = _tiny_config().replace(steps=2, checkpoint_every=2)
+  config = _tiny_config().replace(conditional=True, steps=2, checkpoint_every=2)
   run(config, tmp_path / 'source', progress=False, parallel=one_device())
+  generator = Generator(tmp_path / 'source')
+  threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
+  sevens = generator.draw(jax.random.key(0), 4, labels=np.full(4, 7))
+  assert threes.shape == (4, 8, 8, 1) and not np.allclose(threes, sevens)
+
   source = final_state(tmp_path / 'source')
-  tuned = config.replace(freeze_d=2, steps=2)
-  run(tuned, tmp_path / 'tuned', progress=False, parallel=one_device(),
+  run(config.replace(freeze_d=2), tmp_path / 'tuned', progress=False, parallel=one_device(),
       init_from=tmp_path / 'source')
   state = final_state(tmp_path / 'tuned')
   assert int(state.step) == 2
@@ -350,7 +346,6 @@ def test_init_from_a_workdir_with_freeze_d(tmp_path, capsys):
                          source.params['G']['synthesis']['b8']['conv1']['weight'])
   for prefix in ('G', 'D'):
     np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
-  from jaxgan import convert
   main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
                   str(tmp_path / 'converted'), main=convert.main)
   code, _, err = main_in_process(capsys, *TINY_FLAGS, '--config', 'stylegan2', '--workdir',
