@@ -37,6 +37,7 @@ STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
+PROGRAMS = 'tests/test_seams.py::test_a_run_continued_in_the_same_process_traces_its_step_once'
 NO_TRANSFERS = ('tests/test_parallel.py::test_the_loop_sends_each_batch_a_step_ahead_and_'
                 'transfers_nothing_implicitly')
 GRAIN = 'tests/test_data.py::test_grain_worker_processes_read_the_batches_of_one_reader'
@@ -389,9 +390,8 @@ MUTATIONS = [
              ('tests/test_parallel.py::test_sigterm_to_one_process_stops_every_process_at_the_'
               'same_step',)),
     Mutation('grain-sampler-order', "Grain serves the batches in jaxgan's order",
-             'jaxgan/data.py', 'grain.MapDataset.range(start_step, stop_step).map(self.batch)',
-             'grain.MapDataset.range(start_step, stop_step).shuffle(seed=self.seed)'
-             '.map(self.batch)', (GRAIN,)),
+             'jaxgan/data.py', 'grain.MapDataset.range(reads).map(',
+             'grain.MapDataset.range(reads).shuffle(seed=self.seed).map(', (GRAIN,)),
     Mutation('memmap-shipped-whole', "a cache reaches the loader's workers as its file name",
              'jaxgan/data.py', "('memmap', array.filename) if isinstance(array, np.memmap)",
              "('memmap', array.filename) if False", (GRAIN,)),
@@ -399,13 +399,22 @@ MUTATIONS = [
              'jaxgan/train.py', 'stopping = stop.requested(done)  #',
              'stopping = stop.requested(done) or int(state.step) < 0  #', (NO_TRANSFERS,)),
     Mutation('pmap-batch-implicit', "pmap's batches are sent explicitly",
-             'jaxgan/parallel.py', 'return jax.tree.map(lambda rows: jax.device_put(\n'
-             '          rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), self._stacked)'
-             ', batch)', 'return jax.tree.map(lambda rows: rows.reshape(len(self.local_devices),'
-             ' -1, *rows.shape[1:]), batch)', (NO_TRANSFERS,)),
+             'jaxgan/parallel.py', 'for batch in batches], self._stacked)',
+             'for batch in batches], self._stacked) if False else [jax.tree.map(lambda rows: '
+             'rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), batch) for batch in '
+             'batches]', (NO_TRANSFERS,)),
     Mutation('batch-sent-when-needed', 'each batch is sent a step ahead', 'jaxgan/train.py',
              "pending = collections.deque(itertools.islice(items, 1))",
              "pending = collections.deque()", (NO_TRANSFERS,)),
+    Mutation('read-steps-reordered', "a read holds its steps' batches in step order",
+             'jaxgan/data.py', 'for step in range(first, min(first + self.per_read, self.stop)))',
+             'for step in reversed(range(first, min(first + self.per_read, self.stop))))',
+             (GRAIN,)),
+    Mutation('programs-kept-across-configs', "a process's kept programs are its config's",
+             'jaxgan/train.py', '(json.dumps(config.to_dict(), sort_keys=True), devices)',
+             "('one program for every config', devices)", (PROGRAMS,)),
+    Mutation('programs-not-kept', 'a run continued in one process traces its step once',
+             'jaxgan/train.py', 'if key in _RECENT_PROGRAMS:', 'if False:', (PROGRAMS,)),
 ]
 
 

