@@ -32,13 +32,15 @@ import statistics
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
+import grain
 import jax
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jaxgan import configs, data, games  # noqa: E402
-from jaxgan.parallel import AXIS, DataParallel  # noqa: E402
+from jaxgan import configs, data  # noqa: E402
+from jaxgan.parallel import DataParallel  # noqa: E402
 from jaxgan.train import _image_sizes, _programs_for, run  # noqa: E402
 
 PRESETS = ('digits', 'mlp2d', 'wgan_gp', 'conditional', 'pggan', 'pix2pix', 'cyclegan')
@@ -89,14 +91,12 @@ def host_parts(config, repeats: int) -> dict:
   (`timeit`, `repeats` steps): what an accelerator whose step is shorter would wait for. Reads
   and sends as the loop does them, several steps at a time (`EpochBatches.reads`,
   `DataParallel.shard_batches`), and as one step at a time for comparison."""
-  import timeit
   parallel = DataParallel()
   dataset = data.for_config(config, report=lambda line: None)
   rows = config.batch_size * config.n_critic
   batches = data.EpochBatches(dataset.examples, rows, config.seed, config.hflip,
                               rows=parallel.process_rows(rows))
   per_read, batch = batches.steps_per_read(), batches.batch(0)
-  import grain
   one_an_element = grain.MapDataset.range(10 ** 9).map(batches.batch).to_iter_dataset(
       grain.ReadOptions(num_threads=1, prefetch_buffer_size=2))
   reads = [batches.reads(0), iter(one_an_element)]
