@@ -293,7 +293,7 @@ MUTATIONS = [
              'and generated batches apart', 'jaxgan/games/__init__.py',
              "joint_critic=config.arch not in ('stylegan2', 'pggan'))", 'joint_critic=True)',
              (PGGAN_COMPOSED, 'tests/test_stylegan2.py::'
-              'test_the_discriminator_sees_the_real_batch_apart_from_the_generated_one')),
+              'test_stylegan2_trains_and_resumes_exactly')),
     Mutation('no-workdir-lock', 'one run per workdir', 'jaxgan/train.py',
              'with _workdir_lock(workdir, jax.process_index() == 0):',
              'with contextlib.nullcontext():',

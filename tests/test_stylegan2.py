@@ -244,15 +244,29 @@ def test_stylegan2_cifar_networks_have_the_references_parameter_counts():
 
 def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   """The recipe through the loop (lazy R1 and path length as their own Adam steps, style
-  mixing, w_avg, the ramped EMA): a run stopped at step 3 and resumed ends bitwise equal to
-  one run of 6 steps; the penalties applied on their steps, the path length mean and w_avg
-  moved, and the EMA differs from the generator."""
+  mixing, w_avg, the ramped EMA, ADA): a run stopped at step 3 and resumed ends bitwise equal
+  to one run of 6 steps; the penalties applied on their steps, the path length mean and w_avg
+  moved, and the EMA differs from the generator.
+
+  And as the reference's loss runs D on generated and on real images in separate calls, so that
+  its minibatch standard deviation groups never mix them, the first step's real logits are D's
+  on the real batch alone (ADA's p is 0 at the start)."""
   import json
 
+  from jaxgan import data, games, nets
+  from jaxgan.step import to_model_range
+  from jaxgan.train import _image_sizes
   from runs import resumes_exactly
   config = _tiny_config()
   whole = resumes_exactly(config, tmp_path, stop=3)
   records = [json.loads(line) for line in (tmp_path / 'whole' / 'metrics.jsonl').open()]
+  game = games.build(config)
+  batches = data.EpochBatches(data.for_config(config).examples, config.batch_size, config.seed,
+                              config.hflip, image_size=_image_sizes(game, config.steps))
+  start = game.init(jax.random.key(config.seed))
+  alone = nets.build(config)[1].apply(start.variables('D'),
+                                      to_model_range(batches.batch(0)['image'], (-1.0, 1.0)))
+  np.testing.assert_allclose(records[0]['d/real_logit'], float(alone.mean()), rtol=1e-5)
   assert [r['d/penalty'] > 0 for r in records] == [True, False] * 3  # steps 0, 2, 4 regularize
   assert [r['g/penalty'] > 0 for r in records] == [True, False] * 3
   assert float(whole.pieces['g_regularizer']) > 0
@@ -413,20 +427,3 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
                                  main=sample.main)
   assert code == 0, err
   assert iio.imread(tmp_path / 'walk.gif').shape[0] == 12
-
-
-def test_the_discriminator_sees_the_real_batch_apart_from_the_generated_one():
-  """As the reference's loss runs D on generated and on real images in separate calls, so that
-  its minibatch standard deviation groups never mix them: the step's real logits are D's on
-  the real batch alone."""
-  from jaxgan import games
-  from jaxgan.step import to_model_range
-  config = _tiny_config().replace(augment='')
-  game = games.build(config)
-  state = game.init(jax.random.key(0))
-  images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 1), np.uint8)
-  _, metrics = jax.jit(game.make_step())(state, {'image': images})
-  from jaxgan import nets
-  _, discriminator = nets.build(config)
-  alone = discriminator.apply(state.variables('D'), to_model_range(images, (-1.0, 1.0)))
-  np.testing.assert_allclose(float(metrics['d/real_logit']), float(alone.mean()), rtol=1e-5)
