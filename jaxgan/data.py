@@ -13,6 +13,7 @@ uninterrupted run would have seen, and the data position is the step itself.
 import bisect
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -106,11 +107,10 @@ def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Pat
   if spec == 'stacked_digits':
     raise DatasetError(f'dataset {spec!r} has no labels')
   if spec == 'digits':
-    from sklearn.datasets import load_digits
     images = load_dataset(spec, image_size, channels)
     classes = tuple(str(c) for c in range(10))
-    return Dataset(ArrayExamples({'image': images, 'label': load_digits().target.astype(np.int32)}),
-                   classes)
+    return Dataset(ArrayExamples({'image': images,
+                                  'label': digits_and_classes()[1].astype(np.int32)}), classes)
   images, found = _folder_cache(_folder(spec), image_size, channels,
                                 Path(data_dir or DEFAULT_CACHE), report)
   if not found['classes'] or found['outside']:
@@ -181,9 +181,29 @@ def _stacked_digits(image_size: int, channels: int) -> np.ndarray:
 
 def _digits() -> list[Image.Image]:
   """scikit-learn's 1,797 handwritten 8x8 digits (shipped with the package: no download)."""
-  from sklearn.datasets import load_digits
-  pixels = np.round(load_digits().images * (255.0 / 16.0)).astype(np.uint8)
+  pixels = np.round(digits_and_classes()[0] * (255.0 / 16.0)).astype(np.uint8)
   return [Image.fromarray(image, mode='L') for image in pixels]
+
+
+@functools.cache
+def digits_and_classes() -> tuple[np.ndarray, np.ndarray]:
+  """scikit-learn's digits as `load_digits` gives them, `(1797, 8, 8)` grey levels 0..16 and
+  their classes, read from the file scikit-learn ships (datasets/data/digits.csv.gz) without
+  importing `sklearn.datasets`: that import takes 1.5 s, which every run on the digits would
+  pay at its start (a 2-core AMD EPYC). Falls back to `load_digits` where the file has moved."""
+  import importlib.util
+  package = importlib.util.find_spec('sklearn')
+  table = None
+  for location in (package.submodule_search_locations or []) if package else []:
+    path = Path(location) / 'datasets' / 'data' / 'digits.csv.gz'
+    if path.is_file():
+      table = np.loadtxt(path, delimiter=',')
+      break
+  if table is None:
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    return digits.images, digits.target
+  return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(int)
 
 
 class TfdsImages:
@@ -622,15 +642,13 @@ def digit_styles(image_size: int, channels: int, split: str = 'train'):
   padded = np.pad(plain, ((0, 0), (2, 2), (2, 2), (0, 0)))
   thick = np.max([padded[:, i:i + image_size, j:j + image_size]
                   for i in range(5) for j in range(5)], axis=0)
-  from sklearn.datasets import load_digits
-  return plain, thick, load_digits().target[indices].astype(np.int32)
+  return plain, thick, digits_and_classes()[1][indices].astype(np.int32)
 
 
 def _digit_split() -> dict[str, np.ndarray]:
   """The digits' indices in the digits classifier's split (`jaxgan.evaluate.digits`)."""
-  from sklearn.datasets import load_digits
   from sklearn.model_selection import train_test_split
-  target = load_digits().target
+  target = digits_and_classes()[1]
   train, holdout = train_test_split(np.arange(len(target)), test_size=450, random_state=0,
                                     stratify=target)
   return {'train': np.sort(train), 'holdout': np.sort(holdout)}

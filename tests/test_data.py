@@ -7,10 +7,13 @@ from jaxgan import data
 
 
 def test_digits_are_the_real_sklearn_digits():
+  """Read from the file scikit-learn ships (`digits_and_classes`), as `load_digits` reads it."""
   images = data.load_dataset('digits', 8, 1)
   assert images.shape == (1797, 8, 8, 1) and images.dtype == np.uint8
   from sklearn.datasets import load_digits
   np.testing.assert_array_equal(images[..., 0], np.round(load_digits().images * 255 / 16))
+  labelled = data.load_examples('digits', 8, 1, labels=True).examples.batch(np.arange(1797))
+  np.testing.assert_array_equal(labelled['label'], load_digits().target)
 
 
 def test_digits_resized_and_converted_to_rgb():
