@@ -39,12 +39,14 @@ def test_architecture_is_read_from_the_tensors_shapes(reference):
   assert (generator.resolution, generator.z_dim, generator.w_dim, generator.num_classes,
           generator.mapping_layers, generator.channel_max) == (16, 16, 16, 3, 2, 16)
   assert (discriminator.architecture, discriminator.mbstd_num_channels) == ('resnet', 2)
-  fresh = generator.init({'params': jax.random.key(0), 'noise': jax.random.key(1)},
-                         jnp.zeros((1, 16)), jnp.zeros((1,), jnp.int32))
+  # Shapes only: traced, not run (`jax.eval_shape`).
+  fresh = jax.eval_shape(lambda: generator.init(
+      {'params': jax.random.key(0), 'noise': jax.random.key(1)}, jnp.zeros((1, 16)),
+      jnp.zeros((1,), jnp.int32)))
   assert jax.tree.structure(fresh) == jax.tree.structure(g_vars)
   assert all(a.shape == b.shape for a, b in zip(jax.tree.leaves(fresh), jax.tree.leaves(g_vars)))
-  fresh = discriminator.init(jax.random.key(0), jnp.zeros((2, 16, 16, 3)),
-                             jnp.zeros((2,), jnp.int32))
+  fresh = jax.eval_shape(lambda: discriminator.init(
+      jax.random.key(0), jnp.zeros((2, 16, 16, 3)), jnp.zeros((2,), jnp.int32)))
   assert jax.tree.structure(fresh) == jax.tree.structure(d_vars)
 
 
@@ -85,9 +87,11 @@ def test_gradients_equal_the_references(reference):
   g_loss = lambda params: jnp.sum(generator.apply({**g_vars, 'params': params}, z, labels,
                                                   noise_mode='const') * FIXTURE['g_directions'])
   d_loss = lambda params, images: discriminator.apply({'params': params}, images, labels).sum()
-  g_grads = stylegan2_weights.to_state_dict({'params': jax.grad(g_loss)(g_vars['params'])})
-  d_grads, image_grads = jax.grad(d_loss, argnums=(0, 1))(d_vars['params'],
-                                                          jnp.asarray(FIXTURE['d_images']))
+  # Each compiled as one program: run op by op, the many small programs take longer.
+  g_grads = stylegan2_weights.to_state_dict({'params': jax.jit(jax.grad(g_loss))(
+      g_vars['params'])})
+  d_grads, image_grads = jax.jit(jax.grad(d_loss, argnums=(0, 1)))(
+      d_vars['params'], jnp.asarray(FIXTURE['d_images']))
   d_grads = stylegan2_weights.to_state_dict({'params': d_grads})
   for prefix, grads in (('G', g_grads), ('D', d_grads)):
     wanted = {name[len(prefix) + 6:]: FIXTURE[name] for name in FIXTURE.files

@@ -56,7 +56,8 @@ def test_each_network_computes_the_references_on_its_weights(name):
   net, condition_channels = NETWORKS[name]
   state, x, outputs, updated = _reference(name)
   args, kwargs = _inputs(x, condition_channels)
-  variables = net.init(jax.random.key(0), *args, train=False, **kwargs)
+  # Only the structure is used (the reference's values replace it): traced, not run.
+  variables = jax.eval_shape(lambda: net.init(jax.random.key(0), *args, train=False, **kwargs))
   variables = from_state_dict(net, state, variables)
   net = net.clone(**({'dropout': False} if hasattr(net, 'dropout') else {}))
   out, changed = net.apply(variables, *args, train=True, update_stats=True, mutable=True,
