@@ -337,7 +337,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   fresh optimizer states and step; `freeze_d` keeps the discriminator's first layers (the
   reference's numbering: fromrgb, conv0, conv1, skip of the first block, ...) as they were.
   Shapes that differ are one line naming the tensor. (One test, so that the conditional run is
-  trained once: each tiny StyleGAN2 program takes half a minute to compile here.)"""
+  trained once: each tiny StyleGAN2 step takes about 25 s to compile here.)"""
   from jaxgan import convert
   from jaxgan.sample import Generator
   from jaxgan.train import run
