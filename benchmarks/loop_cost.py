@@ -41,7 +41,7 @@ import jax
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from jaxgan import configs, data  # noqa: E402
 from jaxgan.parallel import DataParallel  # noqa: E402
-from jaxgan.train import _image_sizes, _programs_for, run  # noqa: E402
+from jaxgan.train import _programs_for, batches_for, run  # noqa: E402
 
 PRESETS = ('digits', 'mlp2d', 'wgan_gp', 'conditional', 'pggan', 'pix2pix', 'cyclegan')
 FAR = 10 ** 9  # a cadence beyond the run
@@ -53,17 +53,19 @@ def timed_config(preset: str, steps: int, intervals: int):
                         checkpoint_every=FAR, eval_every=0)
 
 
-def step_alone(config, steps: int, intervals: int) -> float:
-  """Median seconds per step of the run's compiled step on device-resident batches."""
+def as_the_run_has_them(config):
+  """(devices, the run's programs, its batches), as `train.run` makes them for `config`."""
   parallel = DataParallel()
   dataset = data.for_config(config, report=lambda line: None)
   if config.conditional:
     config = config.replace(classes=dataset.classes)
   programs = _programs_for(config, None, parallel)
-  rows = config.batch_size * config.n_critic
-  batches = data.EpochBatches(dataset.examples, rows, config.seed, config.hflip,
-                              rows=parallel.process_rows(rows),
-                              image_size=_image_sizes(programs.game, config.steps))
+  return parallel, programs, batches_for(config, dataset.examples, programs.game, parallel)
+
+
+def step_alone(config, steps: int, intervals: int) -> float:
+  """Median seconds per step of the run's compiled step on device-resident batches."""
+  parallel, programs, batches = as_the_run_has_them(config)
   on_devices = parallel.shard_batches([batches.batch(i) for i in range(steps)])
   step = programs.train_step(0)
   state = parallel.replicate(programs.game.init(jax.random.key(config.seed)))
@@ -91,11 +93,7 @@ def host_parts(config, repeats: int) -> dict:
   (`timeit`, `repeats` steps): what an accelerator whose step is shorter would wait for. Reads
   and sends as the loop does them, several steps at a time (`EpochBatches.reads`,
   `DataParallel.shard_batches`), and as one step at a time for comparison."""
-  parallel = DataParallel()
-  dataset = data.for_config(config, report=lambda line: None)
-  rows = config.batch_size * config.n_critic
-  batches = data.EpochBatches(dataset.examples, rows, config.seed, config.hflip,
-                              rows=parallel.process_rows(rows))
+  parallel, _, batches = as_the_run_has_them(config)
   per_read, batch = batches.steps_per_read(), batches.batch(0)
   one_an_element = grain.MapDataset.range(10 ** 9).map(batches.batch).to_iter_dataset(
       grain.ReadOptions(num_threads=1, prefetch_buffer_size=2))

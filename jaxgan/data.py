@@ -15,7 +15,6 @@ import concurrent.futures
 import dataclasses
 import functools
 import hashlib
-import itertools
 import json
 import math
 import mmap
@@ -438,7 +437,12 @@ class EpochBatches:
               prefetch: int = 2) -> Iterator[dict[str, np.ndarray]]:
     """`batch(start_step)`, `batch(start_step + 1)`, ... up to `stop_step` (excluded; None: no
     end), one at a time: `reads` flattened (same arguments); `close()` ends its workers."""
-    return _Flattened(self.reads(start_step, stop_step, workers, prefetch))
+    reads = self.reads(start_step, stop_step, workers, prefetch)
+    try:
+      for read in reads:
+        yield from read
+    finally:
+      reads.close()
 
   def reads(self, start_step: int, stop_step: int | None = None, workers: int = 0,
             prefetch: int = 2) -> Iterator[tuple[dict[str, np.ndarray], ...]]:
@@ -495,24 +499,6 @@ class _Read(NamedTuple):
     first = self.start + read * self.per_read
     return tuple(self.batches.batch(step)
                  for step in range(first, min(first + self.per_read, self.stop)))
-
-
-class _Flattened:
-  """An iterator of reads as an iterator of their items, closable as the reads' iterator is."""
-
-  def __init__(self, reads):
-    self._reads = reads
-    self._items = itertools.chain.from_iterable(reads)
-
-  def __iter__(self):
-    return self
-
-  def __next__(self):
-    return next(self._items)
-
-  def close(self):
-    if hasattr(self._reads, 'close'):
-      self._reads.close()
 
 
 def _grain_flags_parsed() -> None:

@@ -125,10 +125,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   programs = _programs_for(config, game, parallel)
   game = programs.game
-  rows_per_step = config.batch_size * config.n_critic  # a real batch for every critic update
-  batches = data.EpochBatches(dataset.examples, rows_per_step, config.seed, config.hflip,
-                              rows=parallel.process_rows(rows_per_step),
-                              image_size=_image_sizes(game, config.steps))
+  batches = batches_for(config, dataset.examples, game, parallel)
   run_key = jax.random.key(config.seed)
   train_step, generate = programs.train_step, programs.generate
   grid = game.grid_inputs(jax.random.fold_in(run_key, GRID_STREAM), batches.batch(0))
@@ -295,6 +292,16 @@ def _ahead(items: Iterator) -> Iterator:
     pending.append(item)
     yield pending.popleft()
   yield from pending
+
+
+def batches_for(config: Config, examples, game: games.Game,
+                parallel: DataParallel) -> data.EpochBatches:
+  """The batches a run of `config` reads from `examples`: a real batch for every critic update,
+  this process's rows of it, at the size each of `game`'s stages trains on."""
+  rows_per_step = config.batch_size * config.n_critic
+  return data.EpochBatches(examples, rows_per_step, config.seed, config.hflip,
+                           rows=parallel.process_rows(rows_per_step),
+                           image_size=_image_sizes(game, config.steps))
 
 
 def _image_sizes(game: games.Game, steps: int) -> data.StepSizes | None:

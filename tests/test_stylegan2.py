@@ -259,14 +259,13 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
 
   from jaxgan import data, games, nets
   from jaxgan.step import to_model_range
-  from jaxgan.train import _image_sizes
-  from runs import resumes_exactly
+  from jaxgan.train import batches_for
+  from runs import one_device, resumes_exactly
   config = _tiny_config()
   whole = resumes_exactly(config, tmp_path, stop=3)
   records = [json.loads(line) for line in (tmp_path / 'whole' / 'metrics.jsonl').open()]
   game = games.build(config)
-  batches = data.EpochBatches(data.for_config(config).examples, config.batch_size, config.seed,
-                              config.hflip, image_size=_image_sizes(game, config.steps))
+  batches = batches_for(config, data.for_config(config).examples, game, one_device())
   start = game.init(jax.random.key(config.seed))
   alone = nets.build(config)[1].apply(start.variables('D'),
                                       to_model_range(batches.batch(0)['image'], (-1.0, 1.0)))
