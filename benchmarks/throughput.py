@@ -46,8 +46,9 @@ FRAMEWORKS = {'jaxgan', *PEERS}
 
 
 def matmul_peak(dtype, size=4096, repeats=10) -> float:
-  """FLOP/s of the best of `repeats` jitted size x size products, accumulated in float32."""
-  a = jnp.ones((size, size), dtype)
+  """FLOP/s of the best of `repeats` jitted size x size products, accumulated in float32, of
+  random values (constant ones or zeros can run faster than real data on a GPU)."""
+  a = jax.random.normal(jax.random.key(0), (size, size), dtype)
   product = jax.jit(lambda a: jnp.dot(a, a, preferred_element_type=jnp.float32))
   product(a).block_until_ready()
   times = []
