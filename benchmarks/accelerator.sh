@@ -7,8 +7,8 @@
 # 1. versions.txt: the device, the driver and the packages;
 # 2. dcgan/: throughput.py's three DCGAN cases, float32 and bfloat16, jaxgan against PyTorch
 #    (Keras too where TensorFlow is installed), 4 rounds of 50 steps: a step is milliseconds;
-# 3. loop_cost.json: the loop's own cost per step (loop_cost.py), and loop_parts.txt, the host
-#    time of each of its parts;
+# 3. loop_cost.json: the loop's own cost per step (loop_cost.py), one step a call and 8 steps a
+#    call (--steps-per-call 8), and loop_parts.txt, the host time of each of its parts;
 # 4. families/CASE/: every family's step (throughput.py, jaxgan alone), one process per case,
 #    the reference's StyleGAN2 CIFAR-10 configuration last.
 # Each part's output goes to OUT_DIR/PART.txt; the tables are printed at the end. With
@@ -50,6 +50,8 @@ part dcgan 200 python3 benchmarks/throughput.py --frameworks jaxgan,keras,torch 
   --steps 50 --peak-size 8192 --out "$out/dcgan"
 part loop_cost 120 python3 benchmarks/loop_cost.py --presets mlp2d,digits,pggan --steps 100 \
   --rounds 3 --out "$out/loop_cost.json"
+part loop_cost_calls 120 python3 benchmarks/loop_cost.py --presets mlp2d,digits,pggan \
+  --steps 100 --rounds 3 --steps-per-call 8 --out "$out/loop_cost_steps_per_call_8.json"
 part loop_parts 30 python3 benchmarks/loop_cost.py --parts --presets mlp2d --repeats 4000
 for case in stylegan2:32 cyclegan:16 pix2pix:32 pggan:64@2 digits:64 stylegan2_cifar:64; do
   part "family_${case//[:@]/_}" 150 python3 benchmarks/throughput.py --cases "$case" \

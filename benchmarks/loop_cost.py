@@ -2,7 +2,8 @@
 called back to back on batches already on the devices, preset by preset, in one run.
 
   python benchmarks/loop_cost.py [--presets digits,mlp2d,...] [--rounds 3] [--intervals 4]
-                                 [--steps 25] [--out benchmarks/results/loop_cost.json]
+                                 [--steps 25] [--steps-per-call K]
+                                 [--out benchmarks/results/loop_cost.json]
   python benchmarks/loop_cost.py --parts [--presets mlp2d,digits]
 
 For each preset, the same config, data, devices (`DataParallel()`, every local device) and
@@ -17,6 +18,10 @@ compiled program (the run's own: `train.run` keeps a process's recent programs),
   their cadence): each logged interval's img/s, which covers everything the loop does between
   two logs (reading and sending batches, dispatching the step, the signal and schedule checks,
   the log's fetch from the devices), the first interval left out; its median.
+
+With `--steps-per-call K`, the loop hands the devices K steps a call (`train.run`'s
+`steps_per_call`) and the step alone is still called once a step: what the loop then saves or
+costs against the plain way of calling a step.
 
 The loop's cost is the median over the rounds of their differences, in milliseconds per step
 (what an accelerator, whose step is far shorter than a CPU's, would feel) and as a share of the
@@ -79,10 +84,10 @@ def step_alone(config, steps: int, intervals: int) -> float:
   return statistics.median(times[1:])
 
 
-def loop(config, steps: int) -> float:
+def loop(config, steps: int, steps_per_call: int = 1) -> float:
   """Median seconds per step of `train.run`'s logged intervals after the first."""
   with tempfile.TemporaryDirectory() as workdir:
-    run(config, workdir, progress=False)
+    run(config, workdir, progress=False, steps_per_call=steps_per_call)
     records = [json.loads(line) for line in (Path(workdir) / 'metrics.jsonl').open()]
   rates = [record['img_per_s'] for record in records[1:]]
   return statistics.median(config.batch_size / rate for rate in rates)
@@ -124,6 +129,8 @@ def main():
   parser.add_argument('--steps', type=int, default=25, help='steps per timed interval')
   parser.add_argument('--intervals', type=int, default=4)
   parser.add_argument('--rounds', type=int, default=3, help='interleaved rounds of both timings')
+  parser.add_argument('--steps-per-call', type=int, default=1, metavar='K',
+                      help="the loop's steps per call (train.run's steps_per_call)")
   parser.add_argument('--out', metavar='FILE.json')
   parser.add_argument('--parts', action='store_true',
                       help="instead: the host time of each part of the loop's work on a step")
@@ -144,7 +151,7 @@ def main():
     alone, looped = [], []
     for _ in range(args.rounds):
       alone.append(step_alone(config, args.steps, args.intervals))
-      looped.append(loop(config, args.steps))
+      looped.append(loop(config, args.steps, args.steps_per_call))
     cost = statistics.median(b - a for a, b in zip(alone, looped))
     step = statistics.median(alone)
     row = {'preset': preset, 'batch_size': config.batch_size, 'step_ms': 1e3 * step,
@@ -159,6 +166,7 @@ def main():
     Path(args.out).write_text(json.dumps({'device': jax.devices()[0].device_kind,
                                           'jax': jax.__version__, 'steps': args.steps,
                                           'intervals': args.intervals, 'rounds': args.rounds,
+                                          'steps_per_call': args.steps_per_call,
                                           'rows': rows},
                                          indent=2) + '\n')
 

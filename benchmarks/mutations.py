@@ -37,6 +37,8 @@ STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
+STEPS_PER_CALL = ('tests/test_parallel.py::'
+                  'test_steps_handed_over_several_a_call_are_the_steps_one_a_call')
 PROGRAMS = 'tests/test_seams.py::test_a_run_continued_in_the_same_process_traces_its_step_once'
 NO_TRANSFERS = ('tests/test_parallel.py::test_the_loop_sends_each_batch_a_step_ahead_and_'
                 'transfers_nothing_implicitly')
@@ -418,6 +420,13 @@ MUTATIONS = [
              "('one program for every config', devices)", (PROGRAMS,)),
     Mutation('programs-not-kept', 'a run continued in one process traces its step once',
              'jaxgan/train.py', 'if key in _RECENT_PROGRAMS:', 'if False:', (PROGRAMS,)),
+    Mutation('call-spans-a-stage-boundary', 'a call of several steps stops where the loop acts',
+             'jaxgan/train.py', 'acting_at(done + step) for step in range(1, steps_per_call))',
+             'acting_at(done + step) for step in range(1, steps_per_call - 1))',
+             ('tests/test_pggan.py::test_steps_in_calls_of_three_stop_at_each_stage_boundary',)),
+    Mutation('call-logs-its-first-step', "a call of several steps returns its last step's "
+             'metrics', 'jaxgan/parallel.py', 'jax.tree.map(lambda values: values[-1], metrics)',
+             'jax.tree.map(lambda values: values[0], metrics)', (STEPS_PER_CALL,)),
 ]
 
 

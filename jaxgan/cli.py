@@ -59,6 +59,11 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--data-workers', type=int, default=0, metavar='N',
                       help='build batches in N worker processes (Grain), for inputs whose '
                            'decoding is the bottleneck (default 0: one reading thread)')
+  parser.add_argument('--steps-per-call', type=positive_int, default=1, metavar='K',
+                      help='hand the devices K steps in one call wherever the run does nothing '
+                           'between them: the same steps, for small models on fast '
+                           'accelerators, where the host\'s work per call outlasts a step '
+                           '(default 1)')
   parser.add_argument('--workdir', default='runs/default', metavar='DIR',
                       help='where config.json, metrics.jsonl, samples/ and checkpoints/ go; '
                            'a workdir with checkpoints is resumed (default: %(default)s)')
@@ -186,6 +191,7 @@ def main(argv=None) -> int:
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
     summary = train.run(config, workdir, progress=not args.no_progress, parallel=data_parallel,
                         data_dir=args.data_dir, data_workers=args.data_workers,
+                        steps_per_call=args.steps_per_call,
                         inception_weights=args.inception,
                         init_from=args.init_from)
   except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,

@@ -445,7 +445,8 @@ class EpochBatches:
       reads.close()
 
   def reads(self, start_step: int, stop_step: int | None = None, workers: int = 0,
-            prefetch: int = 2) -> Iterator[tuple[dict[str, np.ndarray], ...]]:
+            prefetch: int = 2, per_read: int | None = None
+            ) -> Iterator[tuple[dict[str, np.ndarray], ...]]:
     """The batches of the steps from `start_step` to `stop_step` (excluded; None: no end), read
     ahead through Grain, the JAX ecosystem's loader, a few consecutive steps' at a time: a
     `grain.MapDataset` whose element r is the tuple of `batch(s)` for the r-th run of
@@ -454,7 +455,7 @@ class EpochBatches:
     whatever reads them. `workers` 0: one reading thread keeps `prefetch` reads ready;
     `workers` > 0: that many worker processes build them in parallel (Grain's `mp_prefetch`,
     `prefetch` each), for inputs whose decoding is the bottleneck (TFDS, JPEG). `close()` ends
-    the workers.
+    the workers. `per_read`: the steps of a read, instead of `steps_per_read()`.
 
     Several steps a read, because Grain costs about 80 microseconds an element (a 2-core AMD
     EPYC), more than a millisecond-scale step can hide; and the loop sends a read's batches to
@@ -462,7 +463,7 @@ class EpochBatches:
     """
     import grain
     stop_step = start_step + 2 ** 62 if stop_step is None else stop_step
-    per_read = self.steps_per_read()
+    per_read = per_read or self.steps_per_read()
     reads = -(-(stop_step - start_step) // per_read)
     stream = grain.MapDataset.range(reads).map(
         _Read(self, start_step, stop_step, per_read)).to_iter_dataset(

@@ -101,17 +101,22 @@ class DataParallel:
     start = jax.process_index() * per_process
     return slice(start, start + per_process)
 
-  def compile(self, per_device_step):
+  def compile(self, per_device_step, steps: int = 1):
     """`per_device_step(state, batch)`, made with `axis_name=AXIS`, as a step over all devices
-    taking the layouts of `replicate` and `shard_batch`; the state is donated."""
+    taking the layouts of `replicate` and `shard_batch`; the state is donated. `steps` > 1: that
+    many consecutive steps in one call, over the batches `shard_steps` sends (`lax.scan`),
+    returning the last step's metrics."""
+    if steps > 1:
+      per_device_step = _scanned(per_device_step)
     if self.mode == 'pmap':
       return jax.pmap(per_device_step, axis_name=AXIS, devices=self.devices, donate_argnums=0)
     # check_vma=False, as pmap itself does: the step averages its per-device gradients with
     # pmean. With the check on, JAX would already psum the gradient of the replicated parameters,
     # and the step would average a sum (N times the gradient; Adam hides most of that).
     spec = PartitionSpec()
+    batch_spec = PartitionSpec(AXIS) if steps == 1 else PartitionSpec(None, AXIS)
     return jax.jit(jax.shard_map(per_device_step, mesh=self.mesh,
-                                 in_specs=(spec, PartitionSpec(AXIS)), out_specs=(spec, spec),
+                                 in_specs=(spec, batch_spec), out_specs=(spec, spec),
                                  check_vma=False),
                    donate_argnums=0)
 
@@ -169,6 +174,31 @@ class DataParallel:
       return jax.device_put(list(batches), self._split)
     return [jax.tree.map(lambda rows: jax.make_array_from_process_local_data(self._split, rows),
                          batch) for batch in batches]
+
+  def shard_steps(self, batches: Sequence[Any]) -> Any:
+    """The batches of consecutive steps as one, for a step compiled with `steps=len(batches)`:
+    each leaf stacked on the host along a new leading axis of steps, its rows split over the
+    devices as `shard_batch` splits them, and sent in one call."""
+    stacked = jax.tree.map(lambda *leaves: np.stack(leaves), *batches)
+    if self.mode == 'pmap':  # the device axis first: (devices, steps, rows per device, ...)
+      return jax.device_put(jax.tree.map(lambda rows: np.swapaxes(rows.reshape(
+          len(batches), len(self.local_devices), -1, *rows.shape[2:]), 0, 1), stacked),
+          self._stacked)
+    steps_split = NamedSharding(self.mesh, PartitionSpec(None, AXIS))
+    if jax.process_count() == 1:
+      return jax.device_put(stacked, steps_split)
+    return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(
+        steps_split, rows, (len(rows), rows.shape[1] * jax.process_count(), *rows.shape[2:])),
+        stacked)
+
+
+def _scanned(per_device_step):
+  """`per_device_step` run on each of a call's batches in turn (their leading axis), the state
+  carried from one to the next: the steps' arithmetic is the same as in separate calls."""
+  def steps(state, batches):
+    state, metrics = jax.lax.scan(per_device_step, state, batches)
+    return state, jax.tree.map(lambda values: values[-1], metrics)
+  return steps
 
 
 def _first_copy(x: Any) -> Any:

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jax
@@ -56,7 +56,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
         inception_weights: str | None = None, init_from: str | Path | None = None,
-        until: int | None = None, data_workers: int = 0) -> dict:
+        until: int | None = None, data_workers: int = 0, steps_per_call: int = 1) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -77,14 +77,23 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   after that step with a checkpoint, as an interruption would (the config, and so every
   schedule counted in its steps, unchanged); the final samples and checks come at the end.
   `data_workers`: worker processes that build the batches (`data.EpochBatches.iterate`).
+  `steps_per_call`: consecutive steps the loop hands the devices in one call, wherever it has
+  nothing to do between them (no logging, checkpoint, samples, evaluation or new stage; see
+  `_calls`). Its host work (reading, sending, dispatching) is then paid once for all of them:
+  for small steps on a fast accelerator, where that work takes longer than the step. The steps
+  are the same (`jaxgan.parallel.DataParallel.compile`); a signal stops the run at the end of
+  its call.
   """
+  if steps_per_call < 1:
+    raise ValueError(f'steps_per_call must be positive, got {steps_per_call}')
   parallel = parallel or DataParallel()
   parallel.check_batch_size(config.batch_size)
   workdir = Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   with _workdir_lock(workdir, jax.process_index() == 0):
     return _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-                init_from, min(until or config.steps, config.steps), data_workers)
+                init_from, min(until or config.steps, config.steps), data_workers,
+                steps_per_call)
 
 
 @contextlib.contextmanager
@@ -114,7 +123,7 @@ def _workdir_lock(workdir: Path, taken: bool):
 
 
 def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-         init_from, last_step, data_workers) -> dict:
+         init_from, last_step, data_workers, steps_per_call) -> dict:
   main_process = jax.process_index() == 0
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
@@ -151,6 +160,20 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
 
   eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
   evaluated = config.eval_every and game.inputs is not None
+
+  # What the loop does after the step that brings the count to `done`, besides the next step.
+  def evaluating_at(done):
+    return config.eval_every and done % config.eval_every == 0
+
+  def logging_at(done):
+    return done % config.log_every == 0 or done == config.steps or evaluating_at(done)
+
+  def saving_at(done):
+    return done % config.checkpoint_every == 0 or done == last_step
+
+  def acting_at(done):  # anything at all: a call of several steps ends there or before
+    return logging_at(done) or saving_at(done) or done % sample_every == 0 or \
+        game.stage(done) != game.stage(done - 1)
   evaluate = training_evaluation(config, dataset.examples, workdir, inception_weights) \
       if evaluated and main_process else None
   best_metric = EVAL_METRICS[config.eval_space] if evaluated else None
@@ -174,27 +197,30 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     with Logbook(workdir, first_step, main_process) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar, contextlib.closing(
-            batches.reads(first_step, last_step, data_workers)) as reads:  # ends its workers
+            batches.reads(first_step, last_step, data_workers,
+                          per_read=steps_per_call if steps_per_call > 1 else None)) as reads:
       # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
       # counts as implicit transfers; everywhere else a step transfers nothing.
       guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
-      on_devices = _ahead(itertools.chain.from_iterable(map(parallel.shard_batches, reads)))
-      for done, batch in zip(range(first_step + 1, last_step + 1), on_devices):
-        if game.stage(done - 1) != stage:  # a stage boundary: grow the state, compile anew
-          grown = games.grown(game, parallel.local(state), stage, game.stage(done - 1))
-          state, stage = parallel.replicate(grown), game.stage(done - 1)
+      on_devices = _ahead(_calls(reads, first_step, steps_per_call, acting_at, parallel))
+      done = first_step
+      for steps, batch in on_devices:
+        done += steps
+        if game.stage(done - steps) != stage:  # a stage boundary: grow the state, compile anew
+          grown = games.grown(game, parallel.local(state), stage, game.stage(done - steps))
+          state, stage = parallel.replicate(grown), game.stage(done - steps)
         # Every step's path transfers nothing implicitly: its batch was sent a step ahead, and
         # the one fetch, on logging and checkpoint steps, is explicit. (Logging, evaluation,
         # checkpoints and samples, below, each run on their own steps.)
         with jax.transfer_guard(guard):
-          state, metrics = train_step(stage)(state, batch)
-          stopping = stop.requested(done)  # read once: a signal may arrive at any line below
-          if done == first_step + 1:
+          state, metrics = train_step(stage, steps)(state, batch)
+          # Read once (a signal may arrive at any line below), for every step the call ran.
+          stopping = max(stop.requested(step) for step in range(done - steps + 1, done + 1))
+          if done - steps == first_step:
             jax.block_until_ready(state)
             summary['compile_s'] = round(time.perf_counter() - start, 2)
-          evaluating = config.eval_every and done % config.eval_every == 0
-          logging = done % config.log_every == 0 or done == config.steps or evaluating
-          saving = done % config.checkpoint_every == 0 or done == last_step or stopping
+          evaluating, logging = evaluating_at(done), logging_at(done)
+          saving = saving_at(done) or stopping
           if logging or saving:
             metrics, nonfinite_step, opt_state = jax.device_get(parallel.local(
                 (metrics, state.nonfinite_step, _update_counts(state.opt_state))))
@@ -215,7 +241,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
             latest_eval = (best_metric, metrics[best_metric])
           bar.set_postfix(progress_fields(metrics, stage, latest_eval))
           summary['final'] = metrics
-        if done == first_step + 1 or logging:
+        if done - steps == first_step or logging:
           mark_step, mark_time = done, time.perf_counter()
         improved = evaluating and best.improved(done, metrics.get(best.metric))
         if saving or improved:
@@ -228,7 +254,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         if done % sample_every == 0:
           save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
                        else f'step_{done:07d}', done, logbook)
-        bar.update(1)
+        bar.update(steps)
         if stopping:
           raise Interrupted(stopping, done)
       summary['train_s'] = round(time.perf_counter() - start, 2)
@@ -252,11 +278,12 @@ class _Programs:
     self.game, self._parallel, self._steps = game, parallel, {}
     self.generate = jax.jit(game.generate, static_argnames='stage')
 
-  def train_step(self, stage: int):
-    if stage not in self._steps:
-      self._steps[stage] = self._parallel.compile(self.game.make_step(axis_name=AXIS,
-                                                                      stage=stage))
-    return self._steps[stage]
+  def train_step(self, stage: int, steps: int = 1):
+    """The step of `stage`, or `steps` > 1 of them in one call (`DataParallel.compile`)."""
+    if (stage, steps) not in self._steps:
+      self._steps[stage, steps] = self._parallel.compile(
+          self.game.make_step(axis_name=AXIS, stage=stage), steps)
+    return self._steps[stage, steps]
 
 
 _RECENT_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
@@ -292,6 +319,22 @@ def _ahead(items: Iterator) -> Iterator:
     pending.append(item)
     yield pending.popleft()
   yield from pending
+
+
+def _calls(reads: Iterator, first_step: int, steps_per_call: int,
+           acting_at: Callable[[int], bool], parallel: DataParallel) -> Iterator:
+  """(steps, batch) for each call of the step, in order, the batches sent to the devices a read
+  at a time: a read of exactly `steps_per_call` > 1 steps after none of which but its last the
+  loop acts (`acting_at(done)`, the count of steps done) as one call of them all
+  (`DataParallel.shard_steps`), any other read one step a call (`shard_batches`)."""
+  done = first_step
+  for read in reads:
+    if steps_per_call > 1 and len(read) == steps_per_call and not any(
+        acting_at(done + step) for step in range(1, steps_per_call)):
+      yield steps_per_call, parallel.shard_steps(read)
+    else:
+      yield from ((1, batch) for batch in parallel.shard_batches(read))
+    done += len(read)
 
 
 def batches_for(config: Config, examples, game: games.Game,
