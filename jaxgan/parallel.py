@@ -82,6 +82,7 @@ class DataParallel:
     self.local_devices = [d for d in self.devices if d.process_index == jax.process_index()]
     self._replicated = NamedSharding(self.mesh, PartitionSpec())
     self._split = NamedSharding(self.mesh, PartitionSpec(AXIS))
+    self._steps_split = NamedSharding(self.mesh, PartitionSpec(None, AXIS))  # (steps, rows)
     self._stacked = NamedSharding(Mesh(np.array(self.local_devices), (AXIS,)),
                                   PartitionSpec(AXIS))
 
@@ -114,9 +115,9 @@ class DataParallel:
     # pmean. With the check on, JAX would already psum the gradient of the replicated parameters,
     # and the step would average a sum (N times the gradient; Adam hides most of that).
     spec = PartitionSpec()
-    batch_spec = PartitionSpec(AXIS) if steps == 1 else PartitionSpec(None, AXIS)
+    batches = self._split if steps == 1 else self._steps_split
     return jax.jit(jax.shard_map(per_device_step, mesh=self.mesh,
-                                 in_specs=(spec, batch_spec), out_specs=(spec, spec),
+                                 in_specs=(spec, batches.spec), out_specs=(spec, spec),
                                  check_vma=False),
                    donate_argnums=0)
 
@@ -184,17 +185,17 @@ class DataParallel:
       return jax.device_put(jax.tree.map(lambda rows: np.swapaxes(rows.reshape(
           len(batches), len(self.local_devices), -1, *rows.shape[2:]), 0, 1), stacked),
           self._stacked)
-    steps_split = NamedSharding(self.mesh, PartitionSpec(None, AXIS))
     if jax.process_count() == 1:
-      return jax.device_put(stacked, steps_split)
+      return jax.device_put(stacked, self._steps_split)
     return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(
-        steps_split, rows, (len(rows), rows.shape[1] * jax.process_count(), *rows.shape[2:])),
+        self._steps_split, rows, (len(rows), rows.shape[1] * jax.process_count(), *rows.shape[2:])),
         stacked)
 
 
 def _scanned(per_device_step):
   """`per_device_step` run on each of a call's batches in turn (their leading axis), the state
-  carried from one to the next: the steps' arithmetic is the same as in separate calls."""
+  carried from one to the next: the arithmetic of separate calls, though XLA, compiling the
+  loop's body on its own, may round a last bit differently (tests/test_parallel.py)."""
   def steps(state, batches):
     state, metrics = jax.lax.scan(per_device_step, state, batches)
     return state, jax.tree.map(lambda values: values[-1], metrics)
