@@ -53,7 +53,8 @@ part loop_cost 120 python3 benchmarks/loop_cost.py --presets mlp2d,digits,pggan 
 part loop_cost_calls 120 python3 benchmarks/loop_cost.py --presets mlp2d,digits,pggan \
   --steps 100 --rounds 3 --steps-per-call 8 --out "$out/loop_cost_steps_per_call_8.json"
 part loop_parts 30 python3 benchmarks/loop_cost.py --parts --presets mlp2d --repeats 4000
-for case in stylegan2:32 cyclegan:16 pix2pix:32 pggan:64@2 digits:64 stylegan2_cifar:64; do
+for case in stylegan2:32 cyclegan:16 pix2pix:32 pggan:64@2 digits:64 conditional:64 \
+    stylegan2_cifar:64; do
   part "family_${case//[:@]/_}" 150 python3 benchmarks/throughput.py --cases "$case" \
     --frameworks jaxgan --dtypes float32 --rounds 2 --steps 16 --peak-size 8192 \
     --out "$out/families/${case//[:@]/_}"

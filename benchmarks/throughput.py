@@ -95,6 +95,8 @@ class Worker:
 def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, steps: int,
              out: Path, stage: int = 0):
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
+  if config.conditional and not config.classes:  # a run takes them from its dataset: ten here
+    config = config.replace(classes=tuple(str(digit) for digit in range(10)))
   size = games.build(config).image_size(stage) or config.image_size
   spec = {**dataclasses.asdict(config), 'preset': preset, 'stage': stage, 'image_size': size}
   if config.arch != 'dcgan' and set(frameworks) - {'jaxgan'}:

@@ -12,11 +12,15 @@ VERSION = f'jax {jax.__version__}'
 
 def make_step(spec, images):
   """(a function running one train step and returning when it is done, facts about the step)."""
-  config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'])
+  config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'],
+                                               classes=tuple(spec.get('classes', ())))
   game = games.build(config)
   stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
   state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
   batch = {'image': jax.device_put(np.asarray(images))}
+  if config.conditional:
+    batch['label'] = jax.device_put(np.random.default_rng(0).integers(
+        0, len(config.classes), len(images), dtype=np.int32))
   if config.arch in ('pix2pix', 'cyclegan'):  # translation: the same images as the sources
     batch['source'] = batch['image']
   step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
