@@ -99,6 +99,19 @@ def main_in_process(capsys, *argv, main=None) -> tuple[int, str, str]:
   return code, captured.out, captured.err
 
 
+def calls_of_several_steps(monkeypatch) -> list[int]:
+  """A list to which every call of several steps the loop makes from now on adds its number of
+  steps (`DataParallel.shard_steps` sends each such call's batches)."""
+  from jaxgan.parallel import DataParallel
+  calls, shard_steps = [], DataParallel.shard_steps
+
+  def counted(self, batches):
+    calls.append(len(batches))
+    return shard_steps(self, batches)
+  monkeypatch.setattr(DataParallel, 'shard_steps', counted)
+  return calls
+
+
 def start(config):
   """The step-0 state of `config`'s game, as a run of it starts."""
   return games.build(config).init(jax.random.key(config.seed))

@@ -14,7 +14,8 @@ import pytest
 from jaxgan import configs, games, losses, nets, parallel
 from jaxgan.games import adversarial
 from jaxgan.train import run as train_run
-from runs import assert_trees_close, dynamic_fields, final_state, start, step_of, train, train_command
+from runs import (assert_trees_close, calls_of_several_steps, dynamic_fields, final_state, start,
+                  step_of, train, train_command)
 
 # Dropout masks and label noise are drawn per device (see jaxgan/games/adversarial.py), so they are off here;
 # the latents are the same whatever the device count.
@@ -105,10 +106,7 @@ def test_steps_handed_over_several_a_call_are_the_steps_one_a_call(tmp_path, mod
   came out 1 ulp apart.)"""
   config = CONFIG.replace(dataset='digits', n_critic=2, steps=11, log_every=6,
                           checkpoint_every=6, **{**CONDITIONAL, 'classes': ()})
-  calls = []
-  shard_steps = parallel.DataParallel.shard_steps
-  monkeypatch.setattr(parallel.DataParallel, 'shard_steps',
-                      lambda self, batches: calls.append(len(batches)) or shard_steps(self, batches))
+  calls = calls_of_several_steps(monkeypatch)
   for name, steps_per_call in (('one', 1), ('calls', 3)):
     train_run(config, tmp_path / name, parallel=_devices(mode, 2), progress=False,
               steps_per_call=steps_per_call)
@@ -119,8 +117,8 @@ def test_steps_handed_over_several_a_call_are_the_steps_one_a_call(tmp_path, mod
              for line in (tmp_path / run / 'metrics.jsonl').read_text().splitlines()]
             for run in ('one', 'calls')]
   assert [record['step'] for record in logged[1]] == [6, 11]
-  for calls, one in zip(*logged):
-    assert calls == pytest.approx(one, rel=RTOL)
+  for in_calls, one_a_call in zip(*logged):
+    assert in_calls == pytest.approx(one_a_call, rel=RTOL)
 
 
 def _devices(mode, count):

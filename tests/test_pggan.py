@@ -18,10 +18,10 @@ import pytest
 from flax import linen as nn
 from jax import lax
 
-from jaxgan import configs, data, games, parallel
+from jaxgan import configs, data, games
 from jaxgan.games import progressive
 from jaxgan.nets import pggan
-from runs import ROOT, assert_trees_close, final_state, main_in_process
+from runs import ROOT, assert_trees_close, calls_of_several_steps, final_state, main_in_process
 
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 
@@ -320,14 +320,10 @@ def test_steps_in_calls_of_three_stop_at_each_stage_boundary(uninterrupted, tmp_
                                                              monkeypatch):
   """`--steps-per-call 3`: steps 0-3 in one call, single steps from 3 to 6 (stage 1 starts
   after step 5), steps 6-9 and 9-12, in the fade, in one call each: the uninterrupted run's
-  state. Not bit for bit:
-  XLA compiles the steps inside a loop on their own, and Adam's moments carry the last bits'
-  differences (1.1e-6 of a first moment's scale), so within test_parallel's tolerance for sums
-  in another order."""
-  calls = []
-  shard_steps = parallel.DataParallel.shard_steps
-  monkeypatch.setattr(parallel.DataParallel, 'shard_steps',
-                      lambda self, batches: calls.append(len(batches)) or shard_steps(self, batches))
+  state. Not bit for bit: XLA compiles the steps inside a loop on their own, and Adam's moments
+  carry the last bits' differences (1.1e-6 of a first moment's scale), so within
+  test_parallel's tolerance for sums in another order."""
+  calls = calls_of_several_steps(monkeypatch)
   _train(capsys, tmp_path, '--steps', '12', '--set', 'sample_every=12', '--steps-per-call', '3')
   assert calls == [3, 3, 3]
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=2e-5)
