@@ -22,7 +22,6 @@ import errno
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -140,7 +139,6 @@ class Checkpoints:
     except Exception as error:
       if not _out_of_space(error):
         raise
-      _let_save_threads_end()
       kept = sorted(step for step in self._manager.all_steps() if step != self._saving)
       if not kept:
         intact = 'there is no earlier one'
@@ -152,18 +150,6 @@ class Checkpoints:
           f'no space left on the disk of {str(self.directory)!r}: the checkpoint at step '
           f'{self._saving} could not be written; {intact}. Free some space and run the same '
           f'command again to resume') from None
-
-
-def _let_save_threads_end(timeout: float = 30.0) -> None:
-  """Waits (at most `timeout` seconds in all) for Orbax's threads still running. After a save
-  fails, its threads for the other arrays and for the metadata go on until their own writes
-  fail; a process that exits before they end shuts Python's executors down under them, and
-  each reports a screen of 'cannot schedule new futures after interpreter shutdown' after the
-  one-line message (seen once in CI, in the full-disk test)."""
-  deadline = time.monotonic() + timeout
-  for thread in threading.enumerate():
-    if type(thread).__module__.startswith('orbax.') and thread is not threading.current_thread():
-      thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class DiskFull(OSError):
