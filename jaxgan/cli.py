@@ -1,10 +1,12 @@
 """The command line of `train.py`: flags -> `Config` -> `jaxgan.train.run`.
 
 User errors (a bad flag, an unknown preset, an unwritable workdir, an unreadable dataset) end
-with one line on stderr and exit code 2; a diverged run ends with exit code 1.
+with one line on stderr and exit code 2; a diverged run, and a run whose disk is full, end with
+one line and exit code 1.
 """
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -167,6 +169,19 @@ def _writable(workdir: Path) -> str | None:
   return None
 
 
+def _exit_at_once(code: int) -> None:
+  """Ends the process now, skipping the interpreter's shutdown: after a disk fills up, what
+  would run there can only fail on it too, each with a screen of tracebacks after the one-line
+  message. Orbax's threads for the arrays of the failed save go on writing, and Python shuts
+  its executors down under them; TensorBoard's exit hook flushes events no disk can take. What
+  was written stays: metrics.jsonl is flushed at every record, a checkpoint is complete or a
+  temporary directory that Orbax never restores, and the operating system drops the workdir's
+  lock."""
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)
+
+
 def main(argv=None) -> int:
   parser = make_parser()
   args = parser.parse_args(argv)
@@ -197,9 +212,14 @@ def main(argv=None) -> int:
   except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,
           WeightsMissing) as error:
     parser.error(str(error))
-  except (train.TrainingDiverged, DiskFull) as error:
+  except train.TrainingDiverged as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 1
+  except OSError as error:
+    if not isinstance(error, DiskFull) and error.errno != errno.ENOSPC:
+      raise
+    print(f'{parser.prog}: {error}', file=sys.stderr)
+    _exit_at_once(1)
   except train.Interrupted as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 128 + error.signum

@@ -60,8 +60,14 @@ class Logbook:
   def __enter__(self):
     return self
 
-  def __exit__(self, *exc_info):
-    self.close()
+  def __exit__(self, exc_type, exc_value, traceback):
+    if exc_type is None:
+      self.close()
+      return
+    try:  # the run already failed (a full disk, say): that error is the one to report
+      self.close()
+    except OSError:
+      pass
 
   def record(self, step: int, metrics: dict[str, float]) -> None:
     """One logged step: a line of metrics.jsonl (flushed) and a scalar per number."""

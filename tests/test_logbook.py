@@ -1,8 +1,10 @@
 """The run's own record besides checkpoints: metrics.jsonl, TensorBoard events, curves.png."""
 
+import errno
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxgan import logbook
@@ -36,6 +38,23 @@ def test_a_resumed_logbook_shows_what_the_uninterrupted_one_would(tmp_path):
   assert set(events.Tags()['scalars']) == {'d/loss', 'g/loss'}
   with Image.open(tmp_path / 'curves.png') as curves:
     assert curves.size[0] > 400 and curves.size[1] > 200
+
+
+def test_a_failing_run_reports_its_own_error_not_the_logbook_s(tmp_path):
+  """When the disk is full, closing the event file fails too (its flush). A run that is already
+  failing reports its own error (`DiskFull`, naming the intact checkpoint), not that one; a
+  run that succeeded reports the close's."""
+  def full_disk():
+    raise OSError(errno.ENOSPC, 'No space left on device')
+
+  with pytest.raises(RuntimeError, match='the run'):
+    with Logbook(tmp_path, first_step=0) as book:
+      book.record(1, {'d/loss': 1.0})
+      book._events.close = full_disk
+      raise RuntimeError('the run')
+  with pytest.raises(OSError, match='No space left'):
+    with Logbook(tmp_path, first_step=1) as book:
+      book._events.close = full_disk
 
 
 def test_every_logged_metric_has_its_panel():
