@@ -42,6 +42,9 @@ from flops import step_flops
 
 HERE = Path(__file__).parent
 PEERS = {'keras': 'tensorflow', 'torch': 'torch'}  # framework -> the module it needs
+# framework -> the architectures its peer implements: Keras the seed's DCGAN, PyTorch also the
+# reference's pix2pix and CycleGAN (`frameworks/torch_translation.py`)
+PEER_ARCHS = {'keras': ('dcgan',), 'torch': ('dcgan', 'pix2pix', 'cyclegan')}
 FRAMEWORKS = {'jaxgan', *PEERS}
 
 
@@ -99,9 +102,9 @@ def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, 
     config = config.replace(classes=tuple(str(digit) for digit in range(10)))
   size = games.build(config).image_size(stage) or config.image_size
   spec = {**dataclasses.asdict(config), 'preset': preset, 'stage': stage, 'image_size': size}
-  if config.arch != 'dcgan' and set(frameworks) - {'jaxgan'}:
-    print(f'{preset}: jaxgan only (the peers implement the seed\'s DCGAN)')
-    frameworks = ['jaxgan']
+  for framework in [f for f in frameworks if f != 'jaxgan' and config.arch not in PEER_ARCHS[f]]:
+    print(f'{preset}: no {framework} peer (it implements {", ".join(PEER_ARCHS[framework])})')
+    frameworks = [f for f in frameworks if f != framework]
   workers = [Worker(framework, spec, out / f'{framework}.log') for framework in frameworks]
   try:
     for _ in range(rounds):
@@ -179,17 +182,19 @@ def plot(rows, path: Path) -> bool:
     return False
   cases = list(dict.fromkeys((_case_name(r), r['dtype']) for r in rows))
   frameworks = list(dict.fromkeys(r['framework'] for r in rows))
+  names = {'jaxgan': 'jaxgan', 'keras': 'Keras', 'torch': 'PyTorch'}
   width = 0.8 / len(frameworks)
   fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(cases), 4))
   for i, framework in enumerate(frameworks):
     speeds = [next((r['img_per_s'] for r in rows if r['framework'] == framework
                     and (_case_name(r), r['dtype']) == case), 0) for case in cases]
-    ax.bar([c + i * width for c in range(len(cases))], speeds, width, label=framework)
+    ax.bar([c + i * width for c in range(len(cases))], speeds, width, label=names[framework])
   ax.set_xticks([c + 0.4 - width / 2 for c in range(len(cases))],
                 [f'{name}\n{d}' for name, d in cases])
   ax.set_yscale('log')
   ax.set_ylabel('train step, images/s (log)')
-  ax.set_title(f'{jax.devices()[0].device_kind}: jaxgan vs the seed in Keras vs PyTorch')
+  ax.set_title(f'{jax.devices()[0].device_kind}: '
+               + ' vs '.join(names[framework] for framework in frameworks))
   ax.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=120)

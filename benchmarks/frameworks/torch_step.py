@@ -1,4 +1,5 @@
-"""The seed's DCGAN and recipe in PyTorch, channels-last: what a PyTorch user would write.
+"""The seed's DCGAN and recipe in PyTorch, channels-last: what a PyTorch user would write. The
+translation presets (pix2pix, CycleGAN) come from `torch_translation.py`.
 
 'same' padding of the seed's 4x4 stride-2 layers is padding 1; its 5x5 output conv, padding 2.
 Adam with Keras' epsilon, binary cross-entropy on logits with the seed's label noise, and no
@@ -47,6 +48,9 @@ def make_step(spec, images):
   torch.manual_seed(0)
   device = 'cuda' if torch.cuda.is_available() else 'cpu'
   torch.set_default_device(device)
+  if spec['arch'] in ('pix2pix', 'cyclegan'):
+    import torch_translation
+    return torch_translation.make_step(spec, images, device)
   generator, discriminator = (net.to(memory_format=torch.channels_last)
                               for net in networks(spec))
   d_opt = torch.optim.Adam(discriminator.parameters(), spec['d_lr'],
