@@ -9,8 +9,9 @@
 #    (Keras too where TensorFlow is installed), 4 rounds of 50 steps: a step is milliseconds;
 # 3. loop_cost.json: the loop's own cost per step (loop_cost.py), one step a call and 8 steps a
 #    call (--steps-per-call 8), and loop_parts.txt, the host time of each of its parts;
-# 4. families/CASE/: every family's step (throughput.py, jaxgan alone), one process per case,
-#    the reference's StyleGAN2 CIFAR-10 configuration last.
+# 4. families/CASE/: every family's step (throughput.py), one process per case, pix2pix and
+#    CycleGAN against their PyTorch peers, the others jaxgan alone; the reference's StyleGAN2
+#    CIFAR-10 configuration last.
 # Each part's output goes to OUT_DIR/PART.txt; the tables are printed at the end. With
 # DEADLINE=SECONDS, no part runs past that many seconds from the start (a lease's limit).
 set -u
@@ -56,7 +57,7 @@ part loop_parts 30 python3 benchmarks/loop_cost.py --parts --presets mlp2d --rep
 for case in stylegan2:32 cyclegan:16 pix2pix:32 pggan:64@2 digits:64 conditional:64 \
     stylegan2_cifar:64; do
   part "family_${case//[:@]/_}" 150 python3 benchmarks/throughput.py --cases "$case" \
-    --frameworks jaxgan --dtypes float32 --rounds 2 --steps 16 --peak-size 8192 \
+    --frameworks jaxgan,torch --dtypes float32 --rounds 2 --steps 16 --peak-size 8192 \
     --out "$out/families/${case//[:@]/_}"
 done
 
