@@ -34,9 +34,14 @@ from runs import dynamic_fields, final_state, one_device  # noqa: E402
 
 FIXTURE = Path(__file__).parent / 'fixtures' / 'presets_pinned.npz'
 STEPS = {'digits': 3, 'wgan_gp': 2, 'mlp2d': 5}
-# Each leaf within this fraction of its largest magnitude, element by element, bounds what a
-# fingerprint may move (float rounding on another CPU or XLA version is about 1e-6 here).
+# The metrics within this fraction of their values, and each state leaf within STATE_RTOL of its
+# largest magnitude, element by element (which bounds what its fingerprint may move). Float
+# rounding differs between CPUs and XLA versions: on the machine that recorded the fixture it
+# was about 1e-6; on an AVX2-only AMD EPYC the metrics moved by less than 1e-4 and the state by
+# up to 3.5e-4 (the generator's Adam moments of `digits`, whose gradients flow through the
+# discriminator's two earlier steps). A change of the computation moves them by far more.
 RTOL = 1e-4
+STATE_RTOL = 1e-3
 DIAGNOSTICS = ('grad_norm/', 'd/real_accuracy', 'd/fake_accuracy', 'lr/')  # logged since then
 
 
@@ -83,24 +88,34 @@ def _fingerprint(name: str, leaf: np.ndarray) -> np.ndarray:
                    *(_projections(name, flat.size) @ flat)])
 
 
-def _bounds(name: str, pinned: np.ndarray) -> np.ndarray:
-  """How far each fingerprint entry may move when every element moves by RTOL of the scale."""
+def _bounds(name: str, pinned: np.ndarray, learning_rate: float) -> np.ndarray:
+  """How far each fingerprint entry may move when every element moves by STATE_RTOL of the scale.
+
+  A parameter's scale is at least the learning rate: the parameter is its initial value plus
+  Adam steps of about that size, and its rounding is theirs, even where the steps cancel to far
+  less (`digits`' discriminator output bias, zero at the start, is -3.2e-6 after three steps of
+  2e-4: on an AVX2-only AMD EPYC it came out 1.2e-4 of that value away from the recording, 2e-6
+  of one step). A change of the computation moves it by a step or more."""
   size, scale = int(pinned[0]), pinned[1]
+  if name.startswith(("['g_params']", "['d_params']", "['g_ema_params']")):
+    scale = max(scale, learning_rate)
   weights = np.array([0.0, 1.0, size, *np.abs(_projections(name, size)).sum(1)])
-  return RTOL * scale * weights
+  return STATE_RTOL * scale * weights
 
 
 @pytest.mark.parametrize('preset', list(STEPS))
 def test_presets_compute_what_they_computed_before_the_refactor(preset, tmp_path):
   pinned = np.load(FIXTURE)
   now = _train(preset, tmp_path)
+  config = configs.get(preset)
+  learning_rate = min(config.g_lr, config.d_lr)
   names = sorted(name for name in pinned.files if name.startswith(f'{preset}/'))
   assert sorted(now) == names, 'the state or the metrics have other leaves than pinned'
   for name in names:
     if '/metrics/' in name:
       np.testing.assert_allclose(now[name], pinned[name], rtol=RTOL, err_msg=name)
     else:
-      bounds = _bounds(name.split('/state/')[1], pinned[name])
+      bounds = _bounds(name.split('/state/')[1], pinned[name], learning_rate)
       assert np.all(np.abs(now[name] - pinned[name]) <= bounds), (name, now[name], pinned[name])
 
 
