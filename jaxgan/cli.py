@@ -183,6 +183,9 @@ def _exit_at_once(code: int) -> None:
 
 
 def main(argv=None) -> int:
+  """Runs the command with `argv` (default: the process's arguments) and returns its exit code.
+  As a command (no `argv`), a full disk ends the process at once (`_exit_at_once`); called from
+  code with `argv`, it returns 1 and leaves the caller's process running."""
   parser = make_parser()
   args = parser.parse_args(argv)
   config = build_config(args, parser)
@@ -219,7 +222,9 @@ def main(argv=None) -> int:
     if not isinstance(error, DiskFull) and error.errno != errno.ENOSPC:
       raise
     print(f'{parser.prog}: {error}', file=sys.stderr)
-    _exit_at_once(1)
+    if argv is None:
+      _exit_at_once(1)
+    return 1
   except train.Interrupted as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 128 + error.signum

@@ -110,6 +110,21 @@ def test_unwritable_workdir(tmp_path):
     assert _train('--workdir', str(readonly / 'run')).returncode == 2
 
 
+def test_a_full_disk_called_from_code_returns_and_the_caller_lives_on(tmp_path, capsys,
+                                                                      monkeypatch):
+  """As a command a full disk ends the process at once (`test_checkpoint.py` runs one on a
+  tiny tmpfs); `main(argv)` called from code (a notebook, a script) returns 1 after the same
+  one line, and the caller's process goes on."""
+  from jaxgan import train
+  from jaxgan.checkpoint import DiskFull
+
+  def full(*args, **kwargs):
+    raise DiskFull('no space left on device: step 8 could not be written; step 4 is intact')
+
+  monkeypatch.setattr(train, 'run', full)
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--steps', '1')
+  assert code == 1 and err.count('\n') == 1 and 'step 4 is intact' in err, err
+
 
 COMMANDS = {'jaxgan-train': 'jaxgan.cli:main', 'jaxgan-sample': 'jaxgan.sample:main',
             'jaxgan-evaluate': 'jaxgan.evaluate.__main__:main',
