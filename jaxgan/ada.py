@@ -91,16 +91,41 @@ def rotate3d(v, theta, n):
 
 # ---------------------------------------------------------------- parameters
 
+DRAW_COLUMNS = 8  # the most columns of one kind a matrix below takes (geometric: 8 choices)
+
+
 def _draws(key, n: int, percentile: float | None):
-  """(uniform(shape), normal(shape)) draws from `key`, or with `percentile` the reference's
-  `debug_percentile` values: the percentile itself and erfinv(2 percentile - 1)."""
-  keys = iter(jax.random.split(key, 16))
+  """Three makers of [n] or [n, k] draws for one matrix: `uniform(shape)`, `normal(shape)`
+  (with `percentile`, the reference's `debug_percentile` values: the percentile itself and
+  erfinv(2 percentile - 1)) and `chosen(probability, shape)`, which is never fixed.
+
+  Each kind is one [n, DRAW_COLUMNS] draw handed out a column at a time: three random calls per
+  matrix where a call per value made ADA the largest part of the StyleGAN2 step's compile time
+  (each call is a loop of its own in XLA:CPU's program; the draws' values are as random)."""
+  k_uniform, k_normal, k_chosen = jax.random.split(key, 3)
   if percentile is None:
-    return (lambda shape=(n,): jax.random.uniform(next(keys), shape),
-            lambda shape=(n,): jax.random.normal(next(keys), shape))
-  fixed = statistics.NormalDist().inv_cdf(percentile) / math.sqrt(2)  # erfinv(2 percentile - 1)
-  return (lambda shape=(n,): jnp.full(shape, percentile, jnp.float32),
-          lambda shape=(n,): jnp.full(shape, fixed, jnp.float32))
+    uniforms = jax.random.uniform(k_uniform, (n, DRAW_COLUMNS))
+    normals = jax.random.normal(k_normal, (n, DRAW_COLUMNS))
+  else:
+    fixed = statistics.NormalDist().inv_cdf(percentile) / math.sqrt(2)  # erfinv(2 pct - 1)
+    uniforms = jnp.full((n, DRAW_COLUMNS), percentile, jnp.float32)
+    normals = jnp.full((n, DRAW_COLUMNS), fixed, jnp.float32)
+  choices = jax.random.uniform(k_chosen, (n, DRAW_COLUMNS))
+
+  def columns(values):
+    used = 0
+
+    def take(shape=(n,)):
+      nonlocal used
+      count = math.prod(shape[1:])
+      if used + count > DRAW_COLUMNS:
+        raise ValueError(f'a matrix takes more than DRAW_COLUMNS = {DRAW_COLUMNS} draws of a kind')
+      used += count
+      return values[:, used - count:used].reshape(shape)
+    return take
+
+  uniform, normal, choice = columns(uniforms), columns(normals), columns(choices)
+  return uniform, normal, lambda probability, shape=(n,): choice(shape) < probability
 
 
 def geometric_matrix(key, n: int, height: int, width: int, p, enabled=BLIT + GEOM,
@@ -108,10 +133,7 @@ def geometric_matrix(key, n: int, height: int, width: int, p, enabled=BLIT + GEO
   """Each image's inverse transform G_inv (output pixel -> input pixel), [n, 3, 3], with the
   `enabled` transformations drawn as the reference draws them (`percentile`: every value fixed
   as the reference's `debug_percentile` fixes it; whether each applies is still drawn)."""
-  k_values, k_chosen = jax.random.split(key)
-  uniform, normal = _draws(k_values, n, percentile)
-  chosen_draw, _ = _draws(k_chosen, n, None)
-  chosen = lambda probability, shape=(n,): chosen_draw(shape) < probability
+  uniform, normal, chosen = _draws(key, n, percentile)
   g = jnp.broadcast_to(jnp.eye(3), (n, 3, 3))
   if 'xflip' in enabled:
     i = jnp.where(chosen(p), jnp.floor(uniform() * 2), 0.0)
@@ -143,10 +165,8 @@ def geometric_matrix(key, n: int, height: int, width: int, p, enabled=BLIT + GEO
 
 def color_matrix(key, n: int, channels: int, p, enabled=COLOR, percentile: float | None = None):
   """Each image's colour transform C (color_in -> color_out, homogeneous), [n, 4, 4]."""
-  k_values, k_chosen = jax.random.split(key)
-  uniform, normal = _draws(k_values, n, percentile)
-  chosen_draw, _ = _draws(k_chosen, n, None)
-  chosen = lambda: chosen_draw() < p
+  uniform, normal, choice = _draws(key, n, percentile)
+  chosen = lambda: choice(p)
   v = jnp.asarray(LUMA_AXIS)
   vv = jnp.outer(v, v)
   c = jnp.broadcast_to(jnp.eye(4), (n, 4, 4))

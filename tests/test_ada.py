@@ -55,6 +55,26 @@ def test_each_transformation_applies_with_probability_p():
   assert 0.2 < changed.mean() < 0.3, changed.mean()
 
 
+def test_each_draw_of_a_matrix_is_its_own():
+  """A matrix's values come from three [n, DRAW_COLUMNS] draws handed out a column at a time:
+  successive draws are uncorrelated, each kind from its own key, a fixed percentile fixes the
+  values but not the choices, and a matrix asking for more columns than there are is an error."""
+  n = 2000
+  uniform, normal, chosen = ada._draws(jax.random.key(0), n, None)
+  draws = [uniform(), uniform((n, 2)), normal(), normal((n, 2)), chosen(0.5), chosen(0.5, (n, 1))]
+  columns = np.concatenate([np.asarray(d, np.float32).reshape(n, -1) for d in draws], 1)
+  correlation = np.corrcoef(columns.T) - np.eye(columns.shape[1])
+  assert np.abs(correlation).max() < 0.1, np.abs(correlation).max()
+  assert 0.45 < columns[:, -2:].mean() < 0.55
+  fixed_uniform, fixed_normal, fixed_chosen = ada._draws(jax.random.key(0), n, 0.8)
+  np.testing.assert_allclose(fixed_uniform(), 0.8)
+  np.testing.assert_allclose(fixed_normal(), 0.5951, atol=1e-4)  # erfinv(0.6)
+  assert 0.75 < float(np.mean(fixed_chosen(0.8))) < 0.85
+  normal((n, ada.DRAW_COLUMNS - 3))  # the columns left
+  with pytest.raises(ValueError, match='DRAW_COLUMNS'):
+    normal()
+
+
 def test_gradients_flow_through_the_pipeline():
   images = jax.random.uniform(jax.random.key(0), (4, 16, 16, 3))
   augment = ada.pipeline('bgc')
