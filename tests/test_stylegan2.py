@@ -336,14 +336,16 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   fresh optimizer states and step; `freeze_d` keeps the discriminator's first layers (the
   reference's numbering: fromrgb, conv0, conv1, skip of the first block, ...) as they were.
   Shapes that differ are one line naming the tensor. (One test, so that the conditional run is
-  trained once: each tiny StyleGAN2 step takes about 25 s to compile here.)"""
+  trained once; both runs freeze the same layers and differ only in their seeds, so they run one
+  compiled step: a tiny StyleGAN2 step takes 30-45 s to compile here.)"""
   from jaxgan import convert
   from jaxgan.sample import Generator
   from jaxgan.train import run
   from runs import TINY as TINY_FLAGS
-  from runs import final_state, main_in_process, one_device
+  from runs import final_state, main_in_process, one_device, start
   # Without ADA, a third of each program's compile time (the resume test trains with it).
-  config = _tiny_config().replace(conditional=True, augment='', steps=2, checkpoint_every=2)
+  config = _tiny_config().replace(conditional=True, augment='', steps=2, checkpoint_every=2,
+                                  freeze_d=2)
   run(config, tmp_path / 'source', progress=False, parallel=one_device())
   generator = Generator(tmp_path / 'source')
   threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
@@ -351,13 +353,16 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   assert threes.shape == (4, 8, 8, 1) and not np.allclose(threes, sevens)
 
   source = final_state(tmp_path / 'source')
-  run(config.replace(freeze_d=2), tmp_path / 'tuned', progress=False, parallel=one_device(),
+  tuned_config = config.replace(seed=config.seed + 1)  # fresh weights differ from the source's
+  run(tuned_config, tmp_path / 'tuned', progress=False, parallel=one_device(),
       init_from=tmp_path / 'source')
   state = final_state(tmp_path / 'tuned')
   assert int(state.step) == 2
+  fresh = start(generator.config.replace(seed=tuned_config.seed)).params['D']  # with its classes
   d0, d1 = source.params['D'], state.params['D']
-  for layer in ('fromrgb', 'conv0'):  # frozen: the first two layers of b8
+  for layer in ('fromrgb', 'conv0'):  # frozen: the first two layers of b8, the source's
     np.testing.assert_array_equal(d1['b8'][layer]['weight'], d0['b8'][layer]['weight'])
+    assert not np.allclose(fresh['b8'][layer]['weight'], d0['b8'][layer]['weight'])
   for block, layer in (('b8', 'conv1'), ('b8', 'skip'), ('b4', 'conv')):
     assert not np.allclose(d1[block][layer]['weight'], d0[block][layer]['weight'])
   assert not np.allclose(state.params['G']['synthesis']['b8']['conv1']['weight'],
