@@ -141,14 +141,11 @@ def path_length(weight: float = 2.0, decay: float = 0.01, every: int = 4,
   """
   def apply(mean_length, view: GeneratorView, key, step):
     def value():
-      if batch_shrink > 1:
-        codes = view.codes[:max(view.codes.shape[0] // batch_shrink, 1)]
-        fake = view.generate(codes)
-      else:
-        codes, fake = view.codes, view.fake
+      codes = view.codes[:max(view.codes.shape[0] // batch_shrink, 1)]
+      fake, pull_back = jax.vjp(view.generate, codes)  # J^T y without a second forward pass
       pixels = math.prod(fake.shape[1:-1]) if fake.ndim > 2 else 1
       directions = jax.random.normal(key, fake.shape, fake.dtype) / math.sqrt(pixels)
-      grads = jax.grad(lambda c: jnp.sum(view.generate(c) * directions))(codes)
+      grads, = pull_back(directions)
       squared = jnp.square(grads.astype(jnp.float32)).sum(-1)
       lengths = jnp.sqrt(squared.reshape(squared.shape[0], -1).mean(1))
       new_mean = mean_length + decay * (view.mean(jax.lax.stop_gradient(lengths)) - mean_length)
