@@ -1,6 +1,6 @@
 """The tests' processes: eight simulated CPU devices each (training subprocesses keep their
 own), one XLA compilation cache for the session, shared by pytest's workers and the train.py
-processes the tests start, and LLVM at -O1 for all of them (below).
+processes the tests start, and LLVM at -O0 for all of them (below).
 
 Many tests compile the same tiny steps again, in these processes and in the train.py processes
 they start; with the cache each program compiles once. The cache starts empty for every session,
@@ -20,14 +20,17 @@ if SHARED not in os.environ:  # the first process of the session (pytest-xdist's
 CACHE = os.environ[SHARED]
 os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # read by jax at import, here and in subprocesses
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
-# The tests compile many programs and run few steps of each: with LLVM at -O1 XLA:CPU compiles
-# them faster (a tiny StyleGAN2's initialisation 5.1 s -> 2.1 s, its step 22.9 s -> 20.3 s,
-# measured on a 2-core AMD EPYC) and runs them about as fast. The results do not depend on it
-# beyond float rounding, which every comparison here tolerates or shares (both sides compiled
-# alike). Set in the environment, so the train.py processes the tests start compile alike.
-if '--xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
-  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
-                             + ' --xla_backend_optimization_level=1').strip()
+# The tests compile many programs and run few steps of each: with LLVM at -O0 XLA:CPU compiles
+# them in about half the time (the tests' tiny StyleGAN2 step 39.9 s at -O1, 20.6 s at -O0; the
+# whole suite 1,909 s at -O1, 1,244 s at -O0, one session on a 2-core AMD EPYC) and runs them
+# slower, which few steps do not feel; a process that trains at real size takes
+# `runs.real_size_environment()`. Results differ from other levels by float rounding only (seen:
+# the last bit of one normal draw in 32), which every comparison here tolerates or shares (both
+# sides compiled alike). Set in the environment, so the train.py processes the tests start compile
+# alike.
+LEVEL = '--xla_backend_optimization_level'
+if LEVEL not in os.environ.get('XLA_FLAGS', ''):
+  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + f' {LEVEL}=0').strip()
 
 import jax  # noqa: E402
 

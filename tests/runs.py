@@ -2,6 +2,7 @@
 reading back what they saved."""
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,15 @@ def train_command(workdir, *args):
 def train(workdir, *args, **kwargs):
   return subprocess.run(train_command(workdir, *args), capture_output=True, text=True,
                         timeout=300, **kwargs)
+
+
+def real_size_environment() -> dict:
+  """This process's environment with XLA's default LLVM optimization, for a train.py process
+  that trains a real preset for many steps: the tests' -O0 (`conftest.py`) compiles faster and
+  runs slower, a trade worth making only for few steps."""
+  flags = [flag for flag in os.environ.get('XLA_FLAGS', '').split()
+           if not flag.startswith('--xla_backend_optimization_level')]
+  return {**os.environ, 'XLA_FLAGS': ' '.join(flags)}
 
 
 def final_state(workdir, game=None):

@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runs import main_in_process
+from runs import main_in_process, real_size_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _train(*args, cwd=ROOT):
+def _train(*args, cwd=ROOT, env=None):
   return subprocess.run([sys.executable, str(ROOT / 'train.py'), *args], cwd=cwd,
-                        capture_output=True, text=True, timeout=600)
+                        capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   """A reduced default run: 250 steps of the default preset already yield classifiable digits."""
-  result = _train('--workdir', str(tmp_path), '--steps', '250', '--no-progress')
+  result = _train('--workdir', str(tmp_path), '--steps', '250', '--no-progress',
+                  env=real_size_environment())
   assert result.returncode == 0, result.stderr
   config = json.loads((tmp_path / 'config.json').read_text())
   assert config['name'] == 'digits' and config['steps'] == 250
