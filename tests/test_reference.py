@@ -99,8 +99,8 @@ def test_train_step_equals_the_peer_step(peer):
   config = CONFIGS[peer]
   generator, discriminator, state = _start_state(config)
   k_d, k_g = jax.random.split(jax.random.fold_in(state.key, 0))  # the draws the peers were fed
-  # The same draws: a float's last bit may differ with how LLVM compiled the normal's erfinv
-  # (the tests compile at -O0; `conftest.py`); any other key would differ entirely.
+  # The same draws: a float's last bit may differ with LLVM's optimization level (the tests
+  # compile at -O0, `conftest.py`); any other key would give other values entirely.
   np.testing.assert_allclose(
       jax.random.normal(jax.random.split(jax.random.fold_in(k_d, 0), 5)[0],
                         FIXTURE['draws/z_d'].shape), FIXTURE['draws/z_d'], rtol=1e-6)

@@ -337,7 +337,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   reference's numbering: fromrgb, conv0, conv1, skip of the first block, ...) as they were.
   Shapes that differ are one line naming the tensor. (One test, so that the conditional run is
   trained once; both runs freeze the same layers and differ only in their seeds, so they run one
-  compiled step: a tiny StyleGAN2 step takes 30-45 s to compile here.)"""
+  compiled step: a tiny StyleGAN2 step takes 20-45 s to compile here.)"""
   from jaxgan import convert
   from jaxgan.sample import Generator
   from jaxgan.train import run
