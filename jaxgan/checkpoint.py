@@ -167,15 +167,20 @@ def _out_of_space(error: BaseException) -> bool:
   return False
 
 
-class _DropFullDiskReports(logging.Filter):
-  """Drops the log records that Orbax's save threads and asyncio write about a full disk
-  (screens of tracebacks, one per array in flight): `DiskFull` says it in one line."""
+class _DropFailedIoReports(logging.Filter):
+  """Drops the log records that Orbax's threads and asyncio write about failed I/O that jaxgan
+  reports in one line: a full disk (screens of tracebacks, one per array in flight; `DiskFull`)
+  and the other reads of a damaged checkpoint, still in flight when the first one failed
+  (asyncio's 'Task exception was never retrieved' for each `async_deserialize`; the first
+  failure is the one `newest_readable` reports)."""
 
   def filter(self, record: logging.LogRecord) -> bool:
     text = record.getMessage()
     if record.exc_info and record.exc_info[1] is not None:
       text += str(record.exc_info[1])
-    return not ('RESOURCE_EXHAUSTED' in text or 'No space left on device' in text)
+    if 'RESOURCE_EXHAUSTED' in text or 'No space left on device' in text:
+      return False
+    return not ('Task exception was never retrieved' in text and 'async_deserialize' in text)
 
 
 def _quiet_failed_io_reports() -> None:
@@ -183,8 +188,8 @@ def _quiet_failed_io_reports() -> None:
   line of `DiskFull` or of a damaged checkpoint says what the screens of reports would."""
   for name in ('absl', 'asyncio'):
     logger = logging.getLogger(name)
-    if not any(isinstance(f, _DropFullDiskReports) for f in logger.filters):
-      logger.addFilter(_DropFullDiskReports())
+    if not any(isinstance(f, _DropFailedIoReports) for f in logger.filters):
+      logger.addFilter(_DropFailedIoReports())
   _silence_closed_event_loops()
 
 

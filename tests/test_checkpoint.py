@@ -498,3 +498,20 @@ def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterru
                                  '--steps', '30')
   assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
   assert not (tmp_path / 'run' / 'checkpoints_damaged').exists()
+
+
+def test_stray_reports_of_a_damaged_checkpoints_other_reads_are_dropped():
+  """When one read of a damaged checkpoint fails, its other reads still in flight fail later and
+  asyncio logs each as 'Task exception was never retrieved': dropped (the run says it in one
+  line). The same report of any other task still reaches the log."""
+  import logging
+
+  from jaxgan import checkpoint
+  checkpoint._quiet_failed_io_reports()
+  logger = logging.getLogger('asyncio')
+  record = lambda coroutine: logger.makeRecord(
+      'asyncio', logging.ERROR, __file__, 0, 'Task exception was never retrieved\nfuture: '
+      f"<Task finished name='Task-106' coro=<{coroutine}() done> exception=ValueError("
+      "'OUT_OF_RANGE: Error reading byte range')>", None, None)
+  assert not logger.filter(record('async_deserialize'))
+  assert logger.filter(record('some_other_task'))
