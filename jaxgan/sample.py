@@ -32,7 +32,8 @@ from PIL import Image
 
 from jaxgan import games
 from jaxgan.checkpoint import Checkpoints, Unreadable
-from jaxgan.cli import OneLineErrorParser, positive_int
+from jaxgan.cli import (OneLineErrorParser, add_compile_cache_flag, positive_int,
+                        use_compile_cache)
 from jaxgan.config import Config, UnknownFields
 from jaxgan.images import save_grid, save_scatter, to_uint8
 
@@ -326,7 +327,10 @@ def main(argv=None) -> int:
   parser.add_argument('--frames', type=positive_int, default=16, metavar='F',
                       help='with --interpolate: frames from each latent to the next '
                            '(default: %(default)s)')
+  add_compile_cache_flag(parser)
   args = parser.parse_args(argv)
+  if problem := use_compile_cache(args.compile_cache):
+    parser.error(problem)
   if args.rows or args.cols:
     return _style_mixing(parser, args)
   if args.interpolate:

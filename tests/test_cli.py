@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from runs import main_in_process, real_size_environment
+from runs import TINY, main_in_process, real_size_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,6 +130,35 @@ def test_a_full_disk_called_from_code_returns_and_the_caller_lives_on(tmp_path, 
 COMMANDS = {'jaxgan-train': 'jaxgan.cli:main', 'jaxgan-sample': 'jaxgan.sample:main',
             'jaxgan-evaluate': 'jaxgan.evaluate.__main__:main',
             'jaxgan-translate': 'jaxgan.translate:main', 'jaxgan-convert': 'jaxgan.convert:main'}
+
+
+def test_a_second_run_loads_its_programs_from_the_compile_cache(tmp_path):
+  """With no cache set up, train.py keeps the programs it compiles under
+  ~/.cache/jaxgan/xla, and a second run of the same config loads its step from there; with
+  `--compile-cache none` it keeps nothing; a cache it cannot write is one line and exit 2."""
+  home = tmp_path / 'home'
+  environment = {name: value for name, value in os.environ.items()
+                 if name != 'JAX_COMPILATION_CACHE_DIR'}  # the tests' own cache (conftest.py)
+  # JAX names each persistent cache hit at warning level when it logs compilations.
+  environment.update(HOME=str(home), JAX_LOG_COMPILES='1')
+  cache = home / '.cache' / 'jaxgan' / 'xla'
+  hit = "Persistent compilation cache hit for 'jit_train_step'"
+
+  def run(name, *flags):
+    result = _train('--workdir', str(tmp_path / name), *TINY, '--steps', '1', *flags,
+                    env=environment)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+  assert hit not in run('without', '--compile-cache', 'none') and not cache.exists()
+  assert hit not in run('first')
+  assert len(list(cache.glob('jit_train_step-*-cache'))) == 1
+  assert hit in run('second')
+  blocker = tmp_path / 'file'
+  blocker.write_text('')
+  result = _train('--workdir', str(tmp_path / 'run'), '--compile-cache', str(blocker / 'xla'))
+  assert result.returncode == 2
+  assert result.stderr.count('\n') == 1 and 'cannot write to --compile-cache' in result.stderr
 
 
 def test_pip_installs_the_commands():
