@@ -52,8 +52,9 @@ def add_compile_cache_flag(parser: argparse.ArgumentParser) -> None:
 def use_compile_cache(choice: str | None) -> str | None:
   """Turns on JAX's persistent compilation cache, so that a run (or a resume) of programs an
   earlier run compiled loads them from disk instead of compiling them again: the `stylegan2`
-  preset's step takes over a minute to compile on a 2-core CPU (README, Performance). As
-  MaxText keeps its `jax_cache_dir` (`MaxText/configs/base.yml`). `choice`: a folder, 'none',
+  preset's step takes over a minute to compile on a 2-core CPU (README, StyleGAN2 and ADA).
+  MaxText keeps one by default too (`jax_cache_dir` in AI-Hypercomputer/maxtext's
+  `MaxText/configs/base.yml`). `choice`: a folder, 'none',
   or None for JAX's own setting (`JAX_COMPILATION_CACHE_DIR`) when there is one, else
   `DEFAULT_COMPILE_CACHE` (quietly off when that cannot be written). The cache is bounded by
   `COMPILE_CACHE_LIMIT` unless JAX's `jax_compilation_cache_max_size` says otherwise; programs
