@@ -165,7 +165,13 @@ def plot_curves(records: list[dict], path: Path) -> None:
     return
   columns = min(3, len(drawn))
   rows = math.ceil(len(drawn) / columns)
-  figure = Figure(figsize=(5 * columns, 3.2 * rows), layout='constrained')
+  width, height = 5 * columns, 3.2 * rows
+  figure = Figure(figsize=(width, height))
+  # Margins fixed in inches, not a layout engine: matplotlib's constrained layout measured every
+  # tick label once more and took half of each drawing (the default run's curves: 2.1 s with
+  # it, 1.1 s without, on a 2-core AMD EPYC), time the training's own thread shares.
+  figure.subplots_adjust(left=0.9 / width, right=1 - 0.15 / width, bottom=0.75 / height,
+                         top=1 - 0.4 / height, wspace=0.22, hspace=0.45)
   axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
   logarithmic = {title: log for title, _, log in PANELS}
   for ax, title in zip(axes, drawn):
