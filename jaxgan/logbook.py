@@ -90,8 +90,8 @@ class Logbook:
     self._events.add_image(tag, pixels, step, dataformats='HWC')
 
   def draw_curves(self, wait: bool = False) -> None:
-    """Redraws curves.png from the records so far, in a thread of its own (a drawing takes about
-    half a second on a CPU, which the loop does not wait for); a request while the previous
+    """Redraws curves.png from the records so far, in a thread of its own (a drawing of the
+    default run's curves takes about a second on a 2-core CPU, which the loop does not wait for); a request while the previous
     drawing is still in progress is dropped. `wait`: draw now and return when it is written."""
     if not self.writer or not self.records:
       return
