@@ -91,8 +91,9 @@ class Logbook:
 
   def draw_curves(self, wait: bool = False) -> None:
     """Redraws curves.png from the records so far, in a thread of its own (a drawing of the
-    default run's curves takes about a second on a 2-core CPU, which the loop does not wait for); a request while the previous
-    drawing is still in progress is dropped. `wait`: draw now and return when it is written."""
+    default run's curves takes about a second on a 2-core CPU, which the loop does not wait
+    for); a request while the previous drawing is still in progress is dropped. `wait`: draw
+    now and return when it is written."""
     if not self.writer or not self.records:
       return
     busy = self._painting is not None and not self._painting.done()
