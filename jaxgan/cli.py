@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from jaxgan import configs, parallel
+from jaxgan.data import DEFAULT_CACHE
 from jaxgan.config import DTYPES
 
 
@@ -38,7 +39,7 @@ def positive_int(text: str) -> int:
   return value
 
 
-DEFAULT_COMPILE_CACHE = Path('~/.cache/jaxgan/xla')
+DEFAULT_COMPILE_CACHE = DEFAULT_CACHE / 'xla'  # beside the datasets' caches
 COMPILE_CACHE_LIMIT = 4 * 2 ** 30  # bytes; the least recently used programs go first
 
 
