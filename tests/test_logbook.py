@@ -1,7 +1,10 @@
 """The run's own record besides checkpoints: metrics.jsonl, TensorBoard events, curves.png."""
 
 import errno
+import importlib.util
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -105,3 +108,16 @@ def test_the_logged_learning_rate_is_the_schedule_at_the_update_count():
                              cosine(config.d_lr, 5, 20), rtol=1e-6)
   constant = games.build(configs.get('digits'))
   assert games.learning_rates(constant, opt_state) == {'lr/G': 2e-4, 'lr/D': 2e-4}
+
+
+@pytest.mark.skipif(importlib.util.find_spec('torch') is None, reason='torch is not installed')
+def test_the_event_writer_does_not_import_torch(tmp_path):
+  """Where torch is installed, a logbook (tensorboardX) leaves it unimported, which saves seconds
+  of every run's start, and `import torch` works afterwards."""
+  script = ('import sys; from pathlib import Path; from jaxgan.logbook import Logbook; '
+            f'Logbook(Path({str(tmp_path)!r}), 0).close(); print("torch" in sys.modules); '
+            'import torch; print(torch.ones(2).sum().item())')
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr
+  assert result.stdout.split() == ['False', '2.0']
+  assert list((tmp_path / 'tensorboard').iterdir())  # the event file was written
