@@ -632,12 +632,21 @@ def digit_styles(image_size: int, channels: int, split: str = 'train'):
   return plain, thick, digits_and_classes()[1][indices].astype(np.int32)
 
 
-def _digit_split() -> dict[str, np.ndarray]:
-  """The digits' indices in the digits classifier's split (`jaxgan.evaluate.digits`)."""
+@functools.cache
+def digit_split_order() -> tuple[np.ndarray, np.ndarray]:
+  """The digits classifier's split (`jaxgan.evaluate.digits`): the indices of its 1,347
+  training digits and of its 450 held-out ones, in the order scikit-learn's stratified
+  `train_test_split` (random_state 0) gives them, which is the order the classifier is fitted
+  in."""
   from sklearn.model_selection import train_test_split
   target = digits_and_classes()[1]
-  train, holdout = train_test_split(np.arange(len(target)), test_size=450, random_state=0,
-                                    stratify=target)
+  return tuple(train_test_split(np.arange(len(target)), test_size=450, random_state=0,
+                                stratify=target))
+
+
+def _digit_split() -> dict[str, np.ndarray]:
+  """The digits' indices in the digits classifier's split, sorted."""
+  train, holdout = digit_split_order()
   return {'train': np.sort(train), 'holdout': np.sort(holdout)}
 
 

@@ -16,6 +16,21 @@ def test_digits_are_the_real_sklearn_digits():
   np.testing.assert_array_equal(labelled['label'], load_digits().target)
 
 
+def test_the_digits_classifiers_split_is_scikit_learns():
+  """The split `jaxgan.evaluate.digits` fits and checks its classifier on, in scikit-learn's
+  order (which the classifier's calibration folds follow), computed from the shipped file."""
+  from sklearn.datasets import load_digits
+  from sklearn.model_selection import train_test_split
+
+  from jaxgan.evaluate import digits
+  loaded = load_digits()
+  expected = train_test_split(loaded.data, loaded.target, test_size=450, random_state=0,
+                              stratify=loaded.target)
+  for ours, theirs in zip(digits._split(), expected, strict=True):
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_digits_resized_and_converted_to_rgb():
   images = data.load_dataset('digits', 16, 3)
   assert images.shape == (1797, 16, 16, 3)
