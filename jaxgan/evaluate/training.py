@@ -10,6 +10,7 @@ Two feature spaces, as `Config.eval_features` chooses (auto: digits on the digit
 Both log precision and recall (k = 3) too; the best checkpoint is the one of the lowest distance.
 """
 
+import functools
 from pathlib import Path
 from typing import Callable
 
@@ -26,18 +27,20 @@ def evaluation(config, examples, workdir: Path, inception_weights: str | None = 
                ) -> Callable[[np.ndarray], dict]:
   """`evaluate(samples in [0, 1]) -> {METRICS[space]: distance, 'eval/precision': ...,
   'eval/recall': ...}`; `WeightsMissing` (one line) when Inception's weights are not there."""
-  if config.eval_space == 'digits':
-    from jaxgan.evaluate import digits
-    real, features = digits.digit_features(digits.real_digits('train')), digits.digit_features
-  else:
+  if config.eval_space == 'digits':  # computed at the first evaluation: a run stopped before
+    from jaxgan.evaluate import digits  # it skips scikit-learn's import (1.4 s of its start)
+    real = functools.cache(lambda: digits.digit_features(digits.real_digits('train')))
+    features = digits.digit_features
+  else:  # loaded at once: missing weights are one line at the start, not one later
     from jaxgan.evaluate import inception
     params = inception.load_weights(inception_weights)
     features = lambda images: inception.pool3_features(params, images)
-    real = _real_features(config, examples, features, workdir)
+    real_features = _real_features(config, examples, features, workdir)
+    real = lambda: real_features
   metric = METRICS[config.eval_space]
 
   def evaluate(samples):
-    report = metrics.compare(real, features(samples), ('fid', 'pr'))
+    report = metrics.compare(real(), features(samples), ('fid', 'pr'))
     return {metric: report['fid'], 'eval/precision': report['precision'],
             'eval/recall': report['recall']}
   return evaluate
