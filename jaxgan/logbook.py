@@ -74,6 +74,7 @@ class Logbook:
     self._curves_path = workdir / 'curves.png'
     self._painter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='jaxgan-curves')
     self._painting = None
+    self._drawn = 0  # how many records the latest drawing drew
 
   def __enter__(self):
     return self
@@ -111,15 +112,18 @@ class Logbook:
     """Redraws curves.png from the records so far, in a thread of its own (a drawing of the
     default run's curves takes about a second on a 2-core CPU, which the loop does not wait
     for); a request while the previous drawing is still in progress is dropped. `wait`: draw
-    now and return when it is written."""
+    now and return when it is written. Records drawn already are not drawn again (a run's last
+    sample grid and its close ask for the same drawing)."""
     if not self.writer or not self.records:
       return
     busy = self._painting is not None and not self._painting.done()
     if busy and not wait:
       return
-    if busy:
-      self._painting.result()
-    self._painting = self._painter.submit(plot_curves, list(self.records), self._curves_path)
+    if self._painting is None or self._drawn != len(self.records):
+      if busy:
+        self._painting.result()
+      self._painting = self._painter.submit(plot_curves, list(self.records), self._curves_path)
+      self._drawn = len(self.records)
     if wait:
       self._painting.result()
 

@@ -121,3 +121,20 @@ def test_the_event_writer_does_not_import_torch(tmp_path):
   assert result.returncode == 0, result.stderr
   assert result.stdout.split() == ['False', '2.0']
   assert list((tmp_path / 'tensorboard').iterdir())  # the event file was written
+
+
+def test_curves_are_drawn_again_only_for_new_records(tmp_path, monkeypatch):
+  """A run's last sample grid asks for a drawing and its close asks again: drawn once; a record
+  logged in between is drawn."""
+  drawn = []
+  monkeypatch.setattr(logbook, 'plot_curves', lambda records, path: drawn.append(len(records)))
+  (tmp_path / 'a').mkdir(), (tmp_path / 'b').mkdir()
+  with Logbook(tmp_path / 'a', first_step=0) as book:
+    book.record(1, {'d/loss': 1.0})
+    book.draw_curves()
+  assert drawn == [1]
+  with Logbook(tmp_path / 'b', first_step=0) as book:
+    book.record(1, {'d/loss': 1.0})
+    book.draw_curves(wait=True)
+    book.record(2, {'d/loss': 0.5})
+  assert drawn == [1, 1, 2]
