@@ -68,9 +68,10 @@ class Logbook:
     self.records = _kept_records(self._metrics_path, first_step)
     self._metrics_path.write_text(''.join(json.dumps(r) + '\n' for r in self.records))
     self._metrics = self._metrics_path.open('a')
-    self._events = _summary_writer()(str(workdir / 'tensorboard'),
-                                 purge_step=first_step + 1 if first_step else None,
-                                 filename_suffix=f'.{os.getpid()}.{first_step}')
+    summary_writer = _summary_writer()
+    self._events = summary_writer(str(workdir / 'tensorboard'),
+                                  purge_step=first_step + 1 if first_step else None,
+                                  filename_suffix=f'.{os.getpid()}.{first_step}')
     self._curves_path = workdir / 'curves.png'
     self._painter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='jaxgan-curves')
     self._painting = None
