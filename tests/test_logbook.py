@@ -128,7 +128,8 @@ def test_curves_are_drawn_again_only_for_new_records(tmp_path, monkeypatch):
   logged in between is drawn."""
   drawn = []
   monkeypatch.setattr(logbook, 'plot_curves', lambda records, path: drawn.append(len(records)))
-  (tmp_path / 'a').mkdir(), (tmp_path / 'b').mkdir()
+  (tmp_path / 'a').mkdir()
+  (tmp_path / 'b').mkdir()
   with Logbook(tmp_path / 'a', first_step=0) as book:
     book.record(1, {'d/loss': 1.0})
     book.draw_curves()
