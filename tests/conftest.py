@@ -20,17 +20,23 @@ if SHARED not in os.environ:  # the first process of the session (pytest-xdist's
 CACHE = os.environ[SHARED]
 os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # read by jax at import, here and in subprocesses
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
-# The tests compile many programs and run few steps of each: with LLVM at -O0 XLA:CPU compiles
-# them in about half the time (the tests' tiny StyleGAN2 step 39.9 s at -O1, 20.6 s at -O0; the
-# whole suite 1,909 s at -O1, 1,244 s at -O0, one session on a 2-core AMD EPYC) and runs them
-# slower, which few steps do not feel; a process that trains at real size takes
-# `runs.real_size_environment()`. Results differ from other levels by float rounding only (seen:
-# the last bit of one normal draw in 32), which every comparison here tolerates or shares (both
-# sides compiled alike). Set in the environment, so the train.py processes the tests start compile
-# alike.
-LEVEL = '--xla_backend_optimization_level'
-if LEVEL not in os.environ.get('XLA_FLAGS', ''):
-  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + f' {LEVEL}=0').strip()
+# The tests compile many programs and run few steps of each, so they trade run time for compile
+# time with two XLA:CPU flags, set in the environment so that the train.py processes the tests
+# start compile alike (a process that trains at real size takes `runs.real_size_environment()`):
+# - LLVM at -O0 compiles in about half the time (the tests' tiny StyleGAN2 step 39.9 s at -O1,
+#   20.6 s at -O0; the whole suite 1,909 s at -O1, 1,244 s at -O0, one session on a 2-core AMD
+#   EPYC) and runs slower, which few steps do not feel;
+# - the classic elemental emitters instead of the MLIR fusion emitters: that step 21.3-22.8 s ->
+#   12.9-17.5 s to compile, test_game.py and test_presets_pinned.py 107.8 -> 84.0 s (same machine,
+#   one session); at real size they run slower (the default recipe 331-389 against 368-426 img/s).
+# Results differ from the defaults by float rounding only (seen: the last bit of one normal draw in
+# 32), which every comparison here tolerates or shares (both sides compiled alike).
+FAST_COMPILE_FLAGS = {'--xla_backend_optimization_level': '0',
+                      '--xla_cpu_use_fusion_emitters': 'false'}
+os.environ.setdefault('JAXGAN_TESTS_USER_XLA_FLAGS', os.environ.get('XLA_FLAGS', ''))
+for name, value in FAST_COMPILE_FLAGS.items():
+  if name not in os.environ.get('XLA_FLAGS', ''):
+    os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + f' {name}={value}').strip()
 
 import jax  # noqa: E402
 

@@ -30,12 +30,10 @@ def train(workdir, *args, **kwargs):
 
 
 def real_size_environment() -> dict:
-  """This process's environment with XLA's default LLVM optimization, for a train.py process
-  that trains a real preset for many steps: the tests' -O0 (`conftest.py`) compiles faster and
-  runs slower, a trade worth making only for few steps."""
-  flags = [flag for flag in os.environ.get('XLA_FLAGS', '').split()
-           if not flag.startswith('--xla_backend_optimization_level')]
-  return {**os.environ, 'XLA_FLAGS': ' '.join(flags)}
+  """This process's environment with the XLA flags the tests started with, for a train.py process
+  that trains a real preset for many steps: the flags `conftest.py` adds compile faster and run
+  slower, a trade worth making only for few steps."""
+  return {**os.environ, 'XLA_FLAGS': os.environ['JAXGAN_TESTS_USER_XLA_FLAGS']}
 
 
 def final_state(workdir, game=None):
