@@ -61,6 +61,7 @@ def test_rejects_kernel_not_a_multiple_of_stride():
     (3, 1, 'SAME', (4, 6)),
     (3, 2, 'VALID', (5, 2)),
     (2, 1, ((1, 0), (0, 2)), (6, 2)),
+    (1, 2, 'VALID', (2, 3)),  # a stride larger than the kernel: input pixels no patch reads
 ])
 def test_matmul_conv_matches_xla_convolution(kernel, stride, padding, channels):
   c_in, c_out = channels
@@ -70,6 +71,24 @@ def test_matmul_conv_matches_xla_convolution(kernel, stride, padding, channels):
                  conv_general_dilated=matmul_conv)
   params = jax.tree.map(lambda p: p + 0.1, reference.init(jax.random.key(1), x))
   assert_same_outputs_and_gradients(fast, reference, params, x)
+
+
+@pytest.mark.parametrize('kernel,stride,padding', [(4, 2, 'SAME'), (3, 2, 'VALID'), (3, 1, 'SAME')])
+def test_matmul_conv_second_derivatives_match_xla_convolution(kernel, stride, padding):
+  """A gradient penalty differentiates the input gradient (the patches' written-out VJP) again."""
+  x = jax.random.normal(jax.random.key(0), (2, 9, 7, 3))
+  reference = nn.Conv(5, (kernel, kernel), stride, padding=padding)
+  fast = nn.Conv(5, (kernel, kernel), stride, padding=padding, conv_general_dilated=matmul_conv)
+  params = jax.tree.map(lambda p: p + 0.1, reference.init(jax.random.key(1), x))
+
+  def penalty(module):
+    def critic(x, p):
+      return jnp.sum(jnp.tanh(module.apply(p, x)))
+    return lambda p: jnp.sum(jnp.square(jax.grad(critic)(x, p)))
+
+  for got, want in zip(jax.tree.leaves(jax.grad(penalty(fast))(params)),
+                       jax.tree.leaves(jax.grad(penalty(reference))(params))):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_matmul_conv_hands_dilation_to_xla():

@@ -10,8 +10,8 @@ from jaxgan import configs, games
 VERSION = f'jax {jax.__version__}'
 
 
-def make_step(spec, images):
-  """(a function running one train step and returning when it is done, facts about the step)."""
+def compiled_step(spec, images):
+  """(the compiled step, its first state, its batch, seconds to lower and compile it)."""
   config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'],
                                                classes=tuple(spec.get('classes', ())))
   game = games.build(config)
@@ -26,8 +26,13 @@ def make_step(spec, images):
   step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()
-  facts = {'compile_s': time.perf_counter() - start,
-           'xla_flops': (compiled.cost_analysis() or {}).get('flops')}
+  return compiled, state, batch, time.perf_counter() - start
+
+
+def make_step(spec, images):
+  """(a function running one train step and returning when it is done, facts about the step)."""
+  compiled, state, batch, compile_s = compiled_step(spec, images)
+  facts = {'compile_s': compile_s, 'xla_flops': (compiled.cost_analysis() or {}).get('flops')}
 
   def run():
     nonlocal state
