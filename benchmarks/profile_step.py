@@ -14,26 +14,21 @@ On GPU and TPU the trace names kernels, not HLO ops, and this script reports lit
 backend's own profiler there.
 """
 
+import argparse
+import collections
+import gzip
+import json
 import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-# XLA:CPU writes one trace event per op only with this flag; it must be set before jax starts.
-os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
-                           + ' --xla_cpu_enable_xprof_traceme=true').strip()
+import jax
+import numpy as np
 
-import argparse  # noqa: E402
-import collections  # noqa: E402
-import gzip  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
-from jaxgan import configs  # noqa: E402
+from jaxgan import configs
 
 sys.path.insert(0, str(Path(__file__).parent / 'frameworks'))
 from jaxgan_step import compiled_step  # noqa: E402
@@ -80,10 +75,8 @@ def kind_of(instruction, opcodes) -> str:
   """What an op of the compiled step does, from its HLO (a fusion: from the ops it fuses)."""
   inside = {instruction['opcode']} | opcodes.get(instruction['calls'], set())
   inside -= PLUMBING | {'fusion'}
-  if LIBRARY.search(instruction['line']):
-    return 'product (library)'
   if inside & {'dot', 'convolution'}:
-    return 'product (XLA)'
+    return 'product (library)' if LIBRARY.search(instruction['line']) else 'product (XLA)'
   if 'convert' in inside and inside <= {'convert', 'reshape', 'broadcast', 'copy', 'transpose'}:
     return 'convert'
   if 'concatenate' in inside:
@@ -149,6 +142,9 @@ def main():
   parser.add_argument('--top', type=int, default=12, help='slowest ops listed')
   parser.add_argument('--out', metavar='FILE.json')
   args = parser.parse_args()
+  # XLA:CPU writes one trace event per op only with this flag, read when the backend starts.
+  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
+                             + ' --xla_cpu_enable_xprof_traceme=true').strip()
   preset, batch_size = args.case.split(':')
   config = configs.get(preset)
   spec = {'preset': preset, 'batch_size': int(batch_size), 'dtype': args.dtype,

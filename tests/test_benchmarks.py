@@ -103,3 +103,31 @@ def test_throughput_command_writes_its_table(tmp_path):
   assert row['steps_timed'] == 2 and row['img_per_s'] > 0 and row['compile_s'] > 0
   config = configs.get('digits').replace(batch_size=8)
   assert row['useful_gflop_per_step'] == flops.step_flops(config) / 1e9
+
+
+@pytest.mark.parametrize('function,kind', [
+    (lambda a: a.astype(jnp.bfloat16), 'convert'),
+    (lambda a: jnp.pad(a, ((1, 2), (3, 0))), 'pad'),
+    (lambda a: jnp.concatenate([a, a], axis=1), 'concatenate'),
+    (lambda a: a.sum(0), 'reduce'),
+    (lambda a: jnp.tanh(a) * 3, 'elementwise'),
+    (lambda a: a @ a, 'product'),
+])
+def test_profile_names_what_each_compiled_op_does(function, kind):
+  """`profile_step.py` sorts the step's time by what each op of the compiled program does."""
+  import profile_step
+  text = jax.jit(function).lower(jnp.ones((64, 64))).compile().as_text()
+  instructions, opcodes = profile_step.parse_hlo(text)
+  entry = text[text.index('\nENTRY'):].split('\n}')[0]
+  kinds = {profile_step.kind_of(instruction, opcodes) for name, instruction in instructions.items()
+           if f'%{name} = ' in entry and instruction['opcode'] not in profile_step.PLUMBING}
+  assert {k.split(' (')[0] for k in kinds} == {kind}
+
+
+def test_profile_names_the_layer_of_an_op():
+  import profile_step
+  assert profile_step.layer_of(
+      'jit(train_step)/transpose(jvp(Discriminator))/Conv_1/mn,kn->mk/dot_general') == 'D/Conv_1 bwd'
+  assert profile_step.layer_of('jit(train_step)/jvp(Generator)/PhaseConvTranspose_2/stack') == (
+      'G/PhaseConvTranspose_2 fwd')
+  assert profile_step.layer_of('jit(train_step)/reduce_sum') == 'optimizer and rest'
