@@ -270,7 +270,10 @@ def test_a_progressive_step_is_the_adversarial_step_on_faded_reals():
                                        for name, c in state.collections.items()})
   faded = pggan.fade_reals(to_model_range(images, (-1.0, 1.0)), alpha)
   want, want_metrics = jax.jit(plain.make_step(stage=1))(written, {'image': faded})
-  assert_trees_close(got, want, rtol=1e-6)
+  # Two programs compiled apart round apart: the largest difference (Adam's second moments, where
+  # squaring doubles a gradient's) measured 4.3e-7 of a leaf's scale, and 1.24e-6 once the
+  # im2col's gradient added its taps in another order (each sum within 1 ulp of autodiff's).
+  assert_trees_close(got, want, rtol=3e-6)
   assert float(metrics['progress/alpha']) == 0.5
   real_logits = discriminator.clone(stage=1).apply(written.variables('D'), faded)
   np.testing.assert_allclose(float(metrics['d/real_logit']), float(real_logits.mean()),
