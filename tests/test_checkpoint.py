@@ -418,7 +418,7 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   from jaxgan.evaluate import inception, metrics, training
   weights = tmp_path / 'inception.npz'
   inception.save_weights(inception.random_params(0), weights)
-  config = TINY.replace(steps=4, eval_every=2, eval_samples=12, eval_features='inception')
+  config = TINY.replace(steps=4, eval_every=2, eval_samples=4, eval_features='inception')
   run(config.replace(steps=2), tmp_path / 'run', progress=False, parallel=one_device(),
       inception_weights=str(weights))
   cached = tmp_path / 'run' / training.REAL_FEATURES
@@ -433,11 +433,11 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   state = final_state(tmp_path / 'run' / 'best', None)
   game = games.build(config)
   samples = np.asarray(game.generate(state.variables('G', ema=True),
-                                     game.inputs(jax.random.key(config.seed + 2), 12)))
+                                     game.inputs(jax.random.key(config.seed + 2), 4)))
   params = inception.load_weights(weights)
   examples = data.load_examples('digits', 8, 1).examples
   indices = np.random.default_rng([config.seed, training.REAL_SEED_STREAM]).permutation(
-      len(examples))[:12]
+      len(examples))[:4]
   real = inception.pool3_features(params, examples.batch(np.sort(indices))['image'] / 255.0)
   fake = inception.pool3_features(params, samples)
   np.testing.assert_allclose(best['value'], metrics.frechet_distance(
