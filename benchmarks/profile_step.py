@@ -164,7 +164,7 @@ def main():
         f"(wall), {total / 1e3:.1f} ms of ops ({len(per_op)} ops), {args.steps} steps")
   table('kind', by_kind.most_common(), total)
   table('layer', by_layer.most_common(), total)
-  print(f'\n| op | kind | layer | shape | ms/step |\n| --- | --- | --- | --- | --- |')
+  print('\n| op | kind | layer | shape | ms/step |\n| --- | --- | --- | --- | --- |')
   for row in sorted(ops, key=lambda row: -row['us'])[:args.top]:
     print(f"| {row['op']} | {row['kind']} | {row['layer']} | `{row['shape']}` | "
           f"{row['us'] / 1e3:.2f} |")

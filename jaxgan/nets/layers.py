@@ -77,7 +77,7 @@ def _patches_fwd(x, window, strides, padding, size):
 
 
 def _patches_bwd(window, strides, padding, size, _, d_patches):
-  (k_h, k_w), (s_h, s_w), ((top, bottom), (left, right)), (h, w) = window, strides, padding, size
+  (k_h, k_w), (s_h, s_w), ((top, _), (left, _)), (h, w) = window, strides, padding, size
   n, out_h, out_w, _ = d_patches.shape
   d_tap = d_patches.reshape(n, out_h, out_w, k_h, k_w, -1).astype(jnp.float32)
   # Tap (i, j) of output (o, p) read the padded input's pixel (s_h * o + i, s_w * p + j). With
