@@ -1,6 +1,6 @@
 """Where jaxgan's train step spends its time, op by op.
 
-  python benchmarks/profile_step.py [--case dcgan32:32] [--dtype bfloat16] [--steps 5]
+  python benchmarks/profile_step.py [--case dcgan32:32[@STAGE]] [--dtype bfloat16] [--steps 5]
       [--top 12] [--out FILE.json]
 
 Compiles the step as `throughput.py` times it (`frameworks/jaxgan_step.py`), runs it `--steps`
@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
 
-from jaxgan import configs
+from throughput import case_spec
+from worker import batch_images
 
 sys.path.insert(0, str(Path(__file__).parent / 'frameworks'))
 from jaxgan_step import compiled_step  # noqa: E402
@@ -108,9 +108,7 @@ def layer_of(op_name: str) -> str:
 def profile(spec: dict, steps: int):
   """(microseconds per step by HLO op name, wall milliseconds per step traced and untraced, the
   compiled HLO)."""
-  shape = (spec['batch_size'], spec['image_size'], spec['image_size'], spec['channels'])
-  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-  compiled, state, batch, _ = compiled_step(spec, images)
+  compiled, state, batch, _ = compiled_step(spec, batch_images(spec))
   for _ in range(2):  # warm-up
     state, metrics = compiled(state, batch)
   jax.block_until_ready(metrics)
@@ -144,7 +142,8 @@ def table(title, rows, total_us):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--case', default='dcgan32:32', help='PRESET:BATCH')
+  parser.add_argument('--case', default='dcgan32:32',
+                      help="PRESET:BATCH[@STAGE], as throughput.py's --cases")
   parser.add_argument('--dtype', default='float32', choices=('float32', 'bfloat16'))
   parser.add_argument('--steps', type=int, default=5)
   parser.add_argument('--top', type=int, default=12, help='slowest ops listed')
@@ -153,10 +152,11 @@ def main():
   # XLA:CPU writes one trace event per op only with this flag, read when the backend starts.
   os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
                              + ' --xla_cpu_enable_xprof_traceme=true').strip()
-  preset, batch_size = args.case.split(':')
-  config = configs.get(preset)
-  spec = {'preset': preset, 'batch_size': int(batch_size), 'dtype': args.dtype,
-          'image_size': config.image_size, 'channels': config.channels}
+  case = re.fullmatch(r'(\w+):(\d+)(?:@(\d+))?', args.case)
+  if not case:
+    parser.error(f'--case wants PRESET:BATCH[@STAGE], got {args.case!r}')
+  preset, batch_size, stage = case.groups()
+  _, spec = case_spec(preset, int(batch_size), args.dtype, int(stage or 0))
   per_op, wall_ms, untraced_ms, hlo = profile(spec, args.steps)
   instructions, opcodes = parse_hlo(hlo)
   unknown = {'opcode': '?', 'shape': '?', 'calls': None, 'op_name': '', 'line': ''}

@@ -95,13 +95,20 @@ class Worker:
     self.process.wait()
 
 
-def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, steps: int,
-             out: Path, stage: int = 0):
+def case_spec(preset: str, batch_size: int, dtype: str, stage: int = 0):
+  """(the config, the spec `worker.py` builds the step from) of one case."""
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
   if config.conditional and not config.classes:  # a run takes them from its dataset: ten here
     config = config.replace(classes=tuple(str(digit) for digit in range(10)))
   size = games.build(config).image_size(stage) or config.image_size
-  spec = {**dataclasses.asdict(config), 'preset': preset, 'stage': stage, 'image_size': size}
+  return config, {**dataclasses.asdict(config), 'preset': preset, 'stage': stage,
+                  'image_size': size}
+
+
+def run_case(preset: str, batch_size: int, dtype: str, frameworks, rounds: int, steps: int,
+             out: Path, stage: int = 0):
+  config, spec = case_spec(preset, batch_size, dtype, stage)
+  size = spec['image_size']
   for framework in [f for f in frameworks if f != 'jaxgan' and config.arch not in PEER_ARCHS[f]]:
     print(f'{preset}: no {framework} peer (it implements {", ".join(PEER_ARCHS[framework])})')
     frameworks = [f for f in frameworks if f != framework]

@@ -24,11 +24,16 @@ def peak_host_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def batch_images(spec) -> np.ndarray:
+  """The one fixed batch of uint8 images every framework's step trains on."""
+  shape = (spec['batch_size'], spec['image_size'], spec['image_size'], spec['channels'])
+  return np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+
+
 def main():
   framework, spec = sys.argv[1], json.loads(sys.argv[2])
   module = importlib.import_module(f'{framework}_step')
-  shape = (spec['batch_size'], spec['image_size'], spec['image_size'], spec['channels'])
-  images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+  images = batch_images(spec)
   start = time.perf_counter()
   step, facts = module.make_step(spec, images)
   step()
