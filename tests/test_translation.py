@@ -4,6 +4,7 @@ The fixture is recorded from junyanz/pytorch-CycleGAN-and-pix2pix's `models/netw
 `benchmarks/record_translation.py` (reduced sizes, every weight and statistic random).
 """
 
+import functools
 from pathlib import Path
 
 import jax
@@ -60,15 +61,17 @@ def test_each_network_computes_the_references_on_its_weights(name):
   variables = jax.eval_shape(lambda: net.init(jax.random.key(0), *args, train=False, **kwargs))
   variables = from_state_dict(net, state, variables)
   net = net.clone(**({'dropout': False} if hasattr(net, 'dropout') else {}))
-  out, changed = net.apply(variables, *args, train=True, update_stats=True, mutable=True,
-                           **kwargs)
+  # Jitted: run op by op, the networks compiled hundreds of small programs.
+  out, changed = jax.jit(functools.partial(net.apply, train=True, update_stats=True,
+                                           mutable=True))(variables, *args, **kwargs)
   want = outputs['train']
   _close(out, want[..., 0] if out.ndim == 3 else want)
   if updated:
     stats = from_state_dict(net, {**state, **updated}, variables)['batch_stats']
     jax.tree.map(lambda got, want: _close(got, np.asarray(want)), changed['batch_stats'], stats)
   if 'eval' in outputs:  # after that pass, on the statistics it updated, as in the reference
-    out = net.apply({**variables, **changed}, *args, train=False, **kwargs)
+    out = jax.jit(functools.partial(net.apply, train=False))({**variables, **changed}, *args,
+                                                              **kwargs)
     want = outputs['eval']
     _close(out, want[..., 0] if out.ndim == 3 else want)
 
@@ -89,9 +92,12 @@ def test_the_unet_drops_out_only_where_the_reference_does():
   levels are checked against it above, where its dropout is the identity."""
   net = translation.UNetGenerator(channels=1, num_downs=6, ngf=2)
   x = jax.random.normal(jax.random.key(1), (2, 64, 64, 1))
-  variables = net.init(jax.random.key(0), x, train=False)
-  run = lambda net, seed: net.apply(variables, x, train=True,
-                                    rngs={'dropout': jax.random.key(seed)})
-  assert not np.allclose(run(net, 0), run(net, 1))
-  plain = net.clone(dropout=False)
-  np.testing.assert_array_equal(run(plain, 0), run(plain, 1))
+  variables = jax.jit(functools.partial(net.init, train=False))(jax.random.key(0), x)
+
+  def draws(net):  # two, with dropout keys 0 and 1
+    apply = jax.jit(lambda seed: net.apply(variables, x, train=True,
+                                           rngs={'dropout': jax.random.key(seed)}))
+    return apply(0), apply(1)
+
+  assert not np.allclose(*draws(net))
+  np.testing.assert_array_equal(*draws(net.clone(dropout=False)))
