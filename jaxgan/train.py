@@ -294,12 +294,14 @@ def _programs_for(config: Config, game: games.Game | None, parallel: DataParalle
   """The programs of a run of `config` (or of `game`, when the caller gives one) over
   `parallel`'s devices: those of an earlier run in this process with an equal config (the same
   game object) and the same devices when there was one, so that running again in one process
-  (a notebook cell run again after an interruption, a resume, a stopped run continued) neither
-  traces nor compiles again. A game is a pure function of its config, so equal configs make
-  the same programs."""
+  (a notebook cell run again after an interruption, a resume, a stopped run continued, the same
+  run with another seed) neither traces nor compiles again. A game is a pure function of its
+  config, and the seed is not part of it (the run draws its keys from it), so configs equal but
+  for the seed make the same programs."""
   devices = (parallel.mode, tuple(device.id for device in parallel.devices))
+  programs_config = {name: value for name, value in config.to_dict().items() if name != 'seed'}
   key = (id(game), devices) if game is not None else \
-      (json.dumps(config.to_dict(), sort_keys=True), devices)
+      (json.dumps(programs_config, sort_keys=True), devices)
   if key in _RECENT_PROGRAMS:
     _RECENT_PROGRAMS.move_to_end(key)
   else:

@@ -86,6 +86,7 @@ def test_a_run_continued_in_the_same_process_traces_its_step_once(tmp_path):
   programs = _programs_for(config, None, one_device())
   assert _programs_for(config, None, one_device()) is programs
   assert _programs_for(config.replace(latent_dim=3), None, one_device()) is not programs
+  assert _programs_for(config.replace(seed=7), None, one_device()) is programs  # not the game's
   assert _programs_for(config, None, one_device()) is programs
   two = parallel.DataParallel('shard_map', parallel.select_devices(2))
   assert _programs_for(config, None, two) is not programs
