@@ -16,6 +16,7 @@ from jax import lax
 
 from jaxgan.nets import stylegan2 as sg2
 from jaxgan.nets import stylegan2_weights
+from runs import jit_apply
 
 FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'stylegan2_reference.npz')
 
@@ -50,18 +51,12 @@ def test_architecture_is_read_from_the_tensors_shapes(reference):
   assert jax.tree.structure(fresh) == jax.tree.structure(d_vars)
 
 
-def _jit_apply(module, **options):
-  """`module.apply` with these keyword options, jitted: op by op, a StyleGAN2 network compiles
-  over a hundred small programs, each slower to compile than the whole network at once."""
-  return jax.jit(lambda variables, *args: module.apply(variables, *args, **options))
-
-
 @pytest.mark.parametrize('psi', [1.0, 0.6])
 def test_generator_equals_the_references_with_its_constant_noise(reference, psi):
   """To 1e-5 of the images' scale (measured: about 1e-6): the mapping, truncation toward w_avg,
   modulated and demodulated convolutions, the noise buffers and strengths, the skip ToRGBs."""
   generator, variables, _, _ = reference
-  images = _jit_apply(generator, truncation_psi=psi, noise_mode='const')(
+  images = jit_apply(generator, truncation_psi=psi, noise_mode='const')(
       variables, FIXTURE['z'], FIXTURE['labels'])
   want = FIXTURE[f'images_psi{psi}']
   assert images.shape == want.shape == (4, 16, 16, 3)
@@ -70,9 +65,9 @@ def test_generator_equals_the_references_with_its_constant_noise(reference, psi)
 
 def test_generator_without_noise_and_the_mapped_ws_equal_the_references(reference):
   generator, variables, _, _ = reference
-  ws = _jit_apply(generator, method='map')(variables, FIXTURE['z'], FIXTURE['labels'])
+  ws = jit_apply(generator, method='map')(variables, FIXTURE['z'], FIXTURE['labels'])
   np.testing.assert_allclose(ws, FIXTURE['ws'], atol=1e-5)
-  images = _jit_apply(generator, noise_mode='none')(variables, FIXTURE['z'], FIXTURE['labels'])
+  images = jit_apply(generator, noise_mode='none')(variables, FIXTURE['z'], FIXTURE['labels'])
   want = FIXTURE['images_no_noise']
   assert np.abs(images - want).max() < 1e-5 * np.abs(want).max()
 
@@ -80,7 +75,7 @@ def test_generator_without_noise_and_the_mapped_ws_equal_the_references(referenc
 def test_discriminator_equals_the_references(reference):
   """Residual blocks, minibatch stddev (groups of 2, 2 channel groups), the label projection."""
   _, _, discriminator, variables = reference
-  logits = _jit_apply(discriminator)(variables, FIXTURE['d_images'], FIXTURE['labels'])
+  logits = jit_apply(discriminator)(variables, FIXTURE['d_images'], FIXTURE['labels'])
   np.testing.assert_allclose(logits, FIXTURE['d_logits'][:, 0], atol=1e-5)
 
 
@@ -435,8 +430,8 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   generator = Generator(tmp_path / 'run')
   network, _ = nets.build(generator.config)
   z = generator.game.inputs(jax.random.key(5), 3)['z']
-  ws = _jit_apply(network, method='map')(generator.variables, z)
-  between = _jit_apply(network, noise_mode='const', method='synthesize')(
+  ws = jit_apply(network, method='map')(generator.variables, z)
+  between = jit_apply(network, noise_mode='const', method='synthesize')(
       generator.variables, 0.75 * ws[2:] + 0.25 * ws[:1])  # the walk back to the first
   np.testing.assert_allclose(frames[9], (between[0] + 1) / 2, atol=1e-5)
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--interpolate',

@@ -4,7 +4,6 @@ The fixture is recorded from junyanz/pytorch-CycleGAN-and-pix2pix's `models/netw
 `benchmarks/record_translation.py` (reduced sizes, every weight and statistic random).
 """
 
-import functools
 from pathlib import Path
 
 import jax
@@ -14,6 +13,7 @@ import pytest
 
 from jaxgan.nets import translation
 from jaxgan.nets.translation_weights import from_state_dict
+from runs import jit_apply
 
 FIXTURE = Path(__file__).parent / 'fixtures' / 'translation_reference.npz'
 # The networks of the fixture, as record_translation.py builds them at the reference.
@@ -61,17 +61,15 @@ def test_each_network_computes_the_references_on_its_weights(name):
   variables = jax.eval_shape(lambda: net.init(jax.random.key(0), *args, train=False, **kwargs))
   variables = from_state_dict(net, state, variables)
   net = net.clone(**({'dropout': False} if hasattr(net, 'dropout') else {}))
-  # Jitted: run op by op, the networks compiled hundreds of small programs.
-  out, changed = jax.jit(functools.partial(net.apply, train=True, update_stats=True,
-                                           mutable=True))(variables, *args, **kwargs)
+  out, changed = jit_apply(net, train=True, update_stats=True, mutable=True)(variables, *args,
+                                                                             **kwargs)
   want = outputs['train']
   _close(out, want[..., 0] if out.ndim == 3 else want)
   if updated:
     stats = from_state_dict(net, {**state, **updated}, variables)['batch_stats']
     jax.tree.map(lambda got, want: _close(got, np.asarray(want)), changed['batch_stats'], stats)
   if 'eval' in outputs:  # after that pass, on the statistics it updated, as in the reference
-    out = jax.jit(functools.partial(net.apply, train=False))({**variables, **changed}, *args,
-                                                              **kwargs)
+    out = jit_apply(net, train=False)({**variables, **changed}, *args, **kwargs)
     want = outputs['eval']
     _close(out, want[..., 0] if out.ndim == 3 else want)
 
@@ -92,7 +90,7 @@ def test_the_unet_drops_out_only_where_the_reference_does():
   levels are checked against it above, where its dropout is the identity."""
   net = translation.UNetGenerator(channels=1, num_downs=6, ngf=2)
   x = jax.random.normal(jax.random.key(1), (2, 64, 64, 1))
-  variables = jax.jit(functools.partial(net.init, train=False))(jax.random.key(0), x)
+  variables = jax.jit(lambda key: net.init(key, x, train=False))(jax.random.key(0))
 
   def draws(net):  # two, with dropout keys 0 and 1
     apply = jax.jit(lambda seed: net.apply(variables, x, train=True,
