@@ -24,12 +24,12 @@ import os
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import jax
 
-from throughput import case_spec
+from throughput import case_spec, parse_case
+from timing import compile_and_warm_up, step_times
 from worker import batch_images
 
 sys.path.insert(0, str(Path(__file__).parent / 'frameworks'))
@@ -109,21 +109,13 @@ def profile(spec: dict, steps: int):
   """(microseconds per step by HLO op name, wall milliseconds per step traced and untraced, the
   compiled HLO)."""
   compiled, state, batch, _ = compiled_step(spec, batch_images(spec))
-  for _ in range(2):  # warm-up
-    state, metrics = compiled(state, batch)
-  jax.block_until_ready(metrics)
-  start = time.perf_counter()
-  for _ in range(steps):
-    state, metrics = compiled(state, batch)
-    jax.block_until_ready(metrics)
-  untraced_ms = (time.perf_counter() - start) * 1e3 / steps
+  state, _ = compile_and_warm_up(compiled, state, batch)  # compiled already: two warm-up steps
+  state, times = step_times(compiled, state, batch, steps)
+  untraced_ms = sum(times) * 1e3 / steps
   with tempfile.TemporaryDirectory() as trace_dir:
     with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
-      start = time.perf_counter()
-      for _ in range(steps):
-        state, metrics = compiled(state, batch)
-        jax.block_until_ready(metrics)
-      wall_ms = (time.perf_counter() - start) * 1e3 / steps
+      state, times = step_times(compiled, state, batch, steps)
+      wall_ms = sum(times) * 1e3 / steps
     trace = next(Path(trace_dir).rglob('*.trace.json.gz'))
     events = json.load(gzip.open(trace))['traceEvents']
   per_op = collections.Counter()
@@ -152,11 +144,11 @@ def main():
   # XLA:CPU writes one trace event per op only with this flag, read when the backend starts.
   os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '')
                              + ' --xla_cpu_enable_xprof_traceme=true').strip()
-  case = re.fullmatch(r'(\w+):(\d+)(?:@(\d+))?', args.case)
-  if not case:
+  try:
+    preset, batch_size, stage = parse_case(args.case)
+  except ValueError:
     parser.error(f'--case wants PRESET:BATCH[@STAGE], got {args.case!r}')
-  preset, batch_size, stage = case.groups()
-  _, spec = case_spec(preset, int(batch_size), args.dtype, int(stage or 0))
+  _, spec = case_spec(preset, batch_size, args.dtype, stage)
   per_op, wall_ms, untraced_ms, hlo = profile(spec, args.steps)
   instructions, opcodes = parse_hlo(hlo)
   unknown = {'opcode': '?', 'shape': '?', 'calls': None, 'op_name': '', 'line': ''}

@@ -95,6 +95,15 @@ class Worker:
     self.process.wait()
 
 
+def parse_case(text: str) -> tuple[str, int, int]:
+  """'PRESET:BATCH[@STAGE]' -> (preset, batch size, stage); ValueError when it is not."""
+  case = re.fullmatch(r'(\w+):(\d+)(?:@(\d+))?', text)
+  if not case:
+    raise ValueError(f'not PRESET:BATCH[@STAGE]: {text!r}')
+  preset, batch_size, stage = case.groups()
+  return preset, int(batch_size), int(stage or 0)
+
+
 def case_spec(preset: str, batch_size: int, dtype: str, stage: int = 0):
   """(the config, the spec `worker.py` builds the step from) of one case."""
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
@@ -221,10 +230,8 @@ def main():
                            'lower)')
   args = parser.parse_args()
   try:
-    cases = [(preset, int(batch), int(stage or 0)) for preset, batch, stage in
-             (re.fullmatch(r'([\w]+):(\d+)(?:@(\d+))?', case).groups()
-              for case in args.cases.split(','))]
-  except (AttributeError, ValueError):
+    cases = [parse_case(case) for case in args.cases.split(',')]
+  except ValueError:
     parser.error(f'--cases wants PRESET:BATCH[@STAGE],..., got {args.cases!r}')
   dtypes = args.dtypes.split(',')
   try:  # the configs check presets, batch sizes and dtypes themselves
