@@ -490,10 +490,11 @@ def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdi
   aside into WORKDIR/checkpoints_damaged/ with one line `report`ed; none readable:
   `CheckpointMismatch`, nothing moved."""
   if checkpoints.latest_step() is None:
-    state = game.init(run_key)
-    if init_from is not None:
-      state = _initialized_from(Path(init_from), state)
-    return parallel.replicate(state), 0
+    # Weights to start from are read and checked against the state's shapes (traced, not
+    # computed) before the init program compiles: a mismatch is one line without that wait.
+    taken = (_weights_from(Path(init_from), games.abstract_state(game, run_key, 0))
+             if init_from is not None else {})
+    return parallel.replicate(game.init(run_key).replace(**taken)), 0
 
   def read(step):
     saved = checkpoints.config(step)
@@ -527,10 +528,11 @@ def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdi
   return parallel.replicate(restored), step
 
 
-def _initialized_from(source: Path, fresh):
-  """`fresh` with every network's weights, non-trained collections and EMA taken from the
-  latest checkpoint in `source`; `CheckpointMismatch` naming the first tensor whose shape (or
-  presence) differs."""
+def _weights_from(source: Path, fresh) -> dict:
+  """The fields of a state that a run started with `--init-from source` takes from the latest
+  checkpoint in `source` (every network's weights, non-trained collections and EMA), for a
+  state shaped as `fresh` (arrays or their shapes); `CheckpointMismatch` naming the first tensor
+  whose shape (or presence) differs."""
   directory = source / 'checkpoints'
   if not directory.is_dir():
     raise CheckpointMismatch(f'--init-from {str(source)!r}: no checkpoints there')
@@ -553,7 +555,7 @@ def _initialized_from(source: Path, fresh):
       other = others.get(name, saved.params.get(name) if part == 'ema' else None)
       _check_same_shapes(tree, other, f'{part}[{name!r}]', source)
       taken[part][name] = other
-  return fresh.replace(**taken)
+  return taken
 
 
 def _check_same_shapes(want, have, where: str, source: Path):
