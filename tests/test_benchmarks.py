@@ -131,3 +131,21 @@ def test_profile_names_the_layer_of_an_op():
   assert profile_step.layer_of('jit(train_step)/jvp(Generator)/PhaseConvTranspose_2/stack') == (
       'G/PhaseConvTranspose_2 fwd')
   assert profile_step.layer_of('jit(train_step)/reduce_sum') == 'optimizer and rest'
+
+
+def test_compile_profile_counts_this_processs_compilations_per_test(tmp_path, monkeypatch):
+  """benchmarks/compile_profile.py as pytest would drive it: a program compiled inside a test is
+  in that test's row and in its function's, and the summary shows both."""
+  import compile_profile
+  compile_profile.pytest_configure(None)
+  try:
+    compile_profile._current[0] = 'tests/fake.py::test_it'
+    jax.jit(lambda x: jnp.sin(x) * 3.0 + 0.5).lower(jnp.ones(7)).compile()
+  finally:
+    compile_profile._current[0] = '(outside tests)'
+    monkeypatch.setenv(compile_profile.FOLDER, str(tmp_path))
+    compile_profile.pytest_unconfigure(None)
+  row = json.loads(next(tmp_path.glob('*.json')).read_text())['tests']['tests/fake.py::test_it']
+  assert row['compile'] > 0 and row['lower'] > 0
+  summary = compile_profile._summary(tmp_path, top=50)
+  assert '| tests/fake.py::test_it |' in summary and 'compile jit(<lambda>)' in summary
