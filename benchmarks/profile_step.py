@@ -30,7 +30,7 @@ import jax
 
 from throughput import case_spec, parse_case
 from timing import compile_and_warm_up, step_times
-from worker import batch_images
+from worker import real_batch
 
 sys.path.insert(0, str(Path(__file__).parent / 'frameworks'))
 from jaxgan_step import compiled_step  # noqa: E402
@@ -108,7 +108,7 @@ def layer_of(op_name: str) -> str:
 def profile(spec: dict, steps: int):
   """(microseconds per step by HLO op name, wall milliseconds per step traced and untraced, the
   compiled HLO)."""
-  compiled, state, batch, _ = compiled_step(spec, batch_images(spec))
+  compiled, state, batch, _ = compiled_step(spec, real_batch(spec))
   state, _ = compile_and_warm_up(compiled, state, batch)  # compiled already: two warm-up steps
   state, times = step_times(compiled, state, batch, steps)
   untraced_ms = sum(times) * 1e3 / steps

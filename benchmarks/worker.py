@@ -24,16 +24,20 @@ def peak_host_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def batch_images(spec) -> np.ndarray:
-  """The one fixed batch of uint8 images every framework's step trains on."""
+def real_batch(spec) -> np.ndarray:
+  """The one fixed batch of real samples every framework's step trains on: uint8 images, or
+  float32 2-D points for the `mlp2d` architecture (which no peer implements)."""
+  rng = np.random.default_rng(0)
+  if spec['arch'] == 'mlp2d':
+    return rng.standard_normal((spec['batch_size'], 2)).astype(np.float32)
   shape = (spec['batch_size'], spec['image_size'], spec['image_size'], spec['channels'])
-  return np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+  return rng.integers(0, 256, shape, dtype=np.uint8)
 
 
 def main():
   framework, spec = sys.argv[1], json.loads(sys.argv[2])
   module = importlib.import_module(f'{framework}_step')
-  images = batch_images(spec)
+  images = real_batch(spec)
   start = time.perf_counter()
   step, facts = module.make_step(spec, images)
   step()

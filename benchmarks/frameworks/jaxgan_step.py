@@ -5,7 +5,7 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import configs, games
+from jaxgan import configs, games, nets
 
 VERSION = f'jax {jax.__version__}'
 
@@ -17,7 +17,7 @@ def compiled_step(spec, images):
   game = games.build(config)
   stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
   state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
-  batch = {'image': jax.device_put(np.asarray(images))}
+  batch = {nets.sample_key(config): jax.device_put(np.asarray(images))}  # images, or 2-D points
   if config.conditional:
     batch['label'] = jax.device_put(np.random.default_rng(0).integers(
         0, len(config.classes), len(images), dtype=np.int32))
