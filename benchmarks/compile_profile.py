@@ -66,15 +66,22 @@ def pytest_unconfigure(config):
         json.dumps({'tests': _tests, 'functions': _functions}))
 
 
-def _summary(folder: Path, top: int) -> str:
-  tests, functions = collections.defaultdict(dict), collections.defaultdict(
-      lambda: collections.defaultdict(float))
+def _summed(folder: Path) -> tuple[dict, dict]:
+  """(seconds by test and column, seconds and events by column and function), summed over the
+  processes' files: every process has an '(outside tests)' row, and a function may have
+  compiled in several."""
+  tables = {'tests': collections.defaultdict(lambda: collections.defaultdict(float)),
+            'functions': collections.defaultdict(lambda: collections.defaultdict(float))}
   for file in sorted(folder.glob('*.json')):
-    saved = json.loads(file.read_text())
-    tests.update(saved['tests'])
-    for key, values in saved['functions'].items():
-      for name, value in values.items():
-        functions[key][name] += value
+    for table, rows in json.loads(file.read_text()).items():
+      for row, values in rows.items():
+        for column, value in values.items():
+          tables[table][row][column] += value
+  return tables['tests'], tables['functions']
+
+
+def _summary(folder: Path, top: int) -> str:
+  tests, functions = _summed(folder)
   columns = ('wall', 'trace', 'lower', 'compile', 'cache_read', 'cache_saved')
   totals = {c: sum(t.get(c, 0.0) for t in tests.values()) for c in columns}
   lines = ['all tests: ' + ', '.join(f'{c} {totals[c]:.1f} s' for c in columns),

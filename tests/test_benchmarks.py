@@ -154,3 +154,8 @@ def test_compile_profile_counts_this_processs_compilations_per_test(tmp_path, mo
   assert row['compile'] > 0 and row['lower'] > 0
   summary = compile_profile._summary(tmp_path, top=50)
   assert '| tests/fake.py::test_it |' in summary and 'compile jit(<lambda>)' in summary
+  # Each process writes its own file; they are added up (here: the same process twice).
+  once = compile_profile._summed(tmp_path)[0]['tests/fake.py::test_it']['compile']
+  (tmp_path / 'gw1-0.json').write_text(next(tmp_path.glob('*.json')).read_text())
+  twice = compile_profile._summed(tmp_path)[0]['tests/fake.py::test_it']['compile']
+  assert once > 0 and twice == pytest.approx(2 * once)
