@@ -139,7 +139,8 @@ def test_classifier_logits_are_the_unbiased_fc_of_pool3():
 
 def test_digit_features_separate_real_digits_from_noise(tmp_path):
   """The offline feature space: real-vs-real (trained-on vs held-out digits) is the floor, far
-  below real-vs-noise, and a cached network gives the same features as a fresh one."""
+  below real-vs-noise, and a cached network, or one trained again over a damaged cache, gives
+  the same features as a fresh one."""
   from jaxgan.evaluate import digits
   train = digits.digit_features(digits.real_digits('train'), tmp_path)
   holdout = digits.digit_features(digits.real_digits('holdout'), tmp_path)
@@ -152,6 +153,36 @@ def test_digit_features_separate_real_digits_from_noise(tmp_path):
   digits._feature_params.cache_clear()  # read back from the cache file
   np.testing.assert_array_equal(digits.digit_features(digits.real_digits('holdout'), tmp_path),
                                 holdout)
+  digits._feature_params.cache_clear()  # a damaged cache file is trained again, alike
+  (tmp_path / digits.FEATURE_CACHE).write_bytes(b'PK\x03\x04 cut short')
+  np.testing.assert_array_equal(digits.digit_features(digits.real_digits('holdout'), tmp_path),
+                                holdout)
+
+
+def test_digit_classifier_gives_scikit_learns_probabilities_fitted_or_cached(tmp_path):
+  """The digits check's classifier evaluated in NumPy equals scikit-learn's `predict_proba` of
+  the same fit, on real digits and on noise (where the one-vs-rest scores tie most); read back
+  from its cache it is the same classifier, and a damaged cache is fitted again."""
+  from sklearn.calibration import CalibratedClassifierCV
+  from sklearn.svm import SVC
+  from jaxgan.data import digits_and_classes
+  from jaxgan.evaluate import digits
+  x_train, x_holdout, y_train, _ = digits._split()
+  features = np.concatenate([x_holdout, np.random.default_rng(0).uniform(0, 16, (300, 64))])
+  want = CalibratedClassifierCV(SVC(gamma=0.001), ensemble=False).fit(
+      x_train, y_train).predict_proba(features)
+  fitted, holdout = digits._classifier(tmp_path)
+  np.testing.assert_allclose(fitted.probabilities(features), want, rtol=0, atol=1e-12)
+  images, _ = digits_and_classes()
+  np.testing.assert_array_equal(images.reshape(-1, 64)[holdout], x_holdout)
+  cached, cached_holdout = digits._classifier(tmp_path)
+  np.testing.assert_array_equal(cached_holdout, holdout)
+  for name in digits.DigitClassifier._fields:
+    np.testing.assert_array_equal(getattr(cached, name), getattr(fitted, name), err_msg=name)
+  (tmp_path / digits.CLASSIFIER_CACHE).write_bytes(b'PK\x03\x04 cut short')
+  np.testing.assert_array_equal(digits._classifier(tmp_path)[0].probabilities(features),
+                                fitted.probabilities(features))
+  assert sorted(path.name for path in tmp_path.iterdir()) == [digits.CLASSIFIER_CACHE]
 
 
 def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
