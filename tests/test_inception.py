@@ -162,7 +162,8 @@ def test_digit_features_separate_real_digits_from_noise(tmp_path):
 def test_digit_classifier_gives_scikit_learns_probabilities_fitted_or_cached(tmp_path):
   """The digits check's classifier evaluated in NumPy equals scikit-learn's `predict_proba` of
   the same fit, on real digits and on noise (where the one-vs-rest scores tie most); read back
-  from its cache it is the same classifier, and a damaged cache is fitted again."""
+  from its cache it is the same classifier; a damaged cache is fitted again, and a cache that
+  cannot be written is left out."""
   from sklearn.calibration import CalibratedClassifierCV
   from sklearn.svm import SVC
   from jaxgan.data import digits_and_classes
@@ -183,6 +184,9 @@ def test_digit_classifier_gives_scikit_learns_probabilities_fitted_or_cached(tmp
   np.testing.assert_array_equal(digits._classifier(tmp_path)[0].probabilities(features),
                                 fitted.probabilities(features))
   assert sorted(path.name for path in tmp_path.iterdir()) == [digits.CLASSIFIER_CACHE]
+  (tmp_path / 'a_file').write_text('')  # a cache folder that cannot be made: fitted, not cached
+  np.testing.assert_array_equal(digits._classifier(tmp_path / 'a_file')[0].probabilities(
+      features), fitted.probabilities(features))
 
 
 def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):

@@ -15,6 +15,7 @@ evaluated in NumPy: a run that ends with this check neither imports scikit-learn
 """
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -125,11 +126,16 @@ def _read_arrays(path: Path) -> dict | None:
 
 def _write_arrays(path: Path, arrays: dict) -> None:
   """Writes an .npz cache aside and renames it into place, so that processes filling the same
-  cache at once never read half a file."""
-  path.parent.mkdir(parents=True, exist_ok=True)
+  cache at once never read half a file. A cache that cannot be written (a read-only home, a full
+  disk) is left out: the next process computes it again."""
   partial = path.with_name(f'{path.name}.{os.getpid()}.partial.npz')
-  np.savez(partial, **arrays)
-  os.replace(partial, path)
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+  except OSError:
+    with contextlib.suppress(OSError):
+      partial.unlink(missing_ok=True)
 
 
 def to_digit_features(images: np.ndarray) -> np.ndarray:
