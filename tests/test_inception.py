@@ -161,9 +161,9 @@ def test_digit_features_separate_real_digits_from_noise(tmp_path):
 
 def test_digit_classifier_gives_scikit_learns_probabilities_fitted_or_cached(tmp_path):
   """The digits check's classifier evaluated in NumPy equals scikit-learn's `predict_proba` of
-  the same fit, on real digits and on noise (where the one-vs-rest scores tie most); read back
-  from its cache it is the same classifier; a damaged cache is fitted again, and a cache that
-  cannot be written is left out."""
+  the same fit, on the held-out digits and on uniform noise; read back from its cache it is the
+  same classifier; a damaged cache is fitted again, and a cache that cannot be written is left
+  out."""
   from sklearn.calibration import CalibratedClassifierCV
   from sklearn.svm import SVC
   from jaxgan.data import digits_and_classes

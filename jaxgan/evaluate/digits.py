@@ -8,8 +8,10 @@ confidence >= `threshold`, the histogram of predicted classes (a collapsed gener
 classes), and, as the yardstick, the same fraction on the 450 held-out real digits.
 
 The fitted classifier's numbers are cached (`~/.cache/jaxgan`, like the feature network's) and
-evaluated in NumPy: a run that ends with this check neither imports scikit-learn nor fits again
-(about 2 s of every run's end on a 2-core CPU), and gets scikit-learn's probabilities.
+evaluated in NumPy as scikit-learn's `predict_proba` (equal to 1e-12 in the tests): a run that
+ends with this check neither imports scikit-learn nor fits again (2 s of a run's end on a 2-core
+CPU). The cache keeps its first fit, so a machine's figures stay comparable across
+scikit-learn versions.
 
   python -m jaxgan.evaluate.digits --samples samples.npy
 """
@@ -55,7 +57,7 @@ class DigitClassifier(NamedTuple):
     svm = calibrated.estimator
     assert list(svm.classes_) == list(range(10)), svm.classes_
     return cls(svm.support_vectors_, svm.n_support_, svm.dual_coef_, svm.intercept_,
-               np.asarray(svm._gamma), np.array([c.a_ for c in calibrated.calibrators]),
+               np.asarray(float(gamma)), np.array([c.a_ for c in calibrated.calibrators]),
                np.array([c.b_ for c in calibrated.calibrators]))
 
   def probabilities(self, x: np.ndarray) -> np.ndarray:
