@@ -189,6 +189,26 @@ def test_digit_classifier_gives_scikit_learns_probabilities_fitted_or_cached(tmp
       features), fitted.probabilities(features))
 
 
+def test_digits_check_command_reports_a_file_and_refuses_bad_ones_in_one_line(tmp_path, capsys):
+  import json
+  from jaxgan.evaluate import digits
+  from runs import main_in_process
+  real = (digits.real_digits('holdout') * 255).round().astype(np.uint8)  # uint8 is read / 255
+  np.save(tmp_path / 'real.npy', real)
+  code, out, _ = main_in_process(capsys, '--samples', str(tmp_path / 'real.npy'),
+                                 main=digits.main)
+  assert code == 0
+  report = json.loads(out)
+  assert report['num_samples'] == 450
+  assert abs(report['confident_fraction'] - report['real_confident_fraction']) < 0.02, report
+  np.save(tmp_path / 'odd.npy', np.zeros((3, 12, 12)))
+  (tmp_path / 'bad.npy').write_bytes(b'not an array')
+  for name, message in (('missing.npy', 'does not exist'), ('bad.npy', 'cannot read'),
+                        ('odd.npy', 'multiple of 8')):
+    code, _, err = main_in_process(capsys, '--samples', str(tmp_path / name), main=digits.main)
+    assert code == 2 and err.count('\n') == 1 and message in err, err
+
+
 def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   import json
   from jaxgan.evaluate.__main__ import main

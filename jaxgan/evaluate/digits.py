@@ -16,11 +16,11 @@ scikit-learn versions.
   python -m jaxgan.evaluate.digits --samples samples.npy
 """
 
-import argparse
 import contextlib
 import functools
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -312,12 +312,21 @@ def real_digits(split: str = 'holdout') -> np.ndarray:
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--samples', required=True, help='.npy of images in [0, 1], (n, h, w[, c])')
+  from jaxgan.cli import OneLineErrorParser
+  from jaxgan.evaluate.__main__ import load_images
+  parser = OneLineErrorParser(prog='python -m jaxgan.evaluate.digits',
+                              description=__doc__.splitlines()[0])
+  parser.add_argument('--samples', required=True,
+                      help='.npy of images (n, h, w[, c]), in [0, 1] or uint8')
   parser.add_argument('--threshold', type=float, default=0.9)
   args = parser.parse_args(argv)
-  print(json.dumps(digit_report(np.load(args.samples), args.threshold)))
+  try:
+    report = digit_report(load_images(args.samples, sys.maxsize, 8), args.threshold)
+  except (FileNotFoundError, ValueError) as error:  # one line, exit code 2
+    parser.error(str(error).strip().splitlines()[0])
+  print(json.dumps(report))
+  return 0
 
 
 if __name__ == '__main__':
-  main()
+  sys.exit(main())
