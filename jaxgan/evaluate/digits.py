@@ -95,15 +95,14 @@ def _classifier(cache_dir: str | None = None) -> tuple[DigitClassifier, np.ndarr
   their cache (default: ~/.cache/jaxgan), else fitted on the other 1,347 digits with
   scikit-learn and cached; a damaged cache is fitted again. (The split is cached too: computing
   it imports `sklearn.model_selection`, 1.5 s.)"""
-  from jaxgan.data import DEFAULT_CACHE, digit_split_order, digits_and_classes
+  from jaxgan.data import DEFAULT_CACHE, digit_split_order
   path = Path(cache_dir or DEFAULT_CACHE) / CLASSIFIER_CACHE
   saved = _read_arrays(path)
   if saved is not None and {*DigitClassifier._fields, 'holdout'} <= set(saved):
     return DigitClassifier(**{name: saved[name] for name in DigitClassifier._fields}), \
         saved['holdout']
-  train, holdout = digit_split_order()
-  images, classes = digits_and_classes()
-  classifier = DigitClassifier.fit(images.reshape(len(images), 64)[train], classes[train])
+  x_train, _, y_train, _ = _split()
+  classifier, holdout = DigitClassifier.fit(x_train, y_train), digit_split_order()[1]
   _write_arrays(path, {**classifier._asdict(), 'holdout': holdout})
   return classifier, holdout
 
