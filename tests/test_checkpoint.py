@@ -450,6 +450,22 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   assert not (tmp_path / 'nowhere' / 'checkpoints').exists()
 
 
+def test_a_damaged_real_features_file_is_computed_again(tmp_path):
+  """The workdir's cached real features (`eval_real_features.npz`), cut short by a kill or a
+  full disk, are computed again instead of ending the resumed run; whole, they are read back."""
+  from jaxgan.evaluate import training
+  config = TINY.replace(eval_samples=5)
+  examples = data.load_examples('digits', 8, 1).examples
+  flat = lambda images: images.reshape(len(images), -1)[:, :3]
+  first = training._real_features(config, examples, flat, tmp_path)
+  assert first.shape == (5, 3)
+  never = lambda images: pytest.fail('computed again although cached')
+  np.testing.assert_array_equal(training._real_features(config, examples, never, tmp_path), first)
+  (tmp_path / training.REAL_FEATURES).write_bytes(b'PK\x03\x04 cut short')
+  np.testing.assert_array_equal(training._real_features(config, examples, flat, tmp_path), first)
+  assert sorted(path.name for path in tmp_path.iterdir()) == [training.REAL_FEATURES]
+
+
 def test_interpolation_walks_spherically_between_latents(uninterrupted, tmp_path, capsys):
   """`--interpolate K --frames F` on a DCGAN run: every F-th frame is a keyframe latent's sample,
   the frames between are the generator at the spherical interpolation of two latents (written

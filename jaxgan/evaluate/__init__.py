@@ -5,4 +5,5 @@
   metrics.py     Frechet distance, KID, precision/recall, density/coverage, Inception Score
   digits.py      the digits classifier check of the default run
   modes.py       mode coverage on the 2-D mixtures
+  cache.py       .npz caches read whole or not at all, written aside and renamed
 """

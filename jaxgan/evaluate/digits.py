@@ -16,12 +16,9 @@ scikit-learn versions.
   python -m jaxgan.evaluate.digits --samples samples.npy
 """
 
-import contextlib
 import functools
 import json
-import os
 import sys
-import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import linen as nn
+
+from jaxgan.evaluate import cache
 
 
 CLASSIFIER_CACHE = 'digit_svc_v1.npz'
@@ -97,13 +96,13 @@ def _classifier(cache_dir: str | None = None) -> tuple[DigitClassifier, np.ndarr
   it imports `sklearn.model_selection`, 1.5 s.)"""
   from jaxgan.data import DEFAULT_CACHE, digit_split_order
   path = Path(cache_dir or DEFAULT_CACHE) / CLASSIFIER_CACHE
-  saved = _read_arrays(path)
+  saved = cache.read(path)
   if saved is not None and {*DigitClassifier._fields, 'holdout'} <= set(saved):
     return DigitClassifier(**{name: saved[name] for name in DigitClassifier._fields}), \
         saved['holdout']
   x_train, _, y_train, _ = _split()
   classifier, holdout = DigitClassifier.fit(x_train, y_train), digit_split_order()[1]
-  _write_arrays(path, {**classifier._asdict(), 'holdout': holdout})
+  cache.write(path, {**classifier._asdict(), 'holdout': holdout})
   return classifier, holdout
 
 
@@ -114,29 +113,6 @@ def _classifier_and_holdout() -> tuple[DigitClassifier, np.ndarray]:
   classifier, holdout = _classifier()
   images, _ = digits_and_classes()
   return classifier, images.reshape(len(images), 64)[holdout]
-
-
-def _read_arrays(path: Path) -> dict | None:
-  """The arrays of an .npz cache, or None when it is missing or damaged."""
-  try:
-    with np.load(path, allow_pickle=False) as saved:
-      return {name: saved[name] for name in saved.files}
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-    return None
-
-
-def _write_arrays(path: Path, arrays: dict) -> None:
-  """Writes an .npz cache aside and renames it into place, so that processes filling the same
-  cache at once never read half a file. A cache that cannot be written (a read-only home, a full
-  disk) is left out: the next process computes it again."""
-  partial = path.with_name(f'{path.name}.{os.getpid()}.partial.npz')
-  try:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
-  except OSError:
-    with contextlib.suppress(OSError):
-      partial.unlink(missing_ok=True)
 
 
 def to_digit_features(images: np.ndarray) -> np.ndarray:
@@ -262,12 +238,12 @@ def _feature_params(cache_dir: str | None = None) -> dict:
   path = Path(cache_dir or DEFAULT_CACHE) / FEATURE_CACHE
   template = jax.eval_shape(_FeatureNet().init, jax.random.key(0), jnp.zeros((1, 64)))
   leaves, tree = jax.tree.flatten(template)
-  saved = _read_arrays(path) or {}
+  saved = cache.read(path) or {}
   loaded = [saved.get(f'leaf_{i}') for i in range(len(leaves))]
   if all(a is not None and a.shape == b.shape for a, b in zip(loaded, leaves)):
     return jax.tree.unflatten(tree, loaded)
   params = _train_feature_net()
-  _write_arrays(path, {f'leaf_{i}': np.asarray(leaf)
+  cache.write(path, {f'leaf_{i}': np.asarray(leaf)
                        for i, leaf in enumerate(jax.tree.leaves(params))})
   return params
 

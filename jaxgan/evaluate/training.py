@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from jaxgan.evaluate import metrics
+from jaxgan.evaluate import cache, metrics
 
 METRICS = {'digits': 'eval/fd_digits', 'inception': 'eval/fid'}  # each space's distance
 REAL_FEATURES = 'eval_real_features.npz'
@@ -50,12 +50,12 @@ def _real_features(config, examples, features, workdir: Path) -> np.ndarray:
   """The features of `eval_samples` real images (at most the dataset), cached in the workdir."""
   path = workdir / REAL_FEATURES
   count = min(config.eval_samples, len(examples))
-  if path.is_file():
-    with np.load(path) as cached:
-      if int(cached['seed']) == config.seed and len(cached['features']) == count:
-        return cached['features']
+  cached = cache.read(path) or {}
+  if 'features' in cached and cached.get('seed') == config.seed and \
+      len(cached['features']) == count:
+    return cached['features']
   indices = np.random.default_rng([config.seed, REAL_SEED_STREAM]).permutation(len(examples))
   images = examples.batch(np.sort(indices[:count]))['image'] / 255.0
   real = features(images.astype(np.float32))
-  np.savez(path, features=real, seed=config.seed)
+  cache.write(path, {'features': real, 'seed': np.asarray(config.seed)})
   return real
