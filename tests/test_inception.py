@@ -213,8 +213,8 @@ def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   import json
   from jaxgan.evaluate.__main__ import main
   from runs import main_in_process
-  weights = tmp_path / 'inception.npz'
-  inception.save_weights(inception.random_params(0), weights)
+  weights, params = tmp_path / 'inception.npz', inception.random_params(0)
+  inception.save_weights(params, weights)
   rng = np.random.default_rng(0)
   for name in ('real', 'fake'):
     np.save(tmp_path / f'{name}.npy', rng.integers(0, 256, (10, 16, 16, 3), dtype=np.uint8))
@@ -225,13 +225,11 @@ def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   assert code == 0 and 'fid' in out
   report = json.loads((tmp_path / 'out.json').read_text())
   network = jax.jit(inception.FIDInception().apply)
-  real, fake = (np.asarray(network({'params': inception.random_params(0)},
-                                   np.load(tmp_path / f'{name}.npy') / 255.0))
+  real, fake = (np.asarray(network({'params': params}, np.load(tmp_path / f'{name}.npy') / 255.0))
                 for name in ('real', 'fake'))
   np.testing.assert_allclose(report['fid'], metrics.frechet_distance(
       *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-5)
-  assert report['is'] == metrics.inception_score(
-      inception.classifier_logits(inception.random_params(0), fake))[0]
+  assert report['is'] == metrics.inception_score(inception.classifier_logits(params, fake))[0]
   assert set(report) == {'fid', 'precision', 'recall', 'is', 'is_std', 'features', 'num_real',
                          'num_fake'}
   code, _, err = main_in_process(capsys, '--real', str(tmp_path / 'real.npy'), '--fake',

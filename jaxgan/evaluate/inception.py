@@ -20,6 +20,7 @@ without the bias, as torch-fidelity's `inception-v3-compat` extractor (`logits_u
 NVlabs' metrics compute them (`classifier_logits`).
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -239,11 +240,17 @@ def to_state_dict(params: dict) -> dict[str, np.ndarray]:
   return flat
 
 
+@functools.cache
+def _parameter_shapes() -> dict:
+  """The network's parameter shapes, traced once per process (about 2 s on a CPU)."""
+  return jax.eval_shape(FIDInception().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))
+
+
 def random_params(seed: int = 0) -> dict:
   """Random weights in the real weights' layout, for tests (no download): He-scaled kernels (so
   that the features neither vanish nor explode through the depth) and batch norms near the
   identity, each statistic drawn so that a transposed or misplaced one shows."""
-  shapes = jax.eval_shape(FIDInception().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))
+  shapes = _parameter_shapes()
   rng = np.random.default_rng(seed)
 
   def draw(path, shape):
