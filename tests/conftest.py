@@ -28,11 +28,15 @@ os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0'
 #   EPYC) and runs slower, which few steps do not feel;
 # - the classic elemental emitters instead of the MLIR fusion emitters: that step 21.3-22.8 s ->
 #   12.9-17.5 s to compile, test_game.py and test_presets_pinned.py 107.8 -> 84.0 s (same machine,
-#   one session); at real size they run slower (the default recipe 331-389 against 368-426 img/s).
+#   one session); at real size they run slower (the default recipe 331-389 against 368-426 img/s);
+# - LLVM's code generated as one module instead of 32 compiled on threads: with two workers on two
+#   cores the threads only add work (that step 19.3-22.4 s -> 17.8-19.6 s to compile; a process
+#   that builds, lowers and compiles it and the digits step 9% less CPU time; three runs each).
 # Results differ from the defaults by float rounding only (seen: the last bit of one normal draw in
 # 32), which every comparison here tolerates or shares (both sides compiled alike).
 FAST_COMPILE_FLAGS = {'--xla_backend_optimization_level': '0',
-                      '--xla_cpu_use_fusion_emitters': 'false'}
+                      '--xla_cpu_use_fusion_emitters': 'false',
+                      '--xla_cpu_parallel_codegen_split_count': '1'}
 os.environ.setdefault('JAXGAN_TESTS_USER_XLA_FLAGS', os.environ.get('XLA_FLAGS', ''))
 for name, value in FAST_COMPILE_FLAGS.items():
   if name not in os.environ.get('XLA_FLAGS', ''):
