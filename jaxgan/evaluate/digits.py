@@ -244,7 +244,7 @@ def _feature_params(cache_dir: str | None = None) -> dict:
     return jax.tree.unflatten(tree, loaded)
   params = _train_feature_net()
   cache.write(path, {f'leaf_{i}': np.asarray(leaf)
-                       for i, leaf in enumerate(jax.tree.leaves(params))})
+                     for i, leaf in enumerate(jax.tree.leaves(params))})
   return params
 
 
