@@ -3,8 +3,8 @@
   metrics.jsonl   one JSON record per logged step, the record of the run that resumes rely on
   tensorboard/    TensorBoard event files (tensorboardX, no TensorFlow): every logged number as
                   a scalar, every sample grid as an image; `tensorboard --logdir WORKDIR`
-  curves.png      the logged numbers against steps (matplotlib), redrawn at every sample grid
-                  and at the end
+  curves.png      the logged numbers against steps (matplotlib), redrawn at a sample grid at
+                  most every REDRAW_SECONDS, and at the end
 
 A resumed run first drops the records past its checkpoint's step from metrics.jsonl, and opens
 its event file with TensorBoard's `purge_step`, so that both show what the uninterrupted run
@@ -15,6 +15,7 @@ import concurrent.futures
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,10 @@ PANELS = (
     ('images per second', ('img_per_s',), False),
 )
 NOT_PLOTTED = ('step',)
+# A drawing costs about a second of CPU (matplotlib; the default run's curves on a 2-core AMD
+# EPYC), time the training's own threads share: a run that shows samples every few seconds
+# would spend a third of a core on curves no one looks at that often.
+REDRAW_SECONDS = 30.0
 
 
 def _summary_writer():
@@ -76,6 +81,7 @@ class Logbook:
     self._painter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='jaxgan-curves')
     self._painting = None
     self._drawn = 0  # how many records the latest drawing drew
+    self._asked = time.monotonic()  # when the latest drawing was asked for (or the run started)
 
   def __enter__(self):
     return self
@@ -112,19 +118,20 @@ class Logbook:
   def draw_curves(self, wait: bool = False) -> None:
     """Redraws curves.png from the records so far, in a thread of its own (a drawing of the
     default run's curves takes about a second on a 2-core CPU, which the loop does not wait
-    for); a request while the previous drawing is still in progress is dropped. `wait`: draw
-    now and return when it is written. Records drawn already are not drawn again (a run's last
-    sample grid and its close ask for the same drawing)."""
+    for); a request less than REDRAW_SECONDS after the latest drawing (or the run's start),
+    or while that drawing is still in progress, is dropped. `wait`: draw now and return
+    when it is written. Records drawn already are not drawn again (a run's last sample grid and
+    its close ask for the same drawing)."""
     if not self.writer or not self.records:
       return
     busy = self._painting is not None and not self._painting.done()
-    if busy and not wait:
+    if not wait and (busy or time.monotonic() - self._asked < REDRAW_SECONDS):
       return
     if self._painting is None or self._drawn != len(self.records):
       if busy:
         self._painting.result()
       self._painting = self._painter.submit(plot_curves, list(self.records), self._curves_path)
-      self._drawn = len(self.records)
+      self._drawn, self._asked = len(self.records), time.monotonic()
     if wait:
       self._painting.result()
 

@@ -139,3 +139,19 @@ def test_curves_are_drawn_again_only_for_new_records(tmp_path, monkeypatch):
     book.draw_curves(wait=True)
     book.record(2, {'d/loss': 0.5})
   assert drawn == [1, 1, 2]
+
+
+def test_curves_are_redrawn_mid_run_at_most_every_so_many_seconds(tmp_path, monkeypatch):
+  """Sample grids ask for a drawing: one that comes sooner than REDRAW_SECONDS after the run's
+  start or the previous drawing is dropped; the close draws what is new either way."""
+  import types
+  drawn, now = [], [100.0]
+  monkeypatch.setattr(logbook, 'plot_curves', lambda records, path: drawn.append(len(records)))
+  monkeypatch.setattr(logbook, 'time', types.SimpleNamespace(monotonic=lambda: now[0]))
+  with Logbook(tmp_path, first_step=0) as book:
+    for step, seconds in enumerate((logbook.REDRAW_SECONDS - 1, 1, logbook.REDRAW_SECONDS - 1)):
+      book.record(step + 1, {'d/loss': 1.0})
+      now[0] += seconds
+      book.draw_curves()  # 29 s after the start: dropped; 30 s: drawn; 29 s later: dropped
+    book.record(4, {'d/loss': 1.0})
+  assert drawn == [2, 4]
