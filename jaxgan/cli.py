@@ -134,6 +134,8 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--summary', action='store_true',
                       help='print both networks layer by layer with parameter counts, and exit')
   parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+  parser.add_argument('--no-curves', action='store_true',
+                      help='no curves.png (TensorBoard\'s files hold the same numbers)')
   add_compile_cache_flag(parser)
   multi = parser.add_argument_group(
       'data parallelism', 'the global batch is split over every local device (and every host of '
@@ -254,7 +256,7 @@ def main(argv=None) -> int:
                         data_dir=args.data_dir, data_workers=args.data_workers,
                         steps_per_call=args.steps_per_call,
                         inception_weights=args.inception,
-                        init_from=args.init_from)
+                        init_from=args.init_from, curves=not args.no_curves)
   except (DatasetError, train.CheckpointMismatch, train.WorkdirBusy, parallel.ParallelError,
           WeightsMissing) as error:
     parser.error(str(error))

@@ -4,7 +4,7 @@
   tensorboard/    TensorBoard event files (tensorboardX, no TensorFlow): every logged number as
                   a scalar, every sample grid as an image; `tensorboard --logdir WORKDIR`
   curves.png      the logged numbers against steps (matplotlib), redrawn at a sample grid at
-                  most every REDRAW_SECONDS, and at the end
+                  most every REDRAW_SECONDS, and at the end; not with `curves=False`
 
 A resumed run first drops the records past its checkpoint's step from metrics.jsonl, and opens
 its event file with TensorBoard's `purge_step`, so that both show what the uninterrupted run
@@ -62,10 +62,12 @@ def _summary_writer():
 
 class Logbook:
   """The files above for a run that starts (or resumes) after step `first_step`. Not `writer`
-  (processes other than 0): nothing is written."""
+  (processes other than 0): nothing is written. Not `curves`: no curves.png (each drawing costs
+  about a second of CPU, which runs that are many and short, such as a sweep's or the tests',
+  feel most; TensorBoard's files hold the same numbers)."""
 
-  def __init__(self, workdir: Path, first_step: int, writer: bool = True):
-    self.writer = writer
+  def __init__(self, workdir: Path, first_step: int, writer: bool = True, curves: bool = True):
+    self.writer, self.curves = writer, curves
     self.records = []
     if not writer:
       return
@@ -122,7 +124,7 @@ class Logbook:
     or while that drawing is still in progress, is dropped. `wait`: draw now and return
     when it is written. Records drawn already are not drawn again (a run's last sample grid and
     its close ask for the same drawing)."""
-    if not self.writer or not self.records:
+    if not (self.writer and self.curves and self.records):
       return
     busy = self._painting is not None and not self._painting.done()
     if not wait and (busy or time.monotonic() - self._asked < REDRAW_SECONDS):

@@ -56,7 +56,8 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         parallel: DataParallel | None = None, data_dir: str | Path | None = None,
         game: games.Game | None = None, dataset: data.Dataset | None = None,
         inception_weights: str | None = None, init_from: str | Path | None = None,
-        until: int | None = None, data_workers: int = 0, steps_per_call: int = 1) -> dict:
+        until: int | None = None, data_workers: int = 0, steps_per_call: int = 1,
+        curves: bool = True) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
   The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
@@ -82,7 +83,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   `_calls`). Its host work (reading, sending, dispatching) is then paid once for all of them:
   for small steps on a fast accelerator, where that work takes longer than the step. The steps
   are the same (`jaxgan.parallel.DataParallel.compile`); a signal stops the run at the end of
-  its call.
+  its call. `curves`: draw curves.png (`jaxgan.logbook`).
   """
   if steps_per_call < 1:
     raise ValueError(f'steps_per_call must be positive, got {steps_per_call}')
@@ -93,7 +94,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   with _workdir_lock(workdir, jax.process_index() == 0):
     return _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
                 init_from, min(until or config.steps, config.steps), data_workers,
-                steps_per_call)
+                steps_per_call, curves)
 
 
 @contextlib.contextmanager
@@ -123,7 +124,7 @@ def _workdir_lock(workdir: Path, taken: bool):
 
 
 def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
-         init_from, last_step, data_workers, steps_per_call) -> dict:
+         init_from, last_step, data_workers, steps_per_call, curves) -> dict:
   main_process = jax.process_index() == 0
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     start = mark_time = time.perf_counter()
     mark_step = first_step
     latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
-    with Logbook(workdir, first_step, main_process) as logbook, tqdm(
+    with Logbook(workdir, first_step, main_process, curves) as logbook, tqdm(
         initial=first_step, total=config.steps, disable=not (progress and main_process),
         unit='step', mininterval=1.0) as bar, contextlib.closing(
             batches.reads(first_step, last_step, data_workers,

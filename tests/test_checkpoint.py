@@ -56,6 +56,7 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
   _assert_bitwise_equal(resumed, whole)  # parameters, optimizer states, EMA, key, step
   records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').open()]
   assert [record['step'] for record in records] == [12, 24]  # log_every 50: each run's end
+  assert not (tmp_path / 'curves.png').exists()  # --no-curves (tests/runs.py)
   # TensorBoard holds the same numbers (as float32), and the sample grids.
   from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
   events = EventAccumulator(str(tmp_path / 'tensorboard'), size_guidance={'images': 0})
@@ -278,7 +279,7 @@ TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_wi
 
 
 def _run(config, workdir):
-  return run(config, workdir, progress=False, parallel=one_device())
+  return run(config, workdir, progress=False, curves=False, parallel=one_device())
 
 
 def _continue(state, config, steps):
@@ -420,11 +421,11 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   weights = tmp_path / 'inception.npz'
   inception.save_weights(inception.random_params(0), weights)
   config = TINY.replace(steps=4, eval_every=2, eval_samples=4, eval_features='inception')
-  run(config.replace(steps=2), tmp_path / 'run', progress=False, parallel=one_device(),
-      inception_weights=str(weights))
+  run(config.replace(steps=2), tmp_path / 'run', progress=False, curves=False,
+      parallel=one_device(), inception_weights=str(weights))
   cached = tmp_path / 'run' / training.REAL_FEATURES
   written = cached.stat().st_mtime_ns
-  run(config, tmp_path / 'run', progress=False, parallel=one_device(),
+  run(config, tmp_path / 'run', progress=False, curves=False, parallel=one_device(),
       inception_weights=str(weights))
   assert cached.stat().st_mtime_ns == written  # read back, not computed again
   logged = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').open()]

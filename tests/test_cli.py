@@ -29,6 +29,7 @@ def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
   assert [r['step'] for r in records] == [50, 100, 150, 200, 250]
   assert {'step', 'd/loss', 'g/loss', 'img_per_s'} <= set(records[-1])
+  assert (tmp_path / 'curves.png').exists()
   samples = sorted(p.name for p in (tmp_path / 'samples').iterdir())
   assert samples == ['epoch_001.png', 'epoch_002.png', 'epoch_003.png', 'epoch_004.png',
                      'epoch_005.png', 'epoch_006.png', 'epoch_007.png', 'epoch_008.png',
@@ -146,7 +147,7 @@ def test_a_second_run_loads_its_programs_from_the_compile_cache(tmp_path):
 
   def run(name, *flags):  # the 2-D preset: its programs compile in a third of the digits' time
     result = _train('--workdir', str(tmp_path / name), '--config', 'mlp2d', '--steps', '1',
-                    '--no-progress', *flags, env=environment)
+                    '--no-progress', '--no-curves', *flags, env=environment)
     assert result.returncode == 0, result.stderr
     return result.stderr
 

@@ -60,7 +60,7 @@ def test_a_failing_run_reports_its_own_error_not_the_logbook_s(tmp_path):
       book._events.close = full_disk
 
 
-def test_every_logged_metric_has_its_panel():
+def test_every_logged_metric_has_its_panel(tmp_path):
   names = ['d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit', 'd/real_accuracy',
            'd/fake_accuracy', 'd/penalty', 'g/penalty', 'grad_norm/G', 'grad_norm/D_a',
            'lr/G', 'augment/p', 'progress/alpha', 'eval/fd_digits', 'eval/fid', 'eval/precision',
@@ -71,6 +71,11 @@ def test_every_logged_metric_has_its_panel():
   assert panels['d/loss'] == panels['d_a/loss'] == 'losses'
   assert panels['d/real_accuracy'] == panels['d_b/real_accuracy'] == 'discriminator accuracy'
   assert logbook.panel_of('step') is None and logbook.panel_of('something/new') == 'other'
+  # and drawn, every panel at once (the tests' runs draw no curves: `--no-curves` in tests/runs.py)
+  records = [{'step': step, **{name: 1.0 + step for name in names}} for step in (1, 2)]
+  logbook.plot_curves(records, tmp_path / 'curves.png')
+  with Image.open(tmp_path / 'curves.png') as curves:
+    assert curves.size[0] > 1000 and curves.size[1] > 800  # 3 columns, 4 rows of panels
 
 
 def test_a_logbook_of_another_process_writes_nothing(tmp_path):
@@ -139,6 +144,17 @@ def test_curves_are_drawn_again_only_for_new_records(tmp_path, monkeypatch):
     book.draw_curves(wait=True)
     book.record(2, {'d/loss': 0.5})
   assert drawn == [1, 1, 2]
+
+
+def test_without_curves_a_logbook_writes_the_rest(tmp_path, monkeypatch):
+  drawn = []
+  monkeypatch.setattr(logbook, 'plot_curves', lambda records, path: drawn.append(len(records)))
+  with Logbook(tmp_path, first_step=0, curves=False) as book:
+    book.record(1, {'d/loss': 1.0})
+    book.draw_curves(wait=True)
+  assert drawn == [] and not (tmp_path / 'curves.png').exists()
+  assert (tmp_path / 'metrics.jsonl').read_text().count('\n') == 1
+  assert list((tmp_path / 'tensorboard').iterdir())
 
 
 def test_curves_are_redrawn_mid_run_at_most_every_so_many_seconds(tmp_path, monkeypatch):

@@ -291,7 +291,8 @@ def test_a_progressive_step_is_the_adversarial_step_on_faded_reals():
 TINY = ['--config', 'pggan', '--set', 'image_size=8', '--set', 'channel_base=32',
         '--set', 'channel_max=4', '--set', 'latent_dim=4', '--batch-size', '8',
         '--set', 'stage_kimg=0.032', '--set', 'fade_kimg=0.032', '--set', 'eval_every=0',
-        '--set', 'sample_every=5', '--devices', '1', '--no-progress']  # stage 1: steps 5-8 fade
+        '--set', 'sample_every=5', '--devices', '1', '--no-progress',
+        '--no-curves']  # stage 1: steps 5-8 fade
 
 
 def _train(capsys, workdir, *args):
@@ -386,8 +387,9 @@ def test_celebahq_preset_summarizes_each_stage_and_trains_its_first_stages(tmp_p
   config = configs.get('pggan_celebahq').replace(batch_size=4, stage_kimg=0.008, fade_kimg=0.008,
                                                  steps=4, sample_grid=2, checkpoint_every=4)
   images = np.random.default_rng(0).integers(0, 256, (8, 1024, 1024, 3), np.uint8)
-  summary = run(config, tmp_path, progress=False, dataset=data.Dataset(data.ArrayExamples(
-      {'image': images})), parallel=parallel.DataParallel('shard_map', parallel.select_devices(2)))
+  summary = run(config, tmp_path, progress=False, curves=False,
+                dataset=data.Dataset(data.ArrayExamples({'image': images})),
+                parallel=parallel.DataParallel('shard_map', parallel.select_devices(2)))
   assert summary['final']['progress/alpha'] == 0.5 and np.isfinite(summary['final']['d/loss'])
   state = final_state(tmp_path)
   assert '8x8' in state.params['G'] and '16x16' not in state.params['G']

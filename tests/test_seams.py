@@ -54,8 +54,8 @@ def _points():
 
 
 def _train(config, workdir, game, dataset, devices=None):
-  return run(config, workdir, progress=False, parallel=devices or one_device(), game=game,
-             dataset=dataset)
+  return run(config, workdir, progress=False, curves=False, parallel=devices or one_device(),
+             game=game, dataset=dataset)
 
 
 def _resumes_exactly(tmp_path, game, dataset, stops, config=POINTS):
