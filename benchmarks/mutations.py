@@ -49,6 +49,7 @@ ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
 PGGAN_SCHEDULE = 'tests/test_pggan.py::test_schedule_alpha_and_resets_are_the_references'
 TRANSLATION = 'tests/test_translation.py'
+WINOGRAD = 'tests/test_layers.py'
 PIX2PIX_STEP = 'tests/test_pix2pix.py::test_the_step_is_the_references_optimize_parameters_written_out'
 
 
@@ -427,6 +428,16 @@ MUTATIONS = [
     Mutation('call-logs-its-first-step', "a call of several steps returns its last step's "
              'metrics', 'jaxgan/parallel.py', 'jax.tree.map(lambda values: values[-1], metrics)',
              'jax.tree.map(lambda values: values[0], metrics)', (STEPS_PER_CALL,)),
+    Mutation('winograd-coefficient', "Winograd's transforms compute the transposed conv",
+             'jaxgan/nets/winograd.py', '(0, -1, 3, -2, 0)', '(0, -1, 3, -2.001, 0)', (WINOGRAD,)),
+    Mutation('winograd-tiles-not-overlapped', "Winograd's input gradient adds the tiles' overlap",
+             'jaxgan/nets/winograd.py', 'return (a, TILE) if a == 0 else (a,)', 'return (a,)',
+             (WINOGRAD,)),
+    Mutation('winograd-in-bfloat16', 'Winograd computes in float32 whatever the dtype',
+             'jaxgan/nets/layers.py', 'padded = jnp.pad(x.astype(jnp.float32)',
+             'padded = jnp.pad(x', (WINOGRAD,)),
+    Mutation('winograd-for-small-layers', "'auto' keeps the phases for layers of few tiles",
+             'jaxgan/nets/layers.py', 'and tiles >= 512', 'and tiles >= 128', (WINOGRAD,)),
 ]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
-from jaxgan.nets import layers
+from jaxgan.nets import layers, winograd
 from jaxgan.nets.layers import PhaseConvTranspose, matmul_conv
 
 
@@ -50,6 +50,69 @@ def test_matches_conv_transpose_forward_and_gradients(kernel, stride, height, wi
   assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, fast.init(jax.random.key(1), x))
   assert reference.apply(params, x).shape == (2, height * stride, width * stride, 5)
   assert_same_outputs_and_gradients(fast, reference, params, x)
+
+
+@pytest.mark.parametrize('kernel,stride,height,width', [
+    (4, 2, 5, 7),  # the DCGAN layer: odd, non-square, tiles past the edge
+    (4, 2, 9, 8),
+    (6, 3, 3, 4),  # nine phases
+    (2, 1, 6, 5),  # one phase: a plain 2x2 convolution
+])
+def test_winograd_matches_conv_transpose_forward_and_gradients(kernel, stride, height, width):
+  x = jax.random.normal(jax.random.key(0), (2, height, width, 3))
+  reference = nn.ConvTranspose(5, (kernel, kernel), (stride, stride), padding='SAME')
+  fast = PhaseConvTranspose(5, kernel_size=kernel, strides=stride, algorithm='winograd')
+  params = jax.tree.map(lambda p: p + 0.1, reference.init(jax.random.key(1), x))
+  assert_same_outputs_and_gradients(fast, reference, params, x)
+
+
+def test_winograd_transforms_compute_a_correlation_exactly():
+  """Y = A^T [(G g) * (B^T d)]: the 4 outputs of a 2-tap correlation over 5 inputs, to rounding."""
+  rng = np.random.default_rng(0)
+  d, g = rng.standard_normal((5, 100)), rng.standard_normal((2, 100))
+  a_t, g_, b_t = (np.array(m, np.float64) for m in (winograd.A_T, winograd.G, winograd.B_T))
+  np.testing.assert_allclose(a_t @ ((g_ @ g) * (b_t @ d)), d[:4] * g[0] + d[1:] * g[1],
+                             rtol=0, atol=1e-12)
+
+
+def test_winograd_in_bfloat16_computes_in_float32():
+  """Transformed in bfloat16, F(4x4, 2x2)'s points lose about 7x the direct algorithm's
+  precision; computed in float32, a bfloat16 layer is the float32 one rounded once."""
+  x = jax.random.normal(jax.random.key(0), (2, 8, 8, 16))
+  kernel = jax.random.normal(jax.random.key(1), (4, 4, 16, 8)) / 8
+  bf16 = layers.conv_transpose_by_phases(x.astype(jnp.bfloat16), kernel.astype(jnp.bfloat16), 2,
+                                         'winograd')
+  assert bf16.dtype == jnp.bfloat16
+  rounded = [a.astype(jnp.bfloat16).astype(jnp.float32) for a in (x, kernel)]
+  np.testing.assert_allclose(bf16.astype(jnp.float32),
+                             layers.conv_transpose_by_phases(*rounded, 2, 'winograd')
+                             .astype(jnp.bfloat16).astype(jnp.float32), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('shape,dtype,backend,picked', [
+    ((8, 32, 32, 256), jnp.float32, 'cpu', True),  # dcgan64's last layer, batch 8: 512 tiles
+    ((8, 32, 32, 256), jnp.float32, 'gpu', False),
+    ((8, 32, 32, 256), jnp.bfloat16, 'cpu', False),
+    ((2, 32, 32, 256), jnp.float32, 'cpu', False),  # 128 tiles
+    ((8, 32, 32, 128), jnp.float32, 'cpu', False),
+])
+def test_auto_picks_winograd_for_large_float32_layers_on_cpu(shape, dtype, backend, picked,
+                                                             monkeypatch):
+  calls = []
+  monkeypatch.setattr(layers.jax, 'default_backend', lambda: backend)
+  monkeypatch.setattr(layers, '_conv_transpose_winograd', lambda *args: calls.append(args))
+  jax.eval_shape(lambda x: layers.conv_transpose_by_phases(x, jnp.zeros((4, 4, shape[-1], 256),
+                                                                        dtype), 2),
+                 jax.ShapeDtypeStruct(shape, dtype))
+  assert bool(calls) == picked
+
+
+def test_rejects_an_unknown_algorithm_and_winograd_for_other_windows():
+  x = jnp.zeros((1, 4, 4, 2))
+  with pytest.raises(ValueError, match='algorithm'):
+    PhaseConvTranspose(4, algorithm='fft').init(jax.random.key(0), x)
+  with pytest.raises(ValueError, match='twice the stride'):
+    PhaseConvTranspose(4, kernel_size=6, strides=2, algorithm='winograd').init(jax.random.key(0), x)
 
 
 def test_rejects_kernel_not_a_multiple_of_stride():
