@@ -94,7 +94,7 @@ def test_winograd_in_bfloat16_computes_in_float32():
     ((8, 32, 32, 256), jnp.float32, 'gpu', False),
     ((8, 32, 32, 256), jnp.bfloat16, 'cpu', False),
     ((2, 32, 32, 256), jnp.float32, 'cpu', False),  # 128 tiles
-    ((8, 32, 32, 128), jnp.float32, 'cpu', False),
+    ((8, 32, 32, 64), jnp.float32, 'cpu', False),
 ])
 def test_auto_picks_winograd_for_large_float32_layers_on_cpu(shape, dtype, backend, picked,
                                                              monkeypatch):

@@ -1,0 +1,96 @@
+"""The stride-2 transposed convolution's two algorithms, side by side on the presets' layers.
+
+  python benchmarks/conv_transpose.py [--rounds 5] [--out benchmarks/results/conv_transpose.json]
+
+'phases' computes the four output phases with one stride-1 convolution (`matmul_conv` on CPU);
+'winograd' each phase's 2x2-window convolution by Winograd's F(4x4, 2x2) (`jaxgan/nets/
+winograd.py`). Each layer's forward and both gradients (what a train step runs) are compiled
+for both, then timed in turn, `--rounds` rounds of 3 calls each; the table gives the median
+call and what `algorithm='auto'` picks for that layer on this backend. The last rows are layers
+of no preset that bracket the rule 'auto' follows (input and output channels, tiles).
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan.nets import layers
+from timing import median
+
+# (name, batch, input size, input channels, output channels): the generators' upsampling layers.
+LAYERS = [
+    ('dcgan64 b8, layer 1', 8, 8, 128, 128),
+    ('dcgan64 b8, layer 2', 8, 16, 128, 256),
+    ('dcgan64 b8, layer 3', 8, 32, 256, 512),
+    ('dcgan64 b32, layer 1', 32, 8, 128, 128),
+    ('dcgan64 b32, layer 2', 32, 16, 128, 256),
+    ('dcgan64 b32, layer 3', 32, 32, 256, 512),
+    ('dcgan32 b32, layer 1', 32, 4, 128, 128),
+    ('dcgan32 b32, layer 2', 32, 8, 128, 128),
+    ('dcgan32 b32, layer 3', 32, 16, 128, 64),
+    ('128 -> 128 channels, 512 tiles', 32, 16, 128, 128),
+    ('256 -> 256 channels, 128 tiles', 8, 16, 256, 256),
+    ('256 -> 256 channels, 512 tiles', 32, 16, 256, 256),
+    ('512 -> 512 channels, 32 tiles', 8, 8, 512, 512),
+]
+ALGORITHMS = ('phases', 'winograd')
+
+
+def layer_call(algorithm):
+  """The layer's output and its gradients in the input and the kernel, for one cotangent."""
+  def call(x, kernel, cotangent):
+    y, vjp = jax.vjp(lambda x, k: layers.conv_transpose_by_phases(x, k, 2, algorithm), x, kernel)
+    return (y, *vjp(cotangent))
+  return jax.jit(call)
+
+
+def time_layer(batch, size, c_in, c_out, rounds):
+  keys = jax.random.split(jax.random.key(0), 3)
+  x = jax.random.normal(keys[0], (batch, size, size, c_in))
+  kernel = jax.random.normal(keys[1], (4, 4, c_in, c_out)) / np.sqrt(4 * c_in)
+  cotangent = jax.random.normal(keys[2], (batch, 2 * size, 2 * size, c_out))
+  calls = {name: layer_call(name) for name in ALGORITHMS}
+  outputs = {name: jax.block_until_ready(call(x, kernel, cotangent)) for name, call in calls.items()}
+  error = max(float(jnp.abs(a - b).max() / jnp.abs(b).max())
+              for a, b in zip(outputs['winograd'], outputs['phases']))
+  times = {name: [] for name in ALGORITHMS}
+  for _ in range(rounds):
+    for name, call in calls.items():
+      for _ in range(3):
+        start = time.perf_counter()
+        jax.block_until_ready(call(x, kernel, cotangent))
+        times[name].append(time.perf_counter() - start)
+  return {**{f'{name}_ms': 1000 * median(times[name]) for name in ALGORITHMS},
+          'largest_difference': error, 'auto': layers.auto_algorithm(x, kernel, 2)}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--rounds', type=int, default=5)
+  parser.add_argument('--out', default='benchmarks/results/conv_transpose.json')
+  args = parser.parse_args()
+  rows = []
+  print('| layer | input | output | phases ms | winograd ms | phases / winograd | '
+        'largest difference (of the largest value) | auto |')
+  print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+  for name, batch, size, c_in, c_out in LAYERS:
+    row = {'layer': name, 'batch': batch, 'size': size, 'in': c_in, 'out': c_out,
+           **time_layer(batch, size, c_in, c_out, args.rounds)}
+    rows.append(row)
+    print(f"| {name} | {size}x{size}x{c_in} | {2 * size}x{2 * size}x{c_out} | "
+          f"{row['phases_ms']:.1f} | {row['winograd_ms']:.1f} | "
+          f"{row['phases_ms'] / row['winograd_ms']:.2f} | {row['largest_difference']:.1e} | "
+          f"{row['auto']} |", flush=True)
+  out = Path(args.out)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  out.write_text(json.dumps({'jax': jax.__version__, 'backend': jax.default_backend(),
+                             'rounds': args.rounds, 'layers': rows}, indent=1) + '\n')
+
+
+if __name__ == '__main__':
+  main()
