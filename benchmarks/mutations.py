@@ -438,6 +438,9 @@ MUTATIONS = [
              'padded = jnp.pad(x', (WINOGRAD,)),
     Mutation('winograd-for-small-layers', "'auto' keeps the phases for layers of few tiles",
              'jaxgan/nets/layers.py', 'and tiles >= 512', 'and tiles >= 128', (WINOGRAD,)),
+    Mutation('winograd-for-narrow-layers', "'auto' keeps the phases for 128 channels both sides",
+             'jaxgan/nets/layers.py', 'max(channels) >= 256', 'max(channels) >= 128',
+             (WINOGRAD,)),
 ]
 
 

@@ -13,6 +13,7 @@ from jaxgan import configs
 from runs import ROOT
 
 sys.path.insert(0, str(ROOT / 'benchmarks'))
+import conv_transpose  # noqa: E402
 import flops  # noqa: E402
 
 
@@ -159,3 +160,13 @@ def test_compile_profile_counts_this_processs_compilations_per_test(tmp_path, mo
   (tmp_path / 'gw1-0.json').write_text(next(tmp_path.glob('*.json')).read_text())
   twice = compile_profile._summed(tmp_path)[0]['tests/fake.py::test_it']['compile']
   assert once > 0 and twice == pytest.approx(2 * once)
+
+
+def test_conv_transpose_benchmark_times_both_algorithms_on_equal_outputs():
+  row = conv_transpose.time_layer(2, 8, 4, 4, rounds=1)
+  assert row['phases_ms'] > 0 and row['winograd_ms'] > 0 and row['auto'] == 'phases'
+  assert row['largest_difference'] < 1e-5
+  big = jax.ShapeDtypeStruct((8, 32, 32, 256), jnp.float32), jnp.zeros((4, 4, 256, 512))
+  with conv_transpose.phases_everywhere():
+    assert conv_transpose.layers.auto_algorithm(*big, 2) == 'phases'
+  assert conv_transpose.layers.auto_algorithm(*big, 2) == 'winograd'

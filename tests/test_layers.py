@@ -89,20 +89,22 @@ def test_winograd_in_bfloat16_computes_in_float32():
                              .astype(jnp.bfloat16).astype(jnp.float32), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize('shape,dtype,backend,picked', [
-    ((8, 32, 32, 256), jnp.float32, 'cpu', True),  # dcgan64's last layer, batch 8: 512 tiles
-    ((8, 32, 32, 256), jnp.float32, 'gpu', False),
-    ((8, 32, 32, 256), jnp.bfloat16, 'cpu', False),
-    ((2, 32, 32, 256), jnp.float32, 'cpu', False),  # 128 tiles
-    ((8, 32, 32, 64), jnp.float32, 'cpu', False),
+@pytest.mark.parametrize('shape,features,dtype,backend,picked', [
+    ((8, 32, 32, 256), 512, jnp.float32, 'cpu', True),  # dcgan64's last layer, batch 8: 512 tiles
+    ((32, 16, 16, 128), 256, jnp.float32, 'cpu', True),
+    ((8, 32, 32, 256), 512, jnp.float32, 'gpu', False),
+    ((8, 32, 32, 256), 512, jnp.bfloat16, 'cpu', False),
+    ((2, 32, 32, 256), 512, jnp.float32, 'cpu', False),  # 128 tiles
+    ((32, 16, 16, 128), 128, jnp.float32, 'cpu', False),
+    ((32, 16, 16, 128), 64, jnp.float32, 'cpu', False),
 ])
-def test_auto_picks_winograd_for_large_float32_layers_on_cpu(shape, dtype, backend, picked,
-                                                             monkeypatch):
+def test_auto_picks_winograd_for_large_float32_layers_on_cpu(shape, features, dtype, backend,
+                                                             picked, monkeypatch):
   calls = []
   monkeypatch.setattr(layers.jax, 'default_backend', lambda: backend)
   monkeypatch.setattr(layers, '_conv_transpose_winograd', lambda *args: calls.append(args))
-  jax.eval_shape(lambda x: layers.conv_transpose_by_phases(x, jnp.zeros((4, 4, shape[-1], 256),
-                                                                        dtype), 2),
+  kernel = jnp.zeros((4, 4, shape[-1], features), dtype)
+  jax.eval_shape(lambda x: layers.conv_transpose_by_phases(x, kernel, 2),
                  jax.ShapeDtypeStruct(shape, dtype))
   assert bool(calls) == picked
 

@@ -244,11 +244,12 @@ def conv_transpose_by_phases(x, kernel, stride: int, algorithm: str = 'auto'):
   'winograd' (k = 2 * stride): each phase's 2x2-window convolution by Winograd's F(4x4, 2x2)
   (`winograd.py`), in float32 whatever the input's dtype: 37% of the multiplications, more
   memory traffic. 'auto' (`auto_algorithm`) picks it where `benchmarks/conv_transpose.py`
-  measured it faster: on CPU, for float32 layers of at least 128 input and output channels and
-  512 tiles (4x4 outputs of a phase, over the batch). On a 2-core AMD EPYC (Zen 3, AVX2), the
-  forward and both gradients of `dcgan64`'s last layer (32x32x256 -> 64x64x512) ran 1.47x as
-  fast at batch 8 and 1.61x at batch 32; layers with fewer tiles or 64 output channels ran
-  at 0.67-0.93x.
+  measured it faster: on CPU, for float32 layers of 512 tiles or more (4x4 outputs of a phase,
+  over the batch), at least 128 channels on each side and 256 on one. On a 2-core AMD EPYC (Zen
+  3, AVX2), the forward and both gradients of `dcgan64`'s last layer (32x32x256 -> 64x64x512)
+  ran 1.48x as fast at batch 8 and 1.64x at batch 32, its 16x16x128 -> 32x32x256 layer 1.28x at
+  batch 32; layers with fewer tiles, or 128 channels on both sides, or 64 on one, at 0.64-0.97x
+  (`benchmarks/results/zen3/conv_transpose.json`; the smallest, a few ms, varied more).
   """
   if algorithm not in ALGORITHMS:
     raise ValueError(f'algorithm {algorithm!r} is not one of {ALGORITHMS}')
@@ -286,7 +287,8 @@ def auto_algorithm(x, kernel, stride: int) -> str:
   """What `conv_transpose_by_phases(x, kernel, stride, 'auto')` runs (`x` and `kernel` may be
   `jax.ShapeDtypeStruct`s): see there."""
   tiles = x.shape[0] * -(-x.shape[1] // winograd.TILE) * -(-x.shape[2] // winograd.TILE)
-  large = min(kernel.shape[-2:]) >= 128 and tiles >= 512
+  channels = kernel.shape[-2:]
+  large = min(channels) >= 128 and max(channels) >= 256 and tiles >= 512
   return ('winograd' if jax.default_backend() == 'cpu' and x.dtype == jnp.float32
           and (kernel.shape[0], stride) == (4, 2) and large else 'phases')
 
