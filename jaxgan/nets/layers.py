@@ -307,7 +307,9 @@ def _conv_transpose_winograd(x, kernel, s, first_tap, start):
   rows, cols = (max(shifts) + winograd.TILE * t + 1 for t in tiles)  # what the last tile reads
   padded = jnp.pad(x.astype(jnp.float32),
                    ((0, 0), (-lo, rows - h + lo), (-lo, cols - w + lo), (0, 0)))
-  points = winograd.input_points(padded, shifts, tiles).reshape(s * s * 25, -1, c)
-  products = _matmul(points, winograd.kernel_points(phase_kernels).reshape(s * s * 25, c, features))
-  y = winograd.output_from_points(products.reshape(s, s, 5, 5, n, *tiles, features))
+  p = winograd.POINTS
+  points = winograd.input_points(padded, shifts, tiles).reshape(s * s * p * p, -1, c)
+  kernel_points = winograd.kernel_points(phase_kernels).reshape(s * s * p * p, c, features)
+  products = _matmul(points, kernel_points).reshape(s, s, p, p, n, *tiles, features)
+  y = winograd.output_from_points(products)
   return y[:, :h * s, :w * s].astype(x.dtype)
