@@ -63,8 +63,8 @@ def _combine(matrix, parts):
 def input_points(x, shifts, tiles):
   """`[s, s, 5, 5, n, tiles_h, tiles_w, c]`: B^T d B for each phase's 5x5 input tiles.
 
-  Phase `(p, q)` reads its tile `(i, j)` from `x[:, shifts[p] + 4i :][:5, shifts[q] + 4j :][:5]`
-  (`x` padded so every tile fits). The row transform is kept in memory between the two passes
+  Phase `(p, q)` reads its tile `(i, j)` from rows `shifts[p] + 4i` to `shifts[p] + 4i + 4` and
+  columns `shifts[q] + 4j` to `shifts[q] + 4j + 4` of `x` (padded so every tile fits). The row transform is kept in memory between the two passes
   (an `optimization_barrier`): fused into one pass, one phase of `dcgan64`'s batch-8 layer took
   6.3 ms against 3.4.
   """
