@@ -61,6 +61,19 @@ def layer_call(algorithm):
   return jax.jit(call)
 
 
+def interleaved_ms(runs, rounds, calls):
+  """{'NAME_ms': median ms}: each of `runs` (name -> a call that returns when its work is done)
+  called `calls` times in turn, `rounds` times over."""
+  times = {name: [] for name in runs}
+  for _ in range(rounds):
+    for name, run in runs.items():
+      for _ in range(calls):
+        start = time.perf_counter()
+        run()
+        times[name].append(time.perf_counter() - start)
+  return {f'{name}_ms': 1000 * median(times[name]) for name in runs}
+
+
 def time_layer(batch, size, c_in, c_out, rounds):
   keys = jax.random.split(jax.random.key(0), 3)
   x = jax.random.normal(keys[0], (batch, size, size, c_in))
@@ -71,15 +84,10 @@ def time_layer(batch, size, c_in, c_out, rounds):
              for name, call in calls.items()}
   error = max(float(jnp.abs(a - b).max() / jnp.abs(b).max())
               for a, b in zip(outputs['winograd'], outputs['phases']))
-  times = {name: [] for name in ALGORITHMS}
-  for _ in range(rounds):
-    for name, call in calls.items():
-      for _ in range(3):
-        start = time.perf_counter()
-        jax.block_until_ready(call(x, kernel, cotangent))
-        times[name].append(time.perf_counter() - start)
-  return {**{f'{name}_ms': 1000 * median(times[name]) for name in ALGORITHMS},
-          'largest_difference': error, 'auto': layers.auto_algorithm(x, kernel, 2)}
+  runs = {name: lambda call=call: jax.block_until_ready(call(x, kernel, cotangent))
+          for name, call in calls.items()}
+  return {**interleaved_ms(runs, rounds, 3), 'largest_difference': error,
+          'auto': layers.auto_algorithm(x, kernel, 2)}
 
 
 @contextlib.contextmanager
@@ -103,14 +111,7 @@ def time_step(case, rounds):
   steps = {'auto': jaxgan_step.make_step(spec, images)[0]}
   with phases_everywhere():
     steps['phases'] = jaxgan_step.make_step(spec, images)[0]
-  times = {name: [] for name in steps}
-  for _ in range(rounds):
-    for name, step in steps.items():
-      for _ in range(2):
-        start = time.perf_counter()
-        step()
-        times[name].append(time.perf_counter() - start)
-  return {f'{name}_ms': 1000 * median(times[name]) for name in steps}
+  return interleaved_ms(steps, rounds, 2)
 
 
 def main():
