@@ -17,6 +17,9 @@ from jaxgan.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ['--set', 'g_widths=32,16', '--set', 'd_widths=16,32', '--set', 'g_dense_features=32',
         '--batch-size', '16', '--no-progress', '--no-curves']
+# `train.run`'s keywords for the tests' runs, as TINY's last two flags: no progress bar, no
+# curves.png (a drawing costs about a second of CPU; `test_logbook.py` draws every panel).
+QUIET = {'progress': False, 'curves': False}
 
 
 def train_command(workdir, *args):
@@ -84,9 +87,9 @@ def resumes_exactly(config, tmp_path, stop: int):
   """Trains `config` in one run (tmp_path/whole) and in a run stopped after `stop` steps and
   resumed (tmp_path/parts); asserts both final states bitwise equal and returns the whole one."""
   from jaxgan.train import run
-  run(config, tmp_path / 'whole', progress=False, curves=False, parallel=one_device())
-  run(config, tmp_path / 'parts', progress=False, curves=False, parallel=one_device(), until=stop)
-  run(config, tmp_path / 'parts', progress=False, curves=False, parallel=one_device())
+  run(config, tmp_path / 'whole', **QUIET, parallel=one_device())
+  run(config, tmp_path / 'parts', **QUIET, parallel=one_device(), until=stop)
+  run(config, tmp_path / 'parts', **QUIET, parallel=one_device())
   whole = final_state(tmp_path / 'whole')
   assert_trees_close(dynamic_fields(final_state(tmp_path / 'parts')), dynamic_fields(whole),
                      rtol=0.0)

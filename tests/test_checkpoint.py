@@ -21,8 +21,8 @@ from jaxgan.parallel import AXIS
 from jaxgan.sample import generate
 from jaxgan.train import run
 from runs import TINY as TINY_FLAGS
-from runs import (assert_trees_close, dynamic_fields, final_state, main_in_process, one_device,
-                  step_of, train, train_command)
+from runs import (QUIET, assert_trees_close, dynamic_fields, final_state, main_in_process,
+                  one_device, step_of, train, train_command)
 
 def _assert_bitwise_equal(a, b):
   assert int(a.step) == int(b.step)
@@ -279,7 +279,7 @@ TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_wi
 
 
 def _run(config, workdir):
-  return run(config, workdir, progress=False, curves=False, parallel=one_device())
+  return run(config, workdir, **QUIET, parallel=one_device())
 
 
 def _continue(state, config, steps):
@@ -421,11 +421,11 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   weights = tmp_path / 'inception.npz'
   inception.save_weights(inception.random_params(0), weights)
   config = TINY.replace(steps=4, eval_every=2, eval_samples=4, eval_features='inception')
-  run(config.replace(steps=2), tmp_path / 'run', progress=False, curves=False,
+  run(config.replace(steps=2), tmp_path / 'run', **QUIET,
       parallel=one_device(), inception_weights=str(weights))
   cached = tmp_path / 'run' / training.REAL_FEATURES
   written = cached.stat().st_mtime_ns
-  run(config, tmp_path / 'run', progress=False, curves=False, parallel=one_device(),
+  run(config, tmp_path / 'run', **QUIET, parallel=one_device(),
       inception_weights=str(weights))
   assert cached.stat().st_mtime_ns == written  # read back, not computed again
   logged = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').open()]

@@ -14,8 +14,8 @@ import pytest
 from jaxgan import configs, games, losses, nets, parallel
 from jaxgan.games import adversarial
 from jaxgan.train import run as train_run
-from runs import (assert_trees_close, calls_of_several_steps, dynamic_fields, final_state, start,
-                  step_of, train, train_command)
+from runs import (QUIET, assert_trees_close, calls_of_several_steps, dynamic_fields, final_state,
+                  start, step_of, train, train_command)
 
 # Dropout masks and label noise are drawn per device (see jaxgan/games/adversarial.py), so they are off here;
 # the latents are the same whatever the device count.
@@ -87,11 +87,10 @@ def test_resume_on_8_then_2_then_1_devices_is_the_one_device_run(tmp_path, condi
   """The README's promise: a run may be resumed on another number of devices (and wrapper)."""
   config = CONFIG.replace(dataset='digits', log_every=2, checkpoint_every=2,
                           **({**CONDITIONAL, 'classes': ()} if conditional else {}))
-  quiet = dict(progress=False, curves=False)
-  train_run(config.replace(steps=6), tmp_path / 'one', parallel=_devices('shard_map', 1), **quiet)
+  train_run(config.replace(steps=6), tmp_path / 'one', parallel=_devices('shard_map', 1), **QUIET)
   for steps, mode, count in ((2, 'shard_map', 8), (4, 'pmap', 2), (6, 'shard_map', 1)):
     summary = train_run(config.replace(steps=steps), tmp_path / 'moved',
-                        parallel=_devices(mode, count), **quiet)
+                        parallel=_devices(mode, count), **QUIET)
     assert (summary['resumed_from'], summary['devices']) == (steps - 2, count)
   assert_trees_close(dynamic_fields(final_state(tmp_path / 'moved')),
                      dynamic_fields(final_state(tmp_path / 'one')), RTOL)
@@ -108,7 +107,7 @@ def test_steps_handed_over_several_a_call_are_the_steps_one_a_call(tmp_path, mod
                           checkpoint_every=6, **{**CONDITIONAL, 'classes': ()})
   calls = calls_of_several_steps(monkeypatch)
   for name, steps_per_call in (('one', 1), ('calls', 3)):
-    train_run(config, tmp_path / name, parallel=_devices(mode, 2), progress=False, curves=False,
+    train_run(config, tmp_path / name, parallel=_devices(mode, 2), **QUIET,
               steps_per_call=steps_per_call)
   assert calls == [3, 3, 3]
   assert_trees_close(dynamic_fields(final_state(tmp_path / 'calls')),
@@ -215,7 +214,7 @@ def test_two_processes_train_and_resume_the_one_process_run(tmp_path):
   one = configs.get('digits').replace(g_widths=(32, 16), d_widths=(16, 32), g_dense_features=32,
                                       batch_size=16, d_dropout=0.0, label_noise=0.0,
                                       checkpoint_every=3, steps=6)
-  train_run(one, tmp_path / 'single', progress=False, curves=False,
+  train_run(one, tmp_path / 'single', **QUIET,
             parallel=_devices('shard_map', 1))
   multi = tmp_path / 'multi'
   first = _two_processes(multi, '--steps', '3', '--parallel', 'pmap', *NOISELESS)
@@ -281,5 +280,5 @@ def test_the_loop_sends_each_batch_a_step_ahead_and_transfers_nothing_implicitly
   assert list(items) == [3]
   config = configs.get('digits').replace(g_widths=(16, 8), d_widths=(8, 16), g_dense_features=16,
                                          batch_size=8, steps=3, log_every=1, eval_every=0)
-  summary = train_run(config, tmp_path, progress=False, curves=False, parallel=_devices(mode, 2))
+  summary = train_run(config, tmp_path, **QUIET, parallel=_devices(mode, 2))
   assert summary['devices'] == 2 and summary['final']['d/loss'] > 0

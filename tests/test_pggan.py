@@ -21,7 +21,8 @@ from jax import lax
 from jaxgan import configs, data, games
 from jaxgan.games import progressive
 from jaxgan.nets import pggan
-from runs import ROOT, assert_trees_close, calls_of_several_steps, final_state, main_in_process
+from runs import (QUIET, ROOT, assert_trees_close, calls_of_several_steps, final_state,
+                  main_in_process)
 
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 
@@ -387,7 +388,7 @@ def test_celebahq_preset_summarizes_each_stage_and_trains_its_first_stages(tmp_p
   config = configs.get('pggan_celebahq').replace(batch_size=4, stage_kimg=0.008, fade_kimg=0.008,
                                                  steps=4, sample_grid=2, checkpoint_every=4)
   images = np.random.default_rng(0).integers(0, 256, (8, 1024, 1024, 3), np.uint8)
-  summary = run(config, tmp_path, progress=False, curves=False,
+  summary = run(config, tmp_path, **QUIET,
                 dataset=data.Dataset(data.ArrayExamples({'image': images})),
                 parallel=parallel.DataParallel('shard_map', parallel.select_devices(2)))
   assert summary['final']['progress/alpha'] == 0.5 and np.isfinite(summary['final']['d/loss'])

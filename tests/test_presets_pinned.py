@@ -30,7 +30,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from jaxgan import configs  # noqa: E402
 from jaxgan.train import run  # noqa: E402
-from runs import dynamic_fields, final_state, one_device  # noqa: E402
+from runs import QUIET, dynamic_fields, final_state, one_device  # noqa: E402
 
 FIXTURE = Path(__file__).parent / 'fixtures' / 'presets_pinned.npz'
 STEPS = {'digits': 3, 'wgan_gp': 2, 'mlp2d': 5}
@@ -49,7 +49,7 @@ def _train(preset: str, workdir: Path) -> dict:
   """{name: array}: the metrics of every step and the fingerprint of every state leaf."""
   config = configs.get(preset).replace(steps=STEPS[preset], log_every=1,
                                        checkpoint_every=STEPS[preset])
-  run(config, workdir, progress=False, curves=False, parallel=one_device())
+  run(config, workdir, **QUIET, parallel=one_device())
   records = [json.loads(line) for line in (workdir / 'metrics.jsonl').read_text().splitlines()]
   pinned = {f'{preset}/metrics/{name}': np.array([r[name] for r in records], np.float64)
             for name in records[0] if name not in ('step', 'img_per_s') and not

@@ -19,7 +19,7 @@ from jaxgan.games import adversarial, cycle
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.regularizers import GeneratorView
 from jaxgan.train import run
-from runs import assert_trees_close, dynamic_fields, final_state, one_device
+from runs import QUIET, assert_trees_close, dynamic_fields, final_state, one_device
 
 # The run's settings; the games below bring their own networks and pieces.
 POINTS = configs.get('mlp2d').replace(batch_size=16, steps=6, log_every=1, checkpoint_every=2,
@@ -54,7 +54,7 @@ def _points():
 
 
 def _train(config, workdir, game, dataset, devices=None):
-  return run(config, workdir, progress=False, curves=False, parallel=devices or one_device(),
+  return run(config, workdir, **QUIET, parallel=devices or one_device(),
              game=game, dataset=dataset)
 
 

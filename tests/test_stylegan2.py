@@ -16,7 +16,7 @@ from jax import lax
 
 from jaxgan.nets import stylegan2 as sg2
 from jaxgan.nets import stylegan2_weights
-from runs import jit_apply
+from runs import QUIET, jit_apply
 
 FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'stylegan2_reference.npz')
 
@@ -349,7 +349,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   # trace 7.7 -> 5.6 s, its compile 19.3 -> 16.0 s; this test alone 78 -> 67 s).
   config = _tiny_config().replace(conditional=True, augment='', steps=2, checkpoint_every=2,
                                   freeze_d=2, r1_every=1, pl_every=1)
-  run(config, tmp_path / 'source', progress=False, curves=False, parallel=one_device())
+  run(config, tmp_path / 'source', **QUIET, parallel=one_device())
   generator = Generator(tmp_path / 'source')
   threes = generator.draw(jax.random.key(0), 4, labels=np.full(4, 3))
   sevens = generator.draw(jax.random.key(0), 4, labels=np.full(4, 7))
@@ -357,7 +357,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
 
   source = final_state(tmp_path / 'source')
   tuned_config = config.replace(seed=config.seed + 1)  # fresh weights differ from the source's
-  run(tuned_config, tmp_path / 'tuned', progress=False, curves=False, parallel=one_device(),
+  run(tuned_config, tmp_path / 'tuned', **QUIET, parallel=one_device(),
       init_from=tmp_path / 'source')
   state = final_state(tmp_path / 'tuned')
   assert int(state.step) == 2
