@@ -1,4 +1,4 @@
-"""FID's Inception and the metrics: equal to pytorch-fid, and to their formulas written out.
+"""FID's Inception, the digits check and the evaluate command; the metrics: `test_metrics.py`.
 
 `fixtures/inception_reference.npz` was recorded by `benchmarks/record_inception.py`: pytorch-fid
 0.3.0's network with `random_params(seed)` as its weights, its pool3 features of real images (the
@@ -6,7 +6,6 @@ digits, as RGB, at 32, 64 and 320 pixels: the resize to 299 both enlarges and sh
 statistics. Here the same weights go into jaxgan's network: no torch needed.
 """
 
-import itertools
 from pathlib import Path
 
 import jax
@@ -37,12 +36,6 @@ def test_pool3_features_equal_pytorch_fids(features, size):
   assert np.abs(want).max() > 0.1 and np.std(want) > 0.05  # random weights, features alive
 
 
-@pytest.mark.parametrize('kind', ['full_rank', 'rank_deficient'])
-def test_frechet_distance_equals_pytorch_fids(kind):
-  stats = [FIXTURE[f'{kind}/{name}'] for name in ('mu1', 'sigma1', 'mu2', 'sigma2')]
-  np.testing.assert_allclose(metrics.frechet_distance(*stats), FIXTURE[f'{kind}/fid'], rtol=1e-6)
-
-
 def test_weights_round_trip_through_the_state_dict_layout(tmp_path):
   params = inception.random_params(1)
   state_dict = inception.to_state_dict(params)
@@ -60,68 +53,6 @@ def test_missing_weights_say_which_file_and_how_to_convert(tmp_path, monkeypatch
     with pytest.raises(inception.WeightsMissing, match=r'pt_inception-2015-12-05-6726825d\.pth .*'
                        r'python -m jaxgan\.evaluate\.inception'):
       inception.load_weights(path)
-
-
-def _points(seed, n, d=5, shift=0.0):
-  return np.random.default_rng(seed).standard_normal((n, d)) + shift
-
-
-def test_kid_is_the_unbiased_mmd_written_out():
-  real, fake = _points(0, 12), _points(1, 15, shift=0.5)
-  k = lambda a, b: (a @ b / 5 + 1) ** 3
-  rng = np.random.default_rng(0)  # the same subsets: fake's rows first, then real's
-  values = []
-  for _ in range(3):
-    x, y = fake[rng.choice(15, 12, replace=False)], real[rng.choice(12, 12, replace=False)]
-    pairs = [(i, j) for i, j in itertools.product(range(12), repeat=2) if i != j]
-    values.append(sum(k(x[i], x[j]) + k(y[i], y[j]) for i, j in pairs) / (12 * 11)
-                  - 2 * sum(k(a, b) for a in x for b in y) / 144)
-  mean, std = metrics.kernel_distance(real, fake, subsets=3, seed=0)
-  np.testing.assert_allclose((mean, std), (np.mean(values), np.std(values)), rtol=1e-9)
-  # Unbiased: near 0 for two samples of one law, far from it for a shifted law.
-  same = metrics.kernel_distance(_points(6, 300), _points(7, 300), subsets=20, subset_size=200)
-  shifted = metrics.kernel_distance(_points(6, 300), _points(8, 300, shift=0.5), subsets=20,
-                                    subset_size=200)
-  assert abs(same[0]) < 0.1 * shifted[0], (same, shifted)
-
-
-def _kth_neighbour_radius(points, i, k):
-  return sorted(np.linalg.norm(points[i] - points[j]) for j in range(len(points)) if j != i)[k - 1]
-
-
-@pytest.mark.parametrize('k', [1, 3])
-def test_precision_recall_density_coverage_written_out(k):
-  real, fake = _points(3, 40, d=2), _points(4, 35, d=2, shift=0.7)
-  radii = lambda points, k: [_kth_neighbour_radius(points, i, k) for i in range(len(points))]
-  inside = lambda x, centres, r: [np.linalg.norm(x - c) <= rc for c, rc in zip(centres, r)]
-  r_k, f_k, r_dc = radii(real, k), radii(fake, k), radii(real, k + 2)
-  precision = np.mean([any(inside(f, real, r_k)) for f in fake])
-  recall = np.mean([any(inside(r, fake, f_k)) for r in real])
-  density = sum(sum(inside(f, real, r_dc)) for f in fake) / ((k + 2) * len(fake))
-  coverage = np.mean([any(np.linalg.norm(f - r) <= rr for f in fake)
-                      for r, rr in zip(real, r_dc)])
-  np.testing.assert_allclose(metrics.precision_recall(real, fake, k), (precision, recall),
-                             atol=1e-12)
-  np.testing.assert_allclose(metrics.density_coverage(real, fake, k + 2), (density, coverage),
-                             rtol=1e-6)
-  assert 0 < precision < 1 and 0 < recall < 1 and 0 < coverage < 1  # the check distinguishes
-
-
-def test_inception_score_written_out():
-  """torch-fidelity's procedure spelled out: shuffle by RandomState(2020), softmax, splits at
-  i * n // splits, exp of the mean KL to the split's marginal."""
-  logits = np.random.default_rng(5).standard_normal((25, 7)) * 2
-  shuffled = logits[np.random.RandomState(2020).permutation(25)]
-  probabilities = np.exp(shuffled) / np.exp(shuffled).sum(1, keepdims=True)
-  scores = []
-  for part in (probabilities[:8], probabilities[8:16], probabilities[16:]):
-    marginal = part.mean(0)
-    scores.append(np.exp(np.mean([sum(p * np.log(p / marginal)) for p in part])))
-  np.testing.assert_allclose(metrics.inception_score(logits, splits=3),
-                             (np.mean(scores), np.std(scores)), rtol=1e-9)
-  assert metrics.inception_score(logits, splits=3) != metrics.inception_score(
-      logits, splits=3, shuffle_seed=None)
-  np.testing.assert_allclose(metrics.inception_score(np.zeros((10, 7)), splits=1)[0], 1.0)
 
 
 def test_classifier_logits_are_the_unbiased_fc_of_pool3():

@@ -286,32 +286,6 @@ def test_the_pool_answers_as_the_references_image_pool():
   assert int(pool['count']) == size and not np.array_equal(used, images)  # some swapped
 
 
-def test_the_cycle_games_losses_are_cyclegans_written_out():
-  """Step 0's metrics by hand, as cycle_gan_model.py computes them: the generators'
-  adversarial (mean squared error to 1), cycle (x10) and identity (x5) terms at the initial
-  weights, then half of each discriminator's squared errors on its domain's real images and the
-  translations made before the generators moved (the pool, not yet full, passes them on)."""
-  game, dataset = _cycle_game(), _digits_and_negatives()
-  state = game.init(jax.random.key(0))
-  batch = dataset.examples.batch(np.arange(8))
-  _, metrics = jax.jit(game.make_step())(state, batch)
-  a, b = batch['source'] / 127.5 - 1, batch['image'] / 127.5 - 1
-  G = lambda name, x: TinyTranslator().apply(state.variables(name), x)
-  D = lambda name, x: TinyCritic().apply(state.variables(name), x, train=True)
-  l1 = lambda x, y: np.abs(x - y).mean()
-  fake_b, fake_a = G('G_ab', a), G('G_ba', b)
-  adversarial = ((D('D_b', fake_b) - 1) ** 2).mean() + ((D('D_a', fake_a) - 1) ** 2).mean()
-  cycle_terms = 10 * (l1(G('G_ba', fake_b), a) + l1(G('G_ab', fake_a), b))
-  identity = 5 * (l1(G('G_ab', b), b) + l1(G('G_ba', a), a))
-  lsgan = lambda real, fake: 0.5 * (((real - 1) ** 2).mean() + (fake ** 2).mean())
-  want = {'g/adversarial': adversarial, 'g/cycle': cycle_terms, 'g/identity': identity,
-          'g/loss': adversarial + cycle_terms + identity,
-          'd_a/loss': lsgan(D('D_a', a), D('D_a', fake_a)),
-          'd_b/loss': lsgan(D('D_b', b), D('D_b', fake_b))}
-  for name, value in want.items():
-    np.testing.assert_allclose(metrics[name], value, rtol=1e-5, err_msg=name)
-
-
 def test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out():
   """`regularizer_steps`: stylegan2-ada-pytorch's phases. On a step the regularizers apply (every
   2 here), the critic takes its main step, then a step on lazy R1 alone at the new parameters;

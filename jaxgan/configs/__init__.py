@@ -88,19 +88,21 @@ def stylegan2_cifar() -> Config:
   w 512, a 2-layer mapping network, 512 channels at every resolution (channel_base 32768), the
   'orig' discriminator with minibatch-stddev groups of 32; non-saturating loss, lazy R1 with
   gamma 0.01 every 16 steps as its own Adam step (Adam 0.0025, betas (0, 0.99), eps 1e-8, rate
-  and betas corrected for the extra steps), no path length penalty and no style mixing (the
-  reference disables both for cifar), batch 64, a generator EMA with a half-life of 500k images
-  ramped up over the first 5% of the images, 100,000 kimg (1,562,500 steps). The reference's
-  float16 layers and their clamping are left out (float32, or --dtype bfloat16). For
-  accelerators:
+  and betas corrected for the extra steps: the discriminator's for R1's interval of 16, the
+  generator's for its interval of 4, which the reference keeps with the path length off), no
+  path length penalty and no style mixing (the reference disables both for cifar), ADA ('bgc',
+  target 0.6, adjusted every 4 steps at 500 kimg: its `--aug` default), batch 64, a generator
+  EMA with a half-life of 500k images ramped up over the first 5% of the images, 100,000 kimg
+  (1,562,500 steps). The reference's float16 layers and their clamping are left out (float32).
+  For accelerators:
     python train.py --config stylegan2_cifar --dataset tfds:cifar10 --data-dir DIR
   """
   return Config(name='stylegan2_cifar', arch='stylegan2', dataset='digits', image_size=32,
                 channels=3, latent_dim=512, w_dim=512, mapping_layers=2, channel_base=32768,
                 channel_max=512, mbstd_group=32, d_architecture='orig', d_dropout=0.0,
                 loss='non_saturating', r1_gamma=0.01, r1_every=16, regularizer_steps=True,
-                optimizer='adam', g_lr=0.0025, d_lr=0.0025, adam_b1=0.0, adam_b2=0.99,
-                adam_eps=1e-8, ema_kimg=500.0, ema_rampup=0.05, batch_size=64,
+                augment='ada', optimizer='adam', g_lr=0.0025, d_lr=0.0025, adam_b1=0.0,
+                adam_b2=0.99, adam_eps=1e-8, ema_kimg=500.0, ema_rampup=0.05, batch_size=64,
                 steps=1_562_500, log_every=100, checkpoint_every=5_000, sample_every=5_000)
 
 

@@ -49,15 +49,21 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def kernel_distance(real, fake, subsets: int = 100, subset_size: int = 1000,
-                    seed: int = 0) -> tuple[float, float]:
+                    seed: int = 2020) -> tuple[float, float]:
   """KID: (mean, standard deviation) over `subsets` random subsets of `min(subset_size, n_real,
   n_fake)` samples of each set (drawn without replacement) of the unbiased MMD^2 with
-  k(x, y) = (x.y / d + 1)^3. Defaults as clean-fid's `kernel_distance` and torch-fidelity's KID
-  (100 subsets of 1,000)."""
+  k(x, y) = (x.y / d + 1)^3.
+
+  As torch-fidelity's `metric_kid.kid_features_to_metric` with its defaults (100 subsets of
+  1,000, its `rng_seed` 2020, numpy's RandomState drawing each subset's generated rows, then its
+  real rows), so the two give the same number; clean-fid's `kernel_distance` has the same
+  defaults and draws from numpy's global state. Where a set has fewer than `subset_size`
+  samples, torch-fidelity refuses and clean-fid (as here) takes subsets of the smaller size.
+  """
   real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
   d = real.shape[1]
   m = min(subset_size, len(real), len(fake))
-  rng = np.random.default_rng(seed)
+  rng = np.random.RandomState(seed)
   kernel = lambda a, b: (a @ b.T / d + 1) ** 3
   values = []
   for _ in range(subsets):

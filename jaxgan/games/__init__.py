@@ -115,40 +115,63 @@ def merged(fresh: Any, old: Any) -> Any:
   return jax.tree.map_with_path(take, fresh)
 
 
-def build(config) -> Game:
-  """The game a `jaxgan.config.Config` describes: its networks, loss, optimizers, regularizers,
-  augmentation, EMA and sampling."""
+class Recipe(NamedTuple):
+  """How a config trains its networks, built once by `recipe(config)`: what `build` hands the
+  game, and what the tests compare with the references' own constants and formulas.
+
+  loss             a `jaxgan.losses.GANLoss`
+  optimizers       {network: optax transformation}
+  learning_rates   {network: a rate, or an optax schedule of its optimizer's update count}
+  d_regularizer    a `jaxgan.regularizers.Regularizer` of the discriminator's side, or None
+  g_regularizer    of the generator's side, or None
+  augment          a `jaxgan.augment.Augmentation`, or None
+  ema_decay        the generator EMA's decay (0: none), or a function of the step
+  """
+  loss: Any
+  optimizers: dict[str, Any]
+  learning_rates: dict[str, Any]
+  d_regularizer: Any = None
+  g_regularizer: Any = None
+  augment: Any = None
+  ema_decay: Any = 0.0
+
+
+def recipe(config) -> Recipe:
+  """The loss, optimizers, regularizers, augmentation and EMA a `jaxgan.config.Config`
+  describes; the translation families train their generators and discriminators by name
+  (pix2pix's G and D, CycleGAN's G_ab, G_ba, D_a and D_b) and have no regularizers."""
   import optax
 
-  from jaxgan import ada, losses, nets, optim, regularizers, step
+  from jaxgan import ada, losses, optim, regularizers, step
   from jaxgan.augment import adaptive, diff_augment, stateless
-  from jaxgan.evaluate import modes
-  from jaxgan.games import adversarial, cycle, paired, progressive
+  from jaxgan.games import cycle
 
-  def lazy_ratio(regularizer):
-    if config.regularizer_steps and regularizer is not None:
-      return optim.lazy_regularization_ratio(regularizer.every)
-    return 1.0
+  def lazy_ratio(interval):
+    """stylegan2-ada-pytorch's correction of a network's Adam for its regularization steps
+    (`training/training_loop.py`): with `regularizer_steps`, every network gets it for its
+    interval, whether its penalty is on or not (the reference's G_reg_interval is 4 with the
+    path length off too, as in its cifar configuration)."""
+    return optim.lazy_regularization_ratio(interval) if config.regularizer_steps else 1.0
 
-  def rate(learning_rate, updates, regularizer=None):
+  def rate(learning_rate, updates, interval=1):
     """The config's learning rate or schedule; with `regularizer_steps`, a constant rate
     corrected for the regularizer's own steps (`optim.lazy_regularization_ratio`)."""
     if config.lr_decay == 'cosine':
       return optax.cosine_decay_schedule(learning_rate, updates)
     if config.lr_decay == 'linear':
       return optim.linear_decay_schedule(learning_rate, updates)
-    return learning_rate * lazy_ratio(regularizer)
+    return learning_rate * lazy_ratio(interval)
 
-  def optimizer(learning_rate, updates, regularizer=None):
+  def optimizer(learning_rate, updates, interval=1):
     """The config's optimizer at `rate`, Adam's betas corrected as the rate is."""
-    ratio = lazy_ratio(regularizer)
-    return optim.OPTIMIZERS[config.optimizer](rate(learning_rate, updates, regularizer),
+    ratio = lazy_ratio(interval)
+    return optim.OPTIMIZERS[config.optimizer](rate(learning_rate, updates, interval),
                                               config.adam_b1 ** ratio, config.adam_b2 ** ratio,
                                               config.adam_eps)
 
   def optimizers_and_rates(trained):
-    """`{name: optimizer}` and `{name: rate}` (the game's `learning_rates`) of the trained
-    networks `{name: (learning rate, updates, regularizer or None)}`, from one description."""
+    """`{name: optimizer}` and `{name: rate}` of the trained networks `{name: (learning rate,
+    updates[, regularization interval])}`, from one description."""
     return ({name: optimizer(*how) for name, how in trained.items()},
             {name: rate(*how) for name, how in trained.items()})
 
@@ -159,24 +182,12 @@ def build(config) -> Game:
   else:
     loss = losses.LOSSES[config.loss]()
   if config.arch == 'pix2pix':
-    generator, discriminator = nets.build(config)
-    optimizers, rates = optimizers_and_rates({'G': (config.g_lr, config.steps),
-                                              'D': (config.d_lr, config.steps)})
-    return paired.game(generator, discriminator, optimizers=optimizers,
-                       sample_shape=nets.sample_shape(config),
-                       loss=loss, l1_weight=config.l1_weight,
-                       grid_count=config.sample_grid ** 2)._replace(learning_rates=rates)
+    return Recipe(loss, *optimizers_and_rates({'G': (config.g_lr, config.steps),
+                                               'D': (config.d_lr, config.steps)}))
   if config.arch == 'cyclegan':
-    generator, discriminator = nets.build(config)
-    optimizers, rates = optimizers_and_rates(
+    return Recipe(loss, *optimizers_and_rates(
         {**{name: (config.g_lr, config.steps) for name in cycle.GENERATORS},
-         **{name: (config.d_lr, config.steps) for name in cycle.DISCRIMINATORS}})
-    return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
-                       'D_b': discriminator}, optimizers=optimizers,
-                      sample_shape=nets.sample_shape(config), loss=loss,
-                      cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
-                      pool_size=config.pool_size,
-                      grid_count=config.sample_grid ** 2)._replace(learning_rates=rates)
+         **{name: (config.d_lr, config.steps) for name in cycle.DISCRIMINATORS}}))
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
@@ -194,15 +205,16 @@ def build(config) -> Game:
   else:
     augment = diff_augment(config.augment)
     augmentation = None if augment is None else stateless(augment)
-  generator, discriminator = nets.build(config)
-  points = config.arch == 'mlp2d'
   ema_decay = config.ema_decay
   if config.ema_kimg > 0:
     ema_decay = step.ema_half_life(config.ema_kimg, config.batch_size, config.ema_rampup)
+  interval = lambda regularizer, otherwise: otherwise if regularizer is None else regularizer.every
   optimizers, rates = optimizers_and_rates(
-      {'G': (config.g_lr, config.steps, g_regularizer),
-       'D': (config.d_lr, config.steps * config.n_critic, d_regularizer)})
+      {'G': (config.g_lr, config.steps, interval(g_regularizer, config.pl_every)),
+       'D': (config.d_lr, config.steps * config.n_critic,
+             interval(d_regularizer, config.r1_every))})
   if config.freeze_d:
+    from jaxgan import nets
     frozen = set(nets.stylegan2.discriminator_layers(config.image_size, config.d_architecture)
                  [:config.freeze_d])
     optimizers['D'] = optax.multi_transform(
@@ -210,14 +222,40 @@ def build(config) -> Game:
         lambda params: jax.tree.map_with_path(
             lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
             in frozen else 'train', params))
+  return Recipe(loss, optimizers, rates, d_regularizer, g_regularizer, augmentation, ema_decay)
+
+
+def build(config) -> Game:
+  """The game a `jaxgan.config.Config` describes: its networks and its `recipe`."""
+  from jaxgan import nets
+  from jaxgan.evaluate import modes
+  from jaxgan.games import adversarial, cycle, paired, progressive
+
+  pieces = recipe(config)
+  generator, discriminator = nets.build(config)
+  if config.arch == 'pix2pix':
+    return paired.game(generator, discriminator, optimizers=pieces.optimizers,
+                       sample_shape=nets.sample_shape(config),
+                       loss=pieces.loss, l1_weight=config.l1_weight,
+                       grid_count=config.sample_grid ** 2)._replace(
+                           learning_rates=pieces.learning_rates)
+  if config.arch == 'cyclegan':
+    return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
+                       'D_b': discriminator}, optimizers=pieces.optimizers,
+                      sample_shape=nets.sample_shape(config), loss=pieces.loss,
+                      cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
+                      pool_size=config.pool_size,
+                      grid_count=config.sample_grid ** 2)._replace(
+                          learning_rates=pieces.learning_rates)
+  points = config.arch == 'mlp2d'
   options = dict(
-      loss=loss,
-      optimizers=optimizers,
+      loss=pieces.loss,
+      optimizers=pieces.optimizers,
       latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
       value_range=((-1.0, 1.0) if config.arch in ('stylegan2', 'pggan')
                    else adversarial.VALUE_RANGE),
-      ema_decay=ema_decay, d_regularizer=d_regularizer, g_regularizer=g_regularizer,
-      augment=augmentation, n_critic=config.n_critic,
+      ema_decay=pieces.ema_decay, d_regularizer=pieces.d_regularizer,
+      g_regularizer=pieces.g_regularizer, augment=pieces.augment, n_critic=config.n_critic,
       sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
       grid_columns=config.sample_grid,
       grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
@@ -229,8 +267,10 @@ def build(config) -> Game:
                             stable_steps=steps_for(config.stage_kimg),
                             fade_steps=steps_for(config.fade_kimg),
                             reset_optimizers=config.reset_optimizer,
-                            **options)._replace(learning_rates=rates)
-  return adversarial.game(generator, discriminator, **options)._replace(learning_rates=rates)
+                            **options)._replace(learning_rates=pieces.learning_rates)
+  return adversarial.game(generator, discriminator, **options)._replace(
+      learning_rates=pieces.learning_rates)
 
 
-__all__ = ['Game', 'abstract_state', 'build', 'grown', 'learning_rates', 'merged', 'stage_after']
+__all__ = ['Game', 'Recipe', 'abstract_state', 'build', 'grown', 'learning_rates', 'merged',
+           'recipe', 'stage_after']
