@@ -56,3 +56,18 @@ import jax  # noqa: E402
 jax.config.update('jax_compilation_cache_dir', CACHE)  # in case jax was imported before
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
 jax.config.update('jax_num_cpu_devices', 8)
+
+import pytest  # noqa: E402
+
+from runs import train  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def uninterrupted(tmp_path_factory):
+  """train.py, 24 steps in one go of a tiny digits model, checkpoints every 4: the run every
+  interrupted run must end equal to, and a workdir to sample from (one per pytest worker)."""
+  workdir = tmp_path_factory.mktemp('uninterrupted')
+  result = train(workdir, '--steps', '24', '--checkpoint-every', '4')
+  assert result.returncode == 0, result.stderr
+  return workdir
+

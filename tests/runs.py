@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import games
+from jaxgan import configs, games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
 
@@ -139,3 +139,28 @@ def jit_apply(module, **options):
   slower together than the whole network compiled once)."""
   return jax.jit(lambda variables, *args, **inputs: module.apply(variables, *args, **options,
                                                                   **inputs))
+
+
+def assert_bitwise_equal(a, b):
+  """Two states are the same, bit for bit: every leaf, PRNG keys included."""
+  assert int(a.step) == int(b.step)
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+      x, y = jax.random.key_data(x), jax.random.key_data(y)
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# In-process runs of a tiny digits model on one device (the loop itself, without a subprocess).
+TINY_DIGITS = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
+                                            g_dense_features=8, latent_dim=4, batch_size=16,
+                                            ema_decay=0.9, sample_grid=3, steps=2,
+                                            checkpoint_every=2)
+
+
+def run_tiny(config, workdir):
+  """`jaxgan.train.run` of `config` in this process, quietly, on one device."""
+  from jaxgan.train import run
+  return run(config, workdir, **QUIET, parallel=one_device())
+

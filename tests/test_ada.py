@@ -82,6 +82,7 @@ def test_gradients_flow_through_the_pipeline():
   assert np.all(np.isfinite(gradient)) and np.abs(gradient).mean() > 0.1
 
 
+@pytest.mark.slow
 def test_ada_p_is_logged_saved_and_resumed_exactly(tmp_path):
   """`--set augment=ada`: p and the heuristic's running sums are state; metrics.jsonl logs
   augment/p; a run stopped and resumed ends bitwise equal to one run (the reference restarts p at

@@ -94,6 +94,7 @@ def test_step_flops_equal_xla_cost_analysis_of_the_seed_step(preset):
   assert 1.0 <= xla / flops.step_flops(config) < 1.01
 
 
+@pytest.mark.slow
 def test_throughput_command_writes_its_table(tmp_path):
   result = subprocess.run(
       [sys.executable, str(ROOT / 'benchmarks' / 'throughput.py'), '--cases', 'digits:8',

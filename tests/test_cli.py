@@ -19,6 +19,7 @@ def _train(*args, cwd=ROOT, env=None):
                         capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   """A reduced default run: 250 steps of the default preset already yield classifiable digits."""
   result = _train('--workdir', str(tmp_path), '--steps', '250', '--no-progress',
@@ -90,6 +91,7 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, message):
   assert stderr.count('\n') == 1 and message in stderr, stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('args,message', [BAD_INPUT[1], BAD_INPUT[12]])
 def test_bad_input_in_a_real_process_is_one_line_without_traceback(tmp_path, args, message):
   args = [arg.replace('{tmp}', str(tmp_path / 'empty')) for arg in args]
@@ -100,6 +102,7 @@ def test_bad_input_in_a_real_process_is_one_line_without_traceback(tmp_path, arg
   assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow
 def test_unwritable_workdir(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('')
@@ -114,7 +117,7 @@ def test_unwritable_workdir(tmp_path):
 
 def test_a_full_disk_called_from_code_returns_and_the_caller_lives_on(tmp_path, capsys,
                                                                       monkeypatch):
-  """As a command a full disk ends the process at once (`test_checkpoint.py` runs one on a
+  """As a command a full disk ends the process at once (`test_resume.py` runs one on a
   tiny tmpfs); `main(argv)` called from code (a notebook, a script) returns 1 after the same
   one line, and the caller's process goes on."""
   from jaxgan import train
@@ -133,6 +136,7 @@ COMMANDS = {'jaxgan-train': 'jaxgan.cli:main', 'jaxgan-sample': 'jaxgan.sample:m
             'jaxgan-translate': 'jaxgan.translate:main', 'jaxgan-convert': 'jaxgan.convert:main'}
 
 
+@pytest.mark.slow
 def test_a_second_run_loads_its_programs_from_the_compile_cache(tmp_path):
   """With no cache set up, train.py keeps the programs it compiles under
   ~/.cache/jaxgan/xla, and a second run of the same config loads its step from there; with

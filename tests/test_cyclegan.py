@@ -4,6 +4,7 @@ tests/test_translation.py)."""
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxgan import configs, data, nets
@@ -17,6 +18,7 @@ TINY = configs.get('cyclegan').replace(resnet_blocks=1, ngf=4, ndf=4, d_layers=1
                                        sample_every=2, sample_grid=2)
 
 
+@pytest.mark.slow
 def test_a_run_resumes_exactly_with_its_pools_checks_itself_and_translates(tmp_path, capsys):
   """Through train.run, stopped at step 2 (the pools full) and resumed: the uninterrupted run,
   pools and learning-rate schedule included; the end writes cycle_check.json. jaxgan.translate

@@ -277,6 +277,7 @@ def test_color_is_brightness_saturation_and_contrast_drawn_per_image():
     assert high - 0.1 * (high - low) < factor.max() <= high + 1e-4, (high, factor.max())
 
 
+@pytest.mark.slow
 def test_readme_extension_example_runs():
   """The README's custom regularizer, in a user's own file, needs no change to jaxgan."""
   readme = (ROOT / 'README.md').read_text()
@@ -290,6 +291,7 @@ def test_readme_extension_example_runs():
 
 # wgan_gp trains through the loop in test_presets_pinned.py; dcgan64 and dcgan32 differ from
 # digits in sizes only, which test_nets.py checks.
+@pytest.mark.slow
 @pytest.mark.parametrize('preset, steps, check', [('mlp2d', '200', 'modes_check'),
                                                   ('conditional', '4', 'digits_check')])
 def test_presets_train_from_the_command_line(tmp_path, preset, steps, check):

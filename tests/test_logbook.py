@@ -22,6 +22,7 @@ def _scalars(directory, tag):
   return [(event.step, event.value) for event in events.Scalars(tag)], events
 
 
+@pytest.mark.slow
 def test_a_resumed_logbook_shows_what_the_uninterrupted_one_would(tmp_path):
   """A run that logged steps 1-5 and resumes from its checkpoint at step 3 logs 4 and 5 again:
   metrics.jsonl keeps 1-3 and TensorBoard (purge_step) hides the first run's 4 and 5."""
@@ -115,6 +116,7 @@ def test_the_logged_learning_rate_is_the_schedule_at_the_update_count():
   assert games.learning_rates(constant, opt_state) == {'lr/G': 2e-4, 'lr/D': 2e-4}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec('torch') is None, reason='torch is not installed')
 def test_the_event_writer_does_not_import_torch(tmp_path):
   """Where torch is installed, a logbook (tensorboardX) leaves it unimported, which saves seconds

@@ -82,6 +82,7 @@ def test_n_devices_train_the_one_device_run(mode, num_devices, n_critic, conditi
   assert_trees_close(data_parallel.local(metrics), reference_metrics, RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('conditional', [False, True])
 def test_resume_on_8_then_2_then_1_devices_is_the_one_device_run(tmp_path, conditional):
   """The README's promise: a run may be resumed on another number of devices (and wrapper)."""
@@ -96,6 +97,7 @@ def test_resume_on_8_then_2_then_1_devices_is_the_one_device_run(tmp_path, condi
                      dynamic_fields(final_state(tmp_path / 'one')), RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', parallel.MODES)
 def test_steps_handed_over_several_a_call_are_the_steps_one_a_call(tmp_path, mode, monkeypatch):
   """`steps_per_call=3` on 2 devices, conditional, 2 critic updates a step: calls of 3 steps
@@ -152,6 +154,7 @@ def test_bad_device_counts_name_the_numbers():
     parallel.DataParallel('threads')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('flags, message', [
     (['--devices', '3'], '--devices 3 asked for more devices than this process has (2 cpu'),
     (['--batch-size', '15'], 'global batch size 15 is not divisible by the 2 devices'),
@@ -206,6 +209,7 @@ def _two_processes(workdir, *args):
 NOISELESS = ['--set', 'd_dropout=0', '--set', 'label_noise=0', '--checkpoint-every', '3']
 
 
+@pytest.mark.slow
 def test_two_processes_train_and_resume_the_one_process_run(tmp_path):
   """2 processes x 2 devices: 3 steps under pmap, then a run resumed to 6 under shard_map in
   one call of 3 steps (`--steps-per-call`), equal one process on 1 device (both wrappers and
@@ -233,6 +237,7 @@ def test_two_processes_train_and_resume_the_one_process_run(tmp_path):
   assert 'digits_check' in resumed[0] and 'digits_check' not in resumed[1]
 
 
+@pytest.mark.slow
 def test_sigterm_to_one_process_stops_every_process_at_the_same_step(tmp_path):
   """A preemption notice (SIGTERM) to process 1 of a 2-process run: through JAX's preemption
   service both processes stop after the same step, save it together and exit 143."""
@@ -266,6 +271,7 @@ def test_sigterm_to_one_process_stops_every_process_at_the_same_step(tmp_path):
   assert int(final_state(tmp_path / 'run').step) == stopped[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['shard_map', 'pmap'])
 def test_the_loop_sends_each_batch_a_step_ahead_and_transfers_nothing_implicitly(tmp_path,
                                                                                  mode):

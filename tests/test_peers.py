@@ -52,6 +52,7 @@ def _run(module: str, code: str, args=()) -> str:
   return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('framework,module', [('keras', 'tensorflow'), ('torch', 'torch')])
 @pytest.mark.parametrize('preset', ['dcgan64', 'dcgan32'])
 def test_peer_networks_have_jaxgan_parameter_counts(framework, module, preset):
@@ -98,6 +99,7 @@ print(out)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('preset', ['pix2pix', 'cyclegan'])
 def test_torch_translation_peer_computes_jaxgans_networks(preset, tmp_path):
   """Every network of the PyTorch peer loads into jaxgan's (the reference's names and shapes,

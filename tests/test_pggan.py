@@ -312,6 +312,7 @@ def uninterrupted(tmp_path_factory):
   return workdir
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('stop', [7, 5])  # mid-fade; exactly at the boundary
 def test_stopped_mid_fade_or_at_a_boundary_resumes_bitwise(uninterrupted, tmp_path, capsys,
                                                            stop):
@@ -321,6 +322,7 @@ def test_stopped_mid_fade_or_at_a_boundary_resumes_bitwise(uninterrupted, tmp_pa
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=0.0)
 
 
+@pytest.mark.slow
 def test_steps_in_calls_of_three_stop_at_each_stage_boundary(uninterrupted, tmp_path, capsys,
                                                              monkeypatch):
   """`--steps-per-call 3`: steps 0-3 in one call, single steps from 3 to 6 (stage 1 starts
@@ -334,6 +336,7 @@ def test_steps_in_calls_of_three_stop_at_each_stage_boundary(uninterrupted, tmp_
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=2e-5)
 
 
+@pytest.mark.slow
 def test_killed_in_each_stage_and_mid_fade_resumes_bitwise(uninterrupted, tmp_path, capsys):
   """SIGKILL in stage 0, mid-fade and after the fade (a checkpoint every step), the same command
   started again after each kill, then to the end."""
@@ -355,6 +358,7 @@ def test_killed_in_each_stage_and_mid_fade_resumes_bitwise(uninterrupted, tmp_pa
   assert_trees_close(final_state(tmp_path), final_state(uninterrupted), rtol=0.0)
 
 
+@pytest.mark.slow
 def test_samples_show_the_stage_enlarged_and_bad_sizes_are_one_line(uninterrupted, tmp_path,
                                                                      capsys):
   """`jaxgan.sample` (as the run's sample grids) draws the stage's images at the final size:
@@ -375,6 +379,7 @@ def test_samples_show_the_stage_enlarged_and_bad_sizes_are_one_line(uninterrupte
   assert code == 2 and len(err.strip().splitlines()) == 1 and 'stage_kimg' in err
 
 
+@pytest.mark.slow
 def test_celebahq_preset_summarizes_each_stage_and_trains_its_first_stages(tmp_path, capsys):
   """`--summary` prints both networks at each of the 9 stages; a few steps at the lowest stages
   (4x4, then 8x8 fading in) at a reduced batch, on 1024x1024 images the loader box-filters down,

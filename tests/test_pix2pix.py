@@ -126,6 +126,7 @@ def test_n_devices_train_the_one_device_run_without_batch_statistics(mode='shard
                      rtol=2e-5)
 
 
+@pytest.mark.slow
 def test_a_run_resumes_exactly_checks_itself_and_translates_files(tmp_path, capsys):
   """Through train.run: stopped at step 2 and resumed equals the uninterrupted run, batch
   statistics and the learning-rate schedule included; the end writes translation_check.json.

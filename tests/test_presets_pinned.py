@@ -13,7 +13,7 @@ Never re-record to make this test pass: a difference means the refactor changed 
 The state's layout has changed since (named networks, non-trained collections apart from the
 optimizer): `_pinned_name` maps today's leaf names to the recorded ones. Metrics logged since
 then only to diagnose a run (the discriminator's accuracies, the gradient norms and the
-learning rates, which `tests/test_game.py` and `tests/test_checkpoint.py` check against their
+learning rates, which `tests/test_game.py` and `tests/test_resume.py` check against their
 definitions) are not in the recording.
 """
 
@@ -103,6 +103,7 @@ def _bounds(name: str, pinned: np.ndarray, learning_rate: float) -> np.ndarray:
   return STATE_RTOL * scale * weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('preset', list(STEPS))
 def test_presets_compute_what_they_computed_before_the_refactor(preset, tmp_path):
   pinned = np.load(FIXTURE)

@@ -71,6 +71,7 @@ def _resumes_exactly(tmp_path, game, dataset, stops, config=POINTS):
   return whole
 
 
+@pytest.mark.slow
 def test_a_run_continued_in_the_same_process_traces_its_step_once(tmp_path):
   """`train.run` keeps a process's recent programs: a run stopped and continued in one process
   (a notebook cell run again) neither traces nor compiles its step again; a run of another
@@ -92,6 +93,7 @@ def test_a_run_continued_in_the_same_process_traces_its_step_once(tmp_path):
   assert _programs_for(config, None, two) is not programs
 
 
+@pytest.mark.slow
 def test_a_generator_drawing_its_own_noise(tmp_path):
   game = _points_game()
   state = _resumes_exactly(tmp_path, game, _points(), stops=(3,))
@@ -141,6 +143,7 @@ def test_path_length_is_stylegan2s_formula():
   assert (float(skipped[0]), float(skipped[1])) == (0.0, np.float32(0.3))
 
 
+@pytest.mark.slow
 def test_a_generator_side_regularizer_with_state(tmp_path):
   game = _points_game(g_regularizer=regularizers.path_length(every=2))
   state = _resumes_exactly(tmp_path, game, _points(), stops=(3, 5))
@@ -171,6 +174,7 @@ def test_adaptive_augmentation_moves_p_as_stylegan2_ada():
   assert np.all(np.asarray(always).min(axis=(1, 2, 3)) == 0)  # every image has its hole
 
 
+@pytest.mark.slow
 def test_state_a_piece_updates_from_the_discriminator(tmp_path):
   """p rises when the discriminator's real logits are above the target (target -1: always),
   through the loop, and a run stopped between two adjustments resumes exactly."""
@@ -182,6 +186,7 @@ def test_state_a_piece_updates_from_the_discriminator(tmp_path):
   assert int(state.pieces['augment']['count']) == 2  # steps 5 and 6 since the adjustment
 
 
+@pytest.mark.slow
 def test_state_whose_shapes_change_between_stages(tmp_path):
   """A generator that gains a hidden layer at step 3: the stage-0 layers keep their trained
   values and Adam moments, the new layer starts from its initialisation, and runs stopped
@@ -236,6 +241,7 @@ def _digits_and_negatives():
   return data.Dataset(data.ArrayExamples({'source': digits, 'image': negatives}))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode, count', [('shard_map', 4), ('pmap', 2)])
 def test_a_game_of_four_networks_shares_the_loop(tmp_path, mode, count):
   """CycleGAN's two generators and two discriminators in the one loop: N devices train the

@@ -247,6 +247,7 @@ def test_stylegan2_cifar_networks_have_the_references_parameter_counts():
   assert (count(g['params']), count(d['params'])) == (19_947_539, 20_720_641)
 
 
+@pytest.mark.slow
 def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   """The recipe through the loop (lazy R1 and path length as their own Adam steps, style
   mixing, w_avg, the ramped EMA, ADA): a run stopped at step 3 and resumed ends bitwise equal
@@ -288,6 +289,7 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   assert check['class_histogram'] == digit_report(images)['class_histogram']
 
 
+@pytest.mark.slow
 def test_reference_weights_convert_into_a_workdir_that_samples_the_references_images(
     tmp_path, capsys):
   """`python -m jaxgan.convert` on the reference's state dicts (.npz), then `python -m
@@ -329,6 +331,7 @@ def test_reference_weights_convert_into_a_workdir_that_samples_the_references_im
   assert code == 2 and err.count('\n') == 1 and '(n, 16)' in err
 
 
+@pytest.mark.slow
 def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tmp_path, capsys):
   """`--set conditional=true`: the label embedding in the mapping network and the projection
   in the discriminator, trained on the digits' classes and sampled per class.
@@ -380,6 +383,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   assert code == 2 and err.count('\n') == 1 and 'has shape' in err, err
 
 
+@pytest.mark.slow
 def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
   """`--rows --cols --styles`: the reference's style_mixing.py figure. Cell (r, c) is the row
   seed's ws with the column seed's at the chosen layers, synthesized; all styles taken makes
@@ -409,6 +413,7 @@ def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
   assert code == 2 and err.count('\n') == 1 and 'styles' in err
 
 
+@pytest.mark.slow
 def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   """`--interpolate K --frames F`: every F-th frame is a keyframe latent's image (as sampled with
   constant noise), and the frames between are synthesized from ws on the straight line between

@@ -4,45 +4,22 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from PIL import Image
 
-from jaxgan import configs, data, games, nets
-
+from jaxgan import data
 from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
-from jaxgan.images import save_grid, to_uint8
 from jaxgan.parallel import AXIS
-from jaxgan.sample import generate
-from jaxgan.train import run
+
 from runs import TINY as TINY_FLAGS
-from runs import (QUIET, assert_trees_close, dynamic_fields, final_state, main_in_process,
-                  one_device, step_of, train, train_command)
-
-def _assert_bitwise_equal(a, b):
-  assert int(a.step) == int(b.step)
-  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
-  assert len(leaves_a) == len(leaves_b)
-  for x, y in zip(leaves_a, leaves_b):
-    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-      x, y = jax.random.key_data(x), jax.random.key_data(y)
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+from runs import (TINY_DIGITS, assert_bitwise_equal, assert_trees_close, dynamic_fields,
+                  final_state, main_in_process, one_device, run_tiny, step_of, train, train_command)
 
 
-@pytest.fixture(scope='module')
-def uninterrupted(tmp_path_factory):
-  """24 steps in one go: the run every interrupted run must end equal to."""
-  workdir = tmp_path_factory.mktemp('uninterrupted')
-  result = train(workdir, '--steps', '24', '--checkpoint-every', '4')
-  assert result.returncode == 0, result.stderr
-  return workdir
-
-
+@pytest.mark.slow
 def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_path):
   assert train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
   with (tmp_path / 'metrics.jsonl').open('a') as log:
@@ -53,7 +30,7 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 12
   resumed, whole = final_state(tmp_path), final_state(uninterrupted)
-  _assert_bitwise_equal(resumed, whole)  # parameters, optimizer states, EMA, key, step
+  assert_bitwise_equal(resumed, whole)  # parameters, optimizer states, EMA, key, step
   records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').open()]
   assert [record['step'] for record in records] == [12, 24]  # log_every 50: each run's end
   assert not (tmp_path / 'curves.png').exists()  # --no-curves (tests/runs.py)
@@ -71,6 +48,7 @@ def test_stop_and_resume_is_bitwise_the_uninterrupted_run(uninterrupted, tmp_pat
   assert sorted(int(p.name) for p in (tmp_path / 'checkpoints').iterdir()) == [16, 20, 24]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_signal_finishes_the_step_saves_and_exits(tmp_path, capsys, signum):
   """The signal lets the step end, saves and exits with 128 + signum; while the run lasts, a
@@ -93,6 +71,7 @@ def test_signal_finishes_the_step_saves_and_exits(tmp_path, capsys, signum):
   assert final_state(tmp_path).step == stopped_at > 0
 
 
+@pytest.mark.slow
 def test_kill_9_at_seven_moments_leaves_a_resumable_workdir(uninterrupted, tmp_path):
   """Killed (SIGKILL) seven times, started again after each, then finished, and bitwise the
   uninterrupted run: four times at moments spread over a step and its save (a checkpoint every
@@ -122,7 +101,7 @@ def test_kill_9_at_seven_moments_leaves_a_resumable_workdir(uninterrupted, tmp_p
   result = train(tmp_path, '--steps', '24', '--checkpoint-every', '1')
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == complete
-  _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
+  assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
 
 
 def test_divergence_stops_without_writing_a_checkpoint(tmp_path, capsys):
@@ -139,6 +118,7 @@ def test_divergence_stops_without_writing_a_checkpoint(tmp_path, capsys):
   assert final_state(tmp_path).step == 8  # the last good checkpoint, intact
 
 
+@pytest.mark.slow
 def test_resuming_with_other_shapes_names_the_fields(uninterrupted, capsys):
   code, _, stderr = main_in_process(capsys, '--workdir', str(uninterrupted), *TINY_FLAGS,
                                     '--steps', '30', '--set', 'latent_dim=32',
@@ -157,6 +137,7 @@ def _truncate_data(checkpoint):
     file.write_bytes(file.read_bytes()[:file.stat().st_size // 2])
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before(
     uninterrupted, tmp_path, capsys):
   """The latest checkpoint's data files truncated: one line naming its step, the checkpoint
@@ -178,10 +159,11 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_be
   assert len(lines) == 1 and 'cannot be read' in lines[0] and 'resumed from step 8' in lines[0]
   assert 'Traceback' not in result.stderr, result.stderr
   assert json.loads(result.stdout.splitlines()[-1])['resumed_from'] == 8
-  _assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
+  assert_bitwise_equal(final_state(tmp_path), final_state(uninterrupted))
   assert (tmp_path / 'checkpoints_damaged' / '12' / 'state').is_dir()
 
 
+@pytest.mark.slow
 def test_no_readable_checkpoint_is_one_line_and_nothing_is_moved(uninterrupted, tmp_path,
                                                                  capsys):
   import shutil
@@ -206,6 +188,7 @@ def _small_filesystem_available() -> bool:
   return probe.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _small_filesystem_available(),
                     reason='needs unshare to mount a small tmpfs (user namespaces)')
 def test_a_full_disk_ends_in_one_line_and_the_run_resumes_once_there_is_space(uninterrupted,
@@ -239,23 +222,7 @@ def test_a_full_disk_ends_in_one_line_and_the_run_resumes_once_there_is_space(un
   assert (tmp_path / 'second.rc').read_text().strip() == '0', (tmp_path / 'second.err').read_text()
   summary = json.loads((tmp_path / 'second.out').read_text().splitlines()[-1])
   assert summary['resumed_from'] == 4
-  _assert_bitwise_equal(final_state(tmp_path / 'run'), final_state(uninterrupted))
-
-
-def test_sample_loads_the_generator_and_is_seeded(uninterrupted, tmp_path):
-  first = generate(uninterrupted, 6, seed=3)
-  assert first.shape == (6, 16, 16, 1)
-  np.testing.assert_array_equal(first, generate(uninterrupted, 6, seed=3))
-  assert not np.array_equal(first, generate(uninterrupted, 6, seed=4))
-  out = tmp_path / 'grid.png'
-  result = subprocess.run([sys.executable, '-m', 'jaxgan.sample', '--workdir', str(uninterrupted),
-                           '--num', '9', '--out', str(out)], capture_output=True, text=True)
-  assert result.returncode == 0, result.stderr
-  assert out.stat().st_size > 0
-  missing = subprocess.run([sys.executable, '-m', 'jaxgan.sample', '--workdir',
-                            str(tmp_path / 'none'), '--out', str(out)], capture_output=True,
-                           text=True)
-  assert missing.returncode == 2 and missing.stderr.count('\n') == 1
+  assert_bitwise_equal(final_state(tmp_path / 'run'), final_state(uninterrupted))
 
 
 def _latest(workdir) -> int:
@@ -272,16 +239,6 @@ def _wait_for(condition, process, timeout=120):
     time.sleep(0.05)
 
 
-# In-process runs of a tiny digits model on one device (the loop itself, without a subprocess).
-TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
-                                     g_dense_features=8, latent_dim=4, batch_size=16,
-                                     ema_decay=0.9, sample_grid=3, steps=2, checkpoint_every=2)
-
-
-def _run(config, workdir):
-  return run(config, workdir, **QUIET, parallel=one_device())
-
-
 def _continue(state, config, steps):
   """`steps` more steps of `config`'s step from `state`, on the run's own batches and devices."""
   devices = one_device()
@@ -294,209 +251,33 @@ def _continue(state, config, steps):
   return devices.local(state)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('first, then', [('float32', 'bfloat16'), ('bfloat16', 'float32')])
 def test_a_checkpoint_resumes_under_the_other_dtype(tmp_path, first, then):
-  _run(TINY.replace(dtype=first), tmp_path)
+  run_tiny(TINY_DIGITS.replace(dtype=first), tmp_path)
   saved = final_state(tmp_path)
-  assert _run(TINY.replace(dtype=then, steps=4), tmp_path)['resumed_from'] == 2
+  assert run_tiny(TINY_DIGITS.replace(dtype=then, steps=4), tmp_path)['resumed_from'] == 2
   resumed = dynamic_fields(final_state(tmp_path))
-  assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY.replace(dtype=then), 2)), 1e-6)
+  assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY_DIGITS.replace(dtype=then), 2)), 1e-6)
   # The other dtype really computed those steps: the first dtype's steps end elsewhere.
   with pytest.raises(AssertionError, match='off by'):
-    assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY.replace(dtype=first), 2)),
+    assert_trees_close(resumed, dynamic_fields(_continue(saved, TINY_DIGITS.replace(dtype=first), 2)),
                        1e-3)
 
 
-def test_samples_and_the_sampling_tool_use_the_ema_generator(tmp_path):
-  _run(TINY, tmp_path)
-  state = final_state(tmp_path)
-  generator = nets.build(TINY)[0]
-
-  def grid(params):
-    grid_key = jax.random.fold_in(jax.random.key(TINY.seed), 1)  # the run's grid latents
-    images = generator.apply(
-        params, jax.random.normal(grid_key, (TINY.sample_grid ** 2, TINY.latent_dim)))
-    save_grid(to_uint8(np.asarray(images)), tmp_path / 'expected.png', columns=TINY.sample_grid)
-    return np.asarray(Image.open(tmp_path / 'expected.png'))
-
-  final = np.asarray(Image.open(tmp_path / 'samples' / 'final.png'))
-  np.testing.assert_array_equal(final, grid(state.variables('G', ema=True)))
-  assert not np.array_equal(final, grid(state.variables('G')))  # the EMA is not the raw generator
-  latents = jax.random.normal(jax.random.key(3), (5, TINY.latent_dim))
-  np.testing.assert_array_equal(generate(tmp_path, 5, seed=3),
-                                generator.apply(state.variables('G', ema=True), latents))
-
-
-def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
-  config = TINY.replace(conditional=True, spectral_norm=True, loss='hinge', d_dropout=0.0)
-  _run(config, tmp_path)
-  state = final_state(tmp_path)
-  generator = nets.build(config.replace(classes=tuple('0123456789')))[0]
-  latents = jax.random.normal(jax.random.key(0), (4, config.latent_dim))
-  for asked in ('3', 3):  # a name or an index (the digits' names are their indices)
-    np.testing.assert_array_equal(
-        generate(tmp_path, 4, class_=str(asked)),
-        generator.apply(state.variables('G', ema=True), latents, jnp.full((4,), 3, jnp.int32)))
-  every_class = generator.apply(state.variables('G', ema=True), latents,
-                                jnp.arange(4, dtype=jnp.int32))
-  np.testing.assert_array_equal(generate(tmp_path, 4), every_class)
-  for args, message in ((['--class', '10'], 'the run has 10 classes, 0..9'),
-                        (['--class', 'seven'], 'the run has 10 classes')):
-    code, _, stderr = _sample_in_process(capsys, '--workdir', str(tmp_path), '--out',
-                                         str(tmp_path / 'x.png'), *args)
-    assert code == 2 and stderr.count('\n') == 1 and message in stderr, stderr
-  # A synthetic labelled dataset: 3 images per class, read back as train.py reads a folder.
-  code, out, _ = _sample_in_process(capsys, '--workdir', str(tmp_path), '--num', '3', '--out',
-                                    str(tmp_path / 'synthetic') + '/')
-  assert code == 0 and 'wrote 30 images' in out
-  dataset = data.load_examples(str(tmp_path / 'synthetic'), 8, 1, tmp_path / 'cache',
-                               labels=True)
-  assert dataset.classes == tuple('0123456789') and len(dataset.examples) == 30
-  read = dataset.examples.batch(np.arange(30))
-  sevens = read['image'][read['label'] == 7]
-  want = generate(tmp_path, 3, class_='7', key=jax.random.fold_in(jax.random.key(0), 7))
-  np.testing.assert_array_equal(sevens, to_uint8(want))
-
-
-def test_class_on_an_unconditional_run_is_one_line(uninterrupted, tmp_path, capsys):
-  code, _, stderr = _sample_in_process(capsys, '--workdir', str(uninterrupted), '--class', '3',
-                                       '--out', str(tmp_path / 'x.png'))
-  assert code == 2 and stderr.count('\n') == 1 and 'not class-conditional' in stderr, stderr
-
-
-def _sample_in_process(capsys, *argv):
-  from jaxgan.sample import main
-  return main_in_process(capsys, *argv, main=main)
-
-
+@pytest.mark.slow
 def test_a_conditional_run_stopped_and_resumed_is_bitwise_the_uninterrupted_one(tmp_path):
   """The loop in this process (the unconditional case runs train.py above): 4 steps, then a
   resumed run to 8, against 8 in one go; labels come from the data position like the images."""
-  config = TINY.replace(conditional=True, spectral_norm=True, loss='hinge', d_dropout=0.0,
+  config = TINY_DIGITS.replace(conditional=True, spectral_norm=True, loss='hinge', d_dropout=0.0,
                         checkpoint_every=4, steps=8)
-  _run(config, tmp_path / 'whole')
-  _run(config.replace(steps=4), tmp_path / 'parts')
-  assert _run(config, tmp_path / 'parts')['resumed_from'] == 4
-  _assert_bitwise_equal(final_state(tmp_path / 'parts'), final_state(tmp_path / 'whole'))
+  run_tiny(config, tmp_path / 'whole')
+  run_tiny(config.replace(steps=4), tmp_path / 'parts')
+  assert run_tiny(config, tmp_path / 'parts')['resumed_from'] == 4
+  assert_bitwise_equal(final_state(tmp_path / 'parts'), final_state(tmp_path / 'whole'))
 
 
-def test_evaluations_during_training_and_the_best_checkpoint(tmp_path):
-  """Every eval_every steps the digits metrics of the EMA generator are logged (the same
-  whether the run was stopped between evaluations or not) and the checkpoint of the lowest
-  Frechet distance so far is kept in best/, restorable like any other."""
-  from jaxgan.evaluate import digits, metrics
-  config = TINY.replace(steps=6, eval_every=2, eval_samples=200, log_every=3)
-  _run(config, tmp_path / 'whole')
-  _run(config.replace(steps=3), tmp_path / 'parts')
-  _run(config, tmp_path / 'parts')
-  logs = {name: [json.loads(line) for line in (tmp_path / name / 'metrics.jsonl').open()]
-          for name in ('whole', 'parts')}
-  scores = {name: [{k: v for k, v in r.items() if k.startswith('eval/') or k == 'step'}
-                   for r in log if 'eval/fd_digits' in r] for name, log in logs.items()}
-  evaluated = scores['whole']
-  assert [r['step'] for r in evaluated] == [2, 4, 6]
-  assert [r['step'] for r in logs['whole']] == [2, 3, 4, 6]  # evaluations are logged steps
-  assert scores['parts'] == evaluated
-  best = json.loads((tmp_path / 'whole' / 'best' / 'best.json').read_text())
-  assert best['value'] == min(r['eval/fd_digits'] for r in evaluated)
-  assert best['step'] == min(evaluated, key=lambda r: r['eval/fd_digits'])['step']
-  # The logged figure is the evaluation of the best checkpoint's generator, recomputed here.
-  state = final_state(tmp_path / 'whole' / 'best', None)
-  assert int(state.step) == best['step']
-  game = games.build(config)
-  samples = game.generate(state.variables('G', ema=True),
-                          game.inputs(jax.random.key(config.seed + 2), 200))
-  real = digits.digit_features(digits.real_digits('train'))
-  fake = digits.digit_features(np.asarray(samples))
-  np.testing.assert_allclose(best['value'], metrics.frechet_distance(
-      *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-4)
-
-
-def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, capsys):
-  """eval_features=inception: the FID of the EMA generator's samples against `eval_samples`
-  images of the run's dataset, their features computed once into the workdir (a resumed run
-  reads them back); the logged figure is recomputed here from the best checkpoint. Without the
-  weights, train.py stops at once with one line."""
-  from jaxgan.evaluate import inception, metrics, training
-  weights = tmp_path / 'inception.npz'
-  inception.save_weights(inception.random_params(0), weights)
-  config = TINY.replace(steps=4, eval_every=2, eval_samples=4, eval_features='inception')
-  run(config.replace(steps=2), tmp_path / 'run', **QUIET,
-      parallel=one_device(), inception_weights=str(weights))
-  cached = tmp_path / 'run' / training.REAL_FEATURES
-  written = cached.stat().st_mtime_ns
-  run(config, tmp_path / 'run', **QUIET, parallel=one_device(),
-      inception_weights=str(weights))
-  assert cached.stat().st_mtime_ns == written  # read back, not computed again
-  logged = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').open()]
-  assert [r['step'] for r in logged if 'eval/fid' in r] == [2, 4]
-  best = json.loads((tmp_path / 'run' / 'best' / 'best.json').read_text())
-  assert best['metric'] == 'eval/fid'
-  state = final_state(tmp_path / 'run' / 'best', None)
-  game = games.build(config)
-  samples = np.asarray(game.generate(state.variables('G', ema=True),
-                                     game.inputs(jax.random.key(config.seed + 2), 4)))
-  params = inception.load_weights(weights)
-  examples = data.load_examples('digits', 8, 1).examples
-  indices = np.random.default_rng([config.seed, training.REAL_SEED_STREAM]).permutation(
-      len(examples))[:4]
-  real = inception.pool3_features(params, examples.batch(np.sort(indices))['image'] / 255.0)
-  fake = inception.pool3_features(params, samples)
-  np.testing.assert_allclose(best['value'], metrics.frechet_distance(
-      *metrics.statistics(real), *metrics.statistics(fake)), rtol=1e-4)
-  code, _, err = main_in_process(capsys, *TINY_FLAGS, '--workdir', str(tmp_path / 'nowhere'),
-                                 '--set', 'eval_features=inception', '--eval-every', '2',
-                                 '--inception', str(tmp_path / 'missing.npz'))
-  assert code == 2 and err.count('\n') == 1 and 'pt_inception-2015-12-05' in err, err
-  assert not (tmp_path / 'nowhere' / 'checkpoints').exists()
-
-
-def test_a_damaged_real_features_file_is_computed_again(tmp_path):
-  """The workdir's cached real features (`eval_real_features.npz`), cut short by a kill or a
-  full disk, are computed again instead of ending the resumed run; whole, they are read back."""
-  from jaxgan.evaluate import training
-  config = TINY.replace(eval_samples=5)
-  examples = data.load_examples('digits', 8, 1).examples
-  flat = lambda images: images.reshape(len(images), -1)[:, :3]
-  first = training._real_features(config, examples, flat, tmp_path)
-  assert first.shape == (5, 3)
-  never = lambda images: pytest.fail('computed again although cached')
-  np.testing.assert_array_equal(training._real_features(config, examples, never, tmp_path), first)
-  (tmp_path / training.REAL_FEATURES).write_bytes(b'PK\x03\x04 cut short')
-  np.testing.assert_array_equal(training._real_features(config, examples, flat, tmp_path), first)
-  assert sorted(path.name for path in tmp_path.iterdir()) == [training.REAL_FEATURES]
-
-
-def test_interpolation_walks_spherically_between_latents(uninterrupted, tmp_path, capsys):
-  """`--interpolate K --frames F` on a DCGAN run: every F-th frame is a keyframe latent's sample,
-  the frames between are the generator at the spherical interpolation of two latents (written
-  out), and the walk closes on the first latent; .npy, .png and .mp4 outputs; one line for a
-  wrong --out."""
-  import imageio.v3 as iio
-
-  from jaxgan import sample
-  frames = sample.interpolation(uninterrupted, keyframes=3, frames=4, seed=2)
-  assert frames.shape == (12, 16, 16, 1)
-  np.testing.assert_allclose(frames[::4], generate(uninterrupted, 3, seed=2), atol=1e-6)
-  generator = sample.Generator(uninterrupted)
-  z = np.asarray(generator.game.inputs(jax.random.key(2), 3)['z'], np.float64)
-  a, b, t = z[2], z[0], 0.75  # frame 11: three quarters of the way from the last latent back
-  omega = np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
-  between = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
-  np.testing.assert_allclose(frames[11], generator.draw(jax.random.key(0), 1, latents=between[
-      None].astype(np.float32))[0], atol=1e-5)
-  for suffix in ('npy', 'png', 'mp4'):
-    code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
-                                   '--frames', '4', '--seed', '2', '--out',
-                                   str(tmp_path / f'walk.{suffix}'), main=sample.main)
-    assert code == 0, err
-  np.testing.assert_allclose(np.load(tmp_path / 'walk.npy'), frames, atol=1e-6)
-  assert iio.imread(tmp_path / 'walk.mp4', plugin='FFMPEG').shape[0] == 12
-  code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
-                                 '--out', str(tmp_path / 'walk.txt'), main=sample.main)
-  assert code == 2 and err.count('\n') == 1 and '.gif' in err
-
-
+@pytest.mark.slow
 def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterrupted, tmp_path,
                                                                         capsys):
   """A config with a field this version does not know (written by a newer jaxgan): sampling from
