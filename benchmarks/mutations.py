@@ -23,15 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 # The tests that prove each claim.
 N_DEVICES = 'tests/test_parallel.py::test_n_devices_train_the_one_device_run'
 DEVICE_COUNTS = 'tests/test_parallel.py::test_resume_on_8_then_2_then_1_devices_is_the_one_device_run'
-DIVERGENCE = 'tests/test_checkpoint.py::test_divergence_stops_without_writing_a_checkpoint'
+DIVERGENCE = 'tests/test_resume.py::test_divergence_stops_without_writing_a_checkpoint'
 COMPOSED = 'tests/test_game.py::test_composed_step_equals_the_game_written_out_by_hand'
-EMA_SAMPLES = 'tests/test_checkpoint.py::test_samples_and_the_sampling_tool_use_the_ema_generator'
-DTYPES = 'tests/test_checkpoint.py::test_a_checkpoint_resumes_under_the_other_dtype'
+EMA_SAMPLES = 'tests/test_sample.py::test_samples_and_the_sampling_tool_use_the_ema_generator'
+DTYPES = 'tests/test_resume.py::test_a_checkpoint_resumes_under_the_other_dtype'
 SPECTRAL_NORM = 'tests/test_game.py::test_spectral_norm_keeps_each_layer_near_unit_norm_while_training'
 COLOR = 'tests/test_game.py::test_color_is_brightness_saturation_and_contrast_drawn_per_image'
 FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_seed_step'
 SEAMS = 'tests/test_seams.py'
-METRICS = 'tests/test_inception.py'
+INCEPTION = 'tests/test_inception.py'
+METRICS = 'tests/test_metrics.py'
+RECIPES = 'tests/test_recipes.py'
 PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
 STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
@@ -43,7 +45,7 @@ PROGRAMS = 'tests/test_seams.py::test_a_run_continued_in_the_same_process_traces
 NO_TRANSFERS = ('tests/test_parallel.py::test_the_loop_sends_each_batch_a_step_ahead_and_'
                 'transfers_nothing_implicitly')
 GRAIN = 'tests/test_data.py::test_grain_worker_processes_read_the_batches_of_one_reader'
-DAMAGED = ('tests/test_checkpoint.py::'
+DAMAGED = ('tests/test_resume.py::'
            'test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_before')
 ACCURACY = 'tests/test_losses.py::test_the_accuracy_calls_real_what_the_optimal_discriminator_would'
 PGGAN_COMPOSED = 'tests/test_pggan.py::test_a_progressive_step_is_the_adversarial_step_on_faded_reals'
@@ -90,8 +92,8 @@ MUTATIONS = [
              (COMPOSED,)),
     Mutation('penalty-without-gradient', 'a penalty reaches the gradient',
              'jaxgan/games/adversarial.py',
-             "return metrics['d/loss'] + metrics.get('d/penalty', 0.0),",
-             "return metrics['d/loss'] + jax.lax.stop_gradient(metrics.get('d/penalty', 0.0)),",
+             'return loss + penalty, (aux, penalty, piece)',
+             'return loss + jax.lax.stop_gradient(penalty), (aux, penalty, piece)',
              (COMPOSED,)),
     Mutation('one-real-batch-for-all-critic-updates', 'each critic update on its own real batch',
              'jaxgan/games/adversarial.py', 'state, metrics = critic_update(state, real[i],',
@@ -102,7 +104,7 @@ MUTATIONS = [
              'params = self.params[name]',
              (EMA_SAMPLES,)),
     Mutation('dtype-fixes-the-shapes', 'a checkpoint resumes under either dtype',
-             'jaxgan/config.py', "'class_features')\n", "'class_features', 'dtype')\n",
+             'jaxgan/config.py', "'pool_size')\n", "'pool_size', 'dtype')\n",
              (DTYPES,)),
     Mutation('dtype-ignored', 'the resumed run computes in the dtype asked for',
              'jaxgan/nets/__init__.py', 'dtype = jnp.dtype(config.dtype)', "dtype = jnp.dtype('float32')",
@@ -180,14 +182,14 @@ MUTATIONS = [
              'jaxgan/games/cycle.py',
              "l1(translate(state, 'G_ab', params['G_ab'], real_b), real_b)",
              "l1(translate(state, 'G_ab', params['G_ab'], real_a), real_a)",
-             (SEAMS,)),
+             (RECIPES,)),
     Mutation('fid-pool-counts-padding', "FID's Inception pools as pytorch-fid's",
              'jaxgan/evaluate/inception.py', 'count_include_pad=False)', 'count_include_pad=True)',
-             (METRICS,)),
+             (INCEPTION,)),
     Mutation('fid-resize-antialiased', 'the resize to 299 is pytorch-fid\'s (no antialiasing)',
              'jaxgan/evaluate/inception.py', "'bilinear', antialias=False)",
              "'bilinear', antialias=True)",
-             (METRICS,)),
+             (INCEPTION,)),
     Mutation('kid-biased', 'KID is the unbiased MMD', 'jaxgan/evaluate/metrics.py',
              '(within.sum() - np.trace(within)) / (m * (m - 1))', 'within.sum() / (m * m)',
              (METRICS,)),
@@ -201,7 +203,7 @@ MUTATIONS = [
              'jaxgan/evaluate/inception.py',
              "np.asarray(params['fc']['kernel'], np.float32)",
              "np.asarray(params['fc']['kernel'], np.float32) + params['fc']['bias']",
-             (METRICS,)),
+             (INCEPTION,)),
     Mutation('is-unshuffled', 'the Inception Score splits the samples as torch-fidelity does',
              'jaxgan/evaluate/metrics.py', 'shuffle_seed: int | None = 2020',
              'shuffle_seed: int | None = None', (METRICS,)),
@@ -209,7 +211,7 @@ MUTATIONS = [
              'real images, cached', 'jaxgan/evaluate/training.py',
              'images = examples.batch(np.sort(indices[:count]))',
              'images = examples.batch(np.arange(count))',
-             ('tests/test_checkpoint.py::test_inception_evaluation_during_training_on_the_runs_own_data',)),
+             ('tests/test_evaluation.py::test_inception_evaluation_during_training_on_the_runs_own_data',)),
     Mutation('regularizer-steps-joined', 'regularizers take their own optimizer steps (phases)',
              'jaxgan/games/adversarial.py', '      if not regularizer_steps:',
              '      if True:', (PHASES,)),
@@ -251,8 +253,8 @@ MUTATIONS = [
              ('tests/test_ada.py::test_ada_p_is_logged_saved_and_resumed_exactly',)),
     Mutation('quality-check-in-model-range', "the end-of-run check reads samples in [0, 1]",
              'jaxgan/train.py',
-             'summary[name] = report(in_unit_range(samples_of(inputs)), *labels)',
-             'summary[name] = report(samples_of(inputs), *labels)',
+             'return report(in_unit_range(samples_of(inputs)), *labels)',
+             'return report(samples_of(inputs), *labels)',
              ('tests/test_stylegan2.py::test_stylegan2_trains_and_resumes_exactly',)),
     Mutation('style-mix-from-rows', "the style-mixing grid takes the column seeds' styles",
              'jaxgan/sample.py', 'w[styles] = by_seed[column][styles]',
@@ -261,7 +263,7 @@ MUTATIONS = [
     Mutation('eval-samples-from-raw-generator', 'evaluations use the EMA generator',
              'jaxgan/train.py', 'sampler = parallel.local(state.variables(game.sampler, ema=True))',
              'sampler = parallel.local(state.variables(game.sampler))',
-             ('tests/test_checkpoint.py::test_evaluations_during_training_and_the_best_checkpoint',)),
+             ('tests/test_evaluation.py::test_evaluations_during_training_and_the_best_checkpoint',)),
     Mutation('pggan-up-conv-not-flipped', "the upscaling convolution is conv2d_transpose's",
              'jaxgan/nets/pggan.py',
              'x = conv_transpose_by_phases(x, _fused_kernel(weight)[::-1, ::-1], 2)',
@@ -300,16 +302,16 @@ MUTATIONS = [
     Mutation('no-workdir-lock', 'one run per workdir', 'jaxgan/train.py',
              'with _workdir_lock(workdir, jax.process_index() == 0):',
              'with contextlib.nullcontext():',
-             ('tests/test_checkpoint.py::test_signal_finishes_the_step_saves_and_exits',)),
+             ('tests/test_resume.py::test_signal_finishes_the_step_saves_and_exits',)),
     Mutation('unknown-config-fields', "a config of another version is one line naming its "
              'fields', 'jaxgan/config.py',
              'if unknown := sorted(set(values) - {field.name for field in dataclasses.fields(cls)}):',
              'if unknown := []:',
-             ('tests/test_checkpoint.py::'
+             ('tests/test_resume.py::'
               'test_a_checkpoint_of_another_version_is_one_line_naming_its_fields',)),
     Mutation('interpolation-linear-in-z', 'interpolations between Gaussian latents are '
              'spherical', 'jaxgan/sample.py', '  if np.sin(omega) < 1e-6:', '  if True:',
-             ('tests/test_checkpoint.py::test_interpolation_walks_spherically_between_latents',)),
+             ('tests/test_sample.py::test_interpolation_walks_spherically_between_latents',)),
     Mutation('interpolation-in-z-for-stylegan2', "StyleGAN2's walk is linear in W",
              'jaxgan/sample.py', "  if not hasattr(network, 'synthesize'):\n    if truncation_psi",
              '  if True:\n    if truncation_psi',
@@ -347,12 +349,13 @@ MUTATIONS = [
     Mutation('cycle-d-unhalved', "CycleGAN's discriminator losses are halved",
              'jaxgan/games/cycle.py', "metrics[f'd_{domain}/loss'] = 0.5 * loss.discriminator(",
              "metrics[f'd_{domain}/loss'] = loss.discriminator(",
-             ('tests/test_seams.py::test_the_cycle_games_losses_are_cyclegans_written_out',)),
+             ('tests/test_recipes.py::test_cyclegan_losses_are_the_references_at_the_presets_weights',)),
     Mutation('lsgan-generator-halved', "the reference's LSGAN generator term is not halved",
-             'jaxgan/losses.py', 'generator=lambda fake, key: jnp.square(fake - 1).mean())',
-             'generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean())',
-             ('tests/test_losses.py::test_losses_match_their_formulas',
-              'tests/test_seams.py::test_the_cycle_games_losses_are_cyclegans_written_out')),
+             'jaxgan/losses.py',
+             'generator=lambda fake, key: jnp.square(fake - 1).mean(), says_real=_nearer_one)',
+             'generator=lambda fake, key: 0.5 * jnp.square(fake - 1).mean(), '
+             'says_real=_nearer_one)',
+             ('tests/test_losses.py::test_losses_match_their_formulas', RECIPES)),
     Mutation('commands-named-as-scripts', 'an installed command names itself in its messages',
              'jaxgan/cli.py', "prog=command if command.startswith('jaxgan-') else prog",
              'prog=prog', ('tests/test_cli.py::test_each_command_names_itself_and_lists_its_flags',)),
@@ -385,7 +388,7 @@ MUTATIONS = [
              'DAMAGED_CHECKPOINTS)', 'pass', (DAMAGED,)),
     Mutation('full-disk-traceback', 'a full disk is one line', 'jaxgan/checkpoint.py',
              'if not _out_of_space(error):', 'if True:',
-             ('tests/test_checkpoint.py::test_a_full_disk_ends_in_one_line_and_the_run_resumes_'
+             ('tests/test_resume.py::test_a_full_disk_ends_in_one_line_and_the_run_resumes_'
               'once_there_is_space',)),
     Mutation('preemption-left-to-each-process', 'SIGTERM to one process stops every process at '
              'the same step', 'jaxgan/train.py', 'self.preemptible = jax.process_count() > 1',
@@ -399,8 +402,10 @@ MUTATIONS = [
              'jaxgan/data.py', "('memmap', array.filename) if isinstance(array, np.memmap)",
              "('memmap', array.filename) if False", (GRAIN,)),
     Mutation('implicit-fetch-every-step', 'a step of the loop transfers nothing implicitly',
-             'jaxgan/train.py', 'stopping = stop.requested(done)  #',
-             'stopping = stop.requested(done) or int(state.step) < 0  #', (NO_TRANSFERS,)),
+             'jaxgan/train.py',
+             'stopping = max(stop.requested(step) for step in range(done - steps + 1, done + 1))',
+             'stopping = max(stop.requested(step) for step in range(done - steps + 1, done + 1)) '
+             'or int(state.step) < 0', (NO_TRANSFERS,)),
     Mutation('pmap-batch-implicit', "pmap's batches are sent explicitly",
              'jaxgan/parallel.py', 'for batch in batches], self._stacked)',
              'for batch in batches], self._stacked) if False else [jax.tree.map(lambda rows: '
@@ -417,7 +422,7 @@ MUTATIONS = [
              'jaxgan/data.py', "table[:, -1].astype(int)", "table[:, 0].astype(int)",
              ('tests/test_data.py::test_digits_are_the_real_sklearn_digits',)),
     Mutation('programs-kept-across-configs', "a process's kept programs are its config's",
-             'jaxgan/train.py', '(json.dumps(config.to_dict(), sort_keys=True), devices)',
+             'jaxgan/train.py', '(json.dumps(programs_config, sort_keys=True), devices)',
              "('one program for every config', devices)", (PROGRAMS,)),
     Mutation('programs-not-kept', 'a run continued in one process traces its step once',
              'jaxgan/train.py', 'if key in _RECENT_PROGRAMS:', 'if False:', (PROGRAMS,)),
@@ -441,6 +446,131 @@ MUTATIONS = [
     Mutation('winograd-for-narrow-layers', "'auto' keeps the phases for 128 channels both sides",
              'jaxgan/nets/layers.py', 'max(channels) >= 256', 'max(channels) >= 128',
              (WINOGRAD,)),
+    # A preset's recipe against its reference's constants and formulas (tests/test_recipes.py)
+    # and the metrics against their reference implementations (tests/test_metrics.py).
+    Mutation('fid-covariance-biased', "FID's covariance is pytorch-fid's (1/(n-1))",
+             'jaxgan/evaluate/metrics.py', 'np.cov(features, rowvar=False)',
+             'np.cov(features, rowvar=False, bias=True)', (METRICS,)),
+    Mutation('kid-subsets-of-500', "KID's subsets are torch-fidelity's 1,000",
+             'jaxgan/evaluate/metrics.py', 'subset_size: int = 1000', 'subset_size: int = 500',
+             (METRICS,)),
+    Mutation('kid-50-subsets', "KID averages torch-fidelity's 100 subsets",
+             'jaxgan/evaluate/metrics.py', 'subsets: int = 100', 'subsets: int = 50', (METRICS,)),
+    Mutation('kid-quadratic-kernel', "KID's kernel is cubic", 'jaxgan/evaluate/metrics.py',
+             'kernel = lambda a, b: (a @ b.T / d + 1) ** 3',
+             'kernel = lambda a, b: (a @ b.T / d + 1) ** 2', (METRICS,)),
+    Mutation('precision-recall-k-5', 'precision and recall use k = 3',
+             'jaxgan/evaluate/metrics.py', 'def precision_recall(real, fake, k: int = 3)',
+             'def precision_recall(real, fake, k: int = 5)', (METRICS,)),
+    Mutation('density-coverage-k-3', 'density and coverage use k = 5',
+             'jaxgan/evaluate/metrics.py', 'def density_coverage(real, fake, k: int = 5)',
+             'def density_coverage(real, fake, k: int = 3)', (METRICS,)),
+    Mutation('is-5-splits', "the Inception Score's 10 splits", 'jaxgan/evaluate/metrics.py',
+             'splits: int = 10', 'splits: int = 5', (METRICS,)),
+    Mutation('modes-within-4-sigma', "a high-quality sample is within 3 standard deviations",
+             'jaxgan/evaluate/modes.py', '<= 3 * mixture.std', '<= 4 * mixture.std', (METRICS,)),
+    Mutation('modes-count-every-sample', 'a mode counts where a high-quality sample is',
+             'jaxgan/evaluate/modes.py', "'modes': int(len(np.unique(nearest[good])))",
+             "'modes': int(len(np.unique(nearest)))", (METRICS,)),
+    Mutation('modes-kl-of-high-quality-only', 'the reverse KL is of every sample',
+             'jaxgan/evaluate/modes.py',
+             'histogram = np.bincount(nearest, minlength=len(mixture.centers)) / len(points)',
+             'histogram = np.bincount(nearest[good], minlength=len(mixture.centers)) / max('
+             'good.sum(), 1)', (METRICS,)),
+    Mutation('stacked-kl-reversed', "stacked digits' KL is of the modes against the uniform",
+             'jaxgan/evaluate/digits.py', "'kl': float(np.sum(seen * np.log(seen * 1000)))",
+             "'kl': float(np.sum(np.log(1 / (seen * 1000)) / 1000))", (METRICS,)),
+    Mutation('stacked-samples-10000', 'the stacked digits are counted on 26,000 samples',
+             'jaxgan/evaluate/digits.py', 'STACKED_SAMPLES = 26_000', 'STACKED_SAMPLES = 10_000',
+             (METRICS,)),
+    Mutation('lazy-adam-beta2-uncorrected', "Adam's betas are raised to the lazy ratio",
+             'jaxgan/games/__init__.py', 'config.adam_b1 ** ratio, config.adam_b2 ** ratio,',
+             'config.adam_b1 ** ratio, config.adam_b2,', (RECIPES,)),
+    Mutation('lazy-adam-rate-uncorrected', "Adam's rate is scaled by the lazy ratio",
+             'jaxgan/games/__init__.py', 'return learning_rate * lazy_ratio(interval)',
+             'return learning_rate', (RECIPES,)),
+    Mutation('lazy-ratio-off-by-one', 'the lazy ratio is interval / (interval + 1)',
+             'jaxgan/optim.py', 'return every / (every + 1) if every > 1 else 1.0',
+             'return (every - 1) / every if every > 1 else 1.0', (RECIPES,)),
+    Mutation('g-uncorrected-without-path-length', "G's Adam is corrected for its interval with "
+             'the path length off (cifar)', 'jaxgan/games/__init__.py',
+             "interval(g_regularizer, config.pl_every)", "interval(g_regularizer, 1)",
+             (RECIPES,)),
+    Mutation('r1-without-its-half', "R1 is gamma / 2 times the squared gradient",
+             'jaxgan/regularizers.py', 'return 0.5 * gamma * jnp.mean(', 'return gamma * jnp.mean(',
+             (RECIPES,)),
+    Mutation('lazy-penalty-unscaled', 'a lazy penalty is scaled by its interval',
+             'jaxgan/regularizers.py', 'return every * penalty, new_state',
+             'return penalty, new_state', (RECIPES,)),
+    Mutation('path-length-unshrunk', 'the path length runs on batch // pl_batch_shrink samples',
+             'jaxgan/games/__init__.py', """every=config.pl_every,
+                                             batch_shrink=config.pl_batch_shrink)""",
+             'every=config.pl_every)', (RECIPES,)),
+    Mutation('path-length-decay-0.02', "the path length's mean moves by pl_decay 0.01",
+             'jaxgan/regularizers.py', 'decay: float = 0.01', 'decay: float = 0.02', (RECIPES,)),
+    Mutation('path-length-directions-unscaled', "the path length's directions are / sqrt(h w)",
+             'jaxgan/regularizers.py', '/ math.sqrt(pixels)', '/ math.sqrt(fake.shape[-1])',
+             (RECIPES,)),
+    Mutation('style-mixing-cutoff-short', "style mixing's cutoff is drawn from [1, num_ws)",
+             'jaxgan/nets/stylegan2.py', 'cutoff = jax.random.randint(k_cut, (), 1, num_ws)',
+             'cutoff = jax.random.randint(k_cut, (), 1, num_ws - 1)', (RECIPES,)),
+    Mutation('style-mixing-per-sample', 'style mixing draws one cutoff for the batch',
+             'jaxgan/nets/stylegan2.py', 'cutoff = jax.random.randint(k_cut, (), 1, num_ws)',
+             'cutoff = jax.random.randint(k_cut, (z.shape[0], 1, 1), 1, num_ws)', (RECIPES,)),
+    Mutation('style-mixing-half-the-time', 'style mixing has probability 0.9',
+             'jaxgan/configs/__init__.py', 'style_mixing=0.9', 'style_mixing=0.5', (RECIPES,)),
+    Mutation('ema-ramp-a-step-ahead', "the EMA's ramp counts the images before the step",
+             'jaxgan/step.py', 'step.astype(jnp.float32) * batch_size * rampup',
+             '(step + 1).astype(jnp.float32) * batch_size * rampup', (RECIPES,)),
+    Mutation('ema-decay-of-the-next-step', "the EMA's decay is that of the step's own images",
+             'jaxgan/games/adversarial.py',
+             'decay = ema_decay(state.step) if callable(ema_decay) else ema_decay',
+             'decay = ema_decay(state.step + 1) if callable(ema_decay) else ema_decay', (RECIPES,)),
+    Mutation('ada-target-0.5', "ADA's target is 0.6", 'jaxgan/config.py',
+             'ada_target: float = 0.6', 'ada_target: float = 0.5', (RECIPES,)),
+    Mutation('ada-interval-8', 'ADA adjusts p every 4 steps', 'jaxgan/augment.py',
+             'target: float = 0.6, interval: int = 4,', 'target: float = 0.6, interval: int = 8,',
+             (RECIPES,)),
+    Mutation('ada-p-below-zero', "ADA's p stays at least 0", 'jaxgan/augment.py',
+             'jnp.maximum(state[\'p\'] + jnp.sign(heuristic - target) * rate, 0.0)',
+             'state[\'p\'] + jnp.sign(heuristic - target) * rate', (RECIPES,)),
+    Mutation('cifar-without-ada', "stylegan2_cifar trains with the reference's default ADA",
+             'jaxgan/configs/__init__.py',
+             "regularizer_steps=True,\n                augment='ada',",
+             "regularizer_steps=True,\n                augment='',", (RECIPES,)),
+    Mutation('drift-of-the-mean', "PGGAN's drift term is the mean of D(real)^2",
+             'jaxgan/losses.py', 'return loss + drift * jnp.square(real).mean() if drift else loss',
+             'return loss + drift * jnp.square(real.mean()) if drift else loss', (RECIPES,)),
+    Mutation('drift-0.01', "PGGAN's epsilon_drift is 0.001", 'jaxgan/configs/__init__.py',
+             'gp_weight=10.0, drift=0.001,', 'gp_weight=10.0, drift=0.01,', (RECIPES,)),
+    Mutation('gradient-penalty-target-0', "WGAN-GP's gradient norms aim at 1",
+             'jaxgan/regularizers.py', 'weight: float = 10.0, target: float = 1.0',
+             'weight: float = 10.0, target: float = 0.0', (RECIPES,)),
+    Mutation('wgan-gp-betas', "WGAN-GP's Adam betas are (0, 0.9)", 'jaxgan/configs/__init__.py',
+             'adam_b1=0.0,\n                          adam_b2=0.9,',
+             'adam_b1=0.5,\n                          adam_b2=0.9,', (RECIPES,)),
+    Mutation('label-noise-0.1', "the keras.io example's label noise is 0.05 * U(0, 1)",
+             'jaxgan/config.py', 'label_noise: float = 0.05', 'label_noise: float = 0.1',
+             (RECIPES,)),
+    Mutation('label-noise-on-the-generated-only', 'label noise is added to every label',
+             'jaxgan/losses.py',
+             'labels = labels + label_noise * jax.random.uniform(key, labels.shape)',
+             'labels = labels + label_noise * jax.random.uniform(key, labels.shape) * labels',
+             (RECIPES,)),
+    Mutation('cycle-identity-weight-unscaled', "CycleGAN's identity term is 0.5 x the cycle's",
+             'jaxgan/games/cycle.py', 'identity = identity_weight * cycle_weight * (',
+             'identity = identity_weight * (', (RECIPES,)),
+    Mutation('cyclegan-preset-cycle-5', "the cyclegan presets' cycle weight is 10",
+             'jaxgan/configs/__init__.py', 'cycle_weight=10.0', 'cycle_weight=5.0', (RECIPES,)),
+    Mutation('pix2pix-preset-l1-10', "pix2pix's presets weigh the L1 term by 100 (lambda_L1)",
+             'jaxgan/configs/__init__.py', 'l1_weight=100.0,', 'l1_weight=10.0,', (PIX2PIX_STEP,)),
+    Mutation('diffaugment-translation-quarter', "DiffAugment translates by up to 1/8",
+             'jaxgan/augment.py', 'def translation(ratio: float = 0.125)',
+             'def translation(ratio: float = 0.25)', (RECIPES,)),
+    Mutation('diffaugment-cutout-centred-inside', "DiffAugment's cutout is centred anywhere",
+             'jaxgan/augment.py', 'top = jax.random.randint(k_y, (n, 1, 1), 0, h + (1 - size_h % 2))'
+             ' - size_h // 2', 'top = jax.random.randint(k_y, (n, 1, 1), 0, h - size_h + 1)',
+             (RECIPES,)),
 ]
 
 
