@@ -292,10 +292,12 @@ def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterru
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--out',
                                  str(tmp_path / 'x.png'), main=sample.main)
   assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
+  assert 'another version of jaxgan' in err and 'cannot be read' not in err, err  # not damage
   # Resuming it: the same line, and the checkpoint is not taken for a damaged one.
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), *TINY_FLAGS,
                                  '--steps', '30')
   assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
+  assert 'another version of jaxgan' in err and 'can be read' not in err, err
   assert not (tmp_path / 'run' / 'checkpoints_damaged').exists()
 
 
