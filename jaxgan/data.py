@@ -31,6 +31,9 @@ EMBEDDED = ('digits', 'stacked_digits', 'ring8', 'grid25')
 STACKED = 50_000  # stacked-digit images drawn once (seed 0): the training set
 POINTS = 100_000  # samples drawn once from a 2-D mixture: its training set
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.webp')
+# Part of every folder cache's name: a cache written by a version that read images otherwise
+# (before `eight_bit`, 16-bit images were cached white) is not reused.
+FOLDER_CACHE_FORMAT = 'images scaled to 8 bits'
 DEFAULT_CACHE = Path('~/.cache/jaxgan').expanduser()
 
 
@@ -305,7 +308,7 @@ def _image_files(folder: Path) -> list[Path]:
 def _fingerprint(folder: Path, files) -> str:
   """A digest of the files' names (relative to `folder`), sizes and modification times: a
   cache prepared from them is reused until one of them changes."""
-  digest = hashlib.sha256()
+  digest = hashlib.sha256(FOLDER_CACHE_FORMAT.encode())
   for path in files:
     stat = path.stat()
     digest.update(f'{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'.encode())
@@ -377,8 +380,30 @@ def _read(path: Path, image_size: int, channels: int) -> np.ndarray | None:
     return None
 
 
+def eight_bit(image: Image.Image) -> Image.Image:
+  """`image` in an 8-bit mode, its values scaled to [0, 255] rather than clipped there (PIL's
+  `convert('L')` clips, so that a 16-bit image turns white). 16-bit integers ('I;16', 'I;16B',
+  ...: 16-bit greyscale PNGs) are scaled by 255/65535; 32-bit integers ('I') by 255/65535 when
+  they fit in 16 bits (the data most formats store so), else by 255/(2^31 - 1), negatives at 0;
+  floats ('F') from [0, 1], clipped outside it. The 8-bit modes pass as they are: palette
+  images (with transparency or not), 'L', 'LA', 'RGB', 'RGBA', CMYK..., which `convert` maps to
+  grey or RGB (PIL reads 16-bit RGB PNGs as 8-bit 'RGB', the high byte of each value)."""
+  if image.mode.startswith('I;16'):
+    values, top = np.asarray(image, np.float64), 65535.0
+  elif image.mode == 'I':
+    values = np.clip(np.asarray(image, np.float64), 0, None)
+    top = 65535.0 if values.max(initial=0) <= 65535 else 2.0 ** 31 - 1
+  elif image.mode == 'F':
+    values, top = np.clip(np.nan_to_num(np.asarray(image, np.float64)), 0, 1), 1.0
+  else:
+    return image
+  return Image.fromarray(np.round(values * (255 / top)).astype(np.uint8), 'L')
+
+
 def _fit(image: Image.Image, size: int, channels: int) -> np.ndarray:
-  """Center-crop to a square, resize to `size`, convert to `channels` (1 or 3)."""
+  """Center-crop to a square, resize to `size`, convert to `channels` (1 or 3), the values of
+  any mode scaled to 8 bits (`eight_bit`)."""
+  image = eight_bit(image)
   width, height = image.size
   side = min(width, height)
   left, top = (width - side) // 2, (height - side) // 2

@@ -313,3 +313,98 @@ def test_tfds_without_a_label_feature(tmp_path):
   TinyImages(data_dir=tmp_path, file_format='array_record').download_and_prepare()
   with pytest.raises(data.DatasetError, match="'tiny_images' has no class label feature"):
     data.load_examples('tfds:tiny_images', 8, 3, data_dir=tmp_path, labels=True)
+
+
+def _png_16bit_rgb(path, pixels):
+  """A 48-bit RGB PNG (PIL writes none): the format's chunks written out."""
+  import struct
+  import zlib
+  height, width, _ = pixels.shape
+  chunk = lambda kind, body: (struct.pack('>I', len(body)) + kind + body
+                              + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff))
+  rows = b''.join(b'\x00' + row.astype('>u2').tobytes() for row in pixels)
+  path.write_bytes(b'\x89PNG\r\n\x1a\n'
+                   + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 16, 2, 0, 0, 0))
+                   + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+
+
+def _luma(rgb):
+  """PIL's RGB -> L (ITU-R 601-2), rounded."""
+  return np.floor(rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114 + 0.5)
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_every_image_mode_is_scaled_to_8_bits_not_clipped(tmp_path, channels):
+  """Each mode PIL reads, from a file (or in memory for the modes PNG cannot hold), against
+  its conversion written out: 16-bit grey x 255 / 65535, 16-bit RGB's high bytes (PIL's
+  reading), 32-bit integers as 16-bit ones where they fit, floats from [0, 1], palettes with a
+  transparent colour by their colours, grey with alpha and RGBA without the alpha, bilevel."""
+  rng = np.random.default_rng(0)
+  ramp = (np.arange(64).reshape(8, 8) * 1040 + 17).astype(np.uint16)  # 17 .. 65537
+  levels = ramp.astype(np.float64)
+  rgb16 = rng.integers(0, 65536, (8, 8, 3)).astype(np.uint16)
+  rgb8 = rng.integers(0, 256, (8, 8, 3)).astype(np.uint8)
+  palette = Image.fromarray(rgb8).quantize(16)
+  palette.info['transparency'] = 3
+  as_rgb = lambda grey: np.repeat(grey[..., None], 3, -1)
+  cases = {  # name: (the image, its 8-bit RGB written out)
+      'I;16': (Image.fromarray(ramp), as_rgb(np.round(levels * 255 / 65535))),
+      'RGB 16-bit': (None, rgb16 >> 8),
+      'I': (Image.fromarray(ramp.astype(np.int32)), as_rgb(np.round(levels * 255 / 65535))),
+      'I 32-bit': (Image.fromarray(ramp.astype(np.int32) * 30000),
+                   as_rgb(np.round(levels * 30000 * 255 / (2 ** 31 - 1)))),
+      'F': (Image.fromarray((ramp / 65535).astype(np.float32) * 1.2 - 0.1),
+            as_rgb(np.round(np.clip(levels / 65535 * 1.2 - 0.1, 0, 1) * 255))),
+      'P': (palette, np.asarray(palette.convert('RGB'))),
+      'LA': (Image.fromarray(np.stack([rgb8[..., 0], rgb8[..., 1]], -1), 'LA'),
+             as_rgb(rgb8[..., 0])),
+      'RGBA': (Image.fromarray(np.concatenate([rgb8, rgb8[..., :1]], -1), 'RGBA'), rgb8),
+      '1': (Image.fromarray(rgb8[..., 0] > 127), as_rgb((rgb8[..., 0] > 127) * 255)),
+  }
+  for name, (image, want) in cases.items():
+    path = tmp_path / f'{name.replace(" ", "_")}.png'
+    if image is None:
+      _png_16bit_rgb(path, rgb16)
+    elif name in ('I', 'I 32-bit', 'F'):  # no PNG holds these: the reader's fitting in memory
+      got = data._fit(image, 8, channels)
+    else:
+      image.save(path)
+      with Image.open(path) as reopened:
+        assert reopened.mode == name, name
+    if image is None or name not in ('I', 'I 32-bit', 'F'):
+      got = data._read(path, 8, channels)
+    want = want.astype(np.uint8)
+    want = want if channels == 3 else _luma(want)[..., None]
+    np.testing.assert_allclose(got, want, atol=0 if channels == 3 or name != 'P' else 1,
+                               err_msg=name)
+
+
+def test_a_folder_of_16_bit_images_trains_on_their_pixels_not_white(tmp_path):
+  """A 16-bit greyscale PNG in a dataset folder is cached with its pixels scaled, for 1 and 3
+  channels (PIL's convert would clip every value above 255 to white)."""
+  folder = tmp_path / 'grey16'
+  folder.mkdir()
+  pixels = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)
+  Image.fromarray(pixels).save(folder / 'a.png')
+  for channels in (1, 3):
+    cached = data.load_dataset(str(folder), 8, channels, data_dir=tmp_path / 'cache')
+    np.testing.assert_array_equal(cached[0], np.repeat(
+        np.round(pixels.astype(np.float64) * 255 / 65535).astype(np.uint8)[..., None],
+        channels, -1))
+
+
+def test_a_folder_cached_by_an_older_reader_is_read_again(tmp_path, monkeypatch):
+  """A cache an older version wrote (its 16-bit images white) is not taken for this version's:
+  the reader's format is part of every folder cache's name."""
+  folder = tmp_path / 'grey16'
+  folder.mkdir()
+  pixels = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)
+  Image.fromarray(pixels).save(folder / 'a.png')
+  with monkeypatch.context() as old_version:
+    old_version.setattr(data, 'FOLDER_CACHE_FORMAT', '')
+    data.load_dataset(str(folder), 8, 1, data_dir=tmp_path / 'cache')
+  [old_cache] = (tmp_path / 'cache' / 'folders').glob('*.npy')
+  np.save(old_cache, np.full((1, 8, 8, 1), 255, np.uint8))  # what the old reader cached
+  read = data.load_dataset(str(folder), 8, 1, data_dir=tmp_path / 'cache')
+  np.testing.assert_array_equal(read[0, ..., 0],
+                                np.round(pixels.astype(np.float64) * 255 / 65535))
