@@ -65,6 +65,10 @@ class Checkpoints:
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
+  def steps(self) -> list[int]:
+    """The steps of the complete checkpoints, in order."""
+    return sorted(self._manager.all_steps())
+
   def newest_readable(self, read: Callable[[int], T],
                       passes_through: tuple[type[Exception], ...] = ()
                       ) -> tuple[int, T, list[tuple[int, str]]]:
@@ -176,11 +180,23 @@ class _DropFailedIoReports(logging.Filter):
 
   def filter(self, record: logging.LogRecord) -> bool:
     text = record.getMessage()
-    if record.exc_info and record.exc_info[1] is not None:
-      text += str(record.exc_info[1])
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None:
+      text += str(error)
     if 'RESOURCE_EXHAUSTED' in text or 'No space left on device' in text:
       return False
-    return not ('Task exception was never retrieved' in text and 'async_deserialize' in text)
+    return not ('Task exception was never retrieved' in text
+                and ('async_deserialize' in text or _raised_in_orbax(error)))
+
+
+def _raised_in_orbax(error: BaseException | None) -> bool:
+  """Whether `error` was raised in Orbax's code (its traceback passes through it)."""
+  frame = getattr(error, '__traceback__', None)
+  while frame is not None:
+    if f'{os.sep}orbax{os.sep}' in frame.tb_frame.f_code.co_filename:
+      return True
+    frame = frame.tb_next
+  return False
 
 
 def _quiet_failed_io_reports() -> None:
@@ -210,17 +226,20 @@ def _reason(error: Exception, limit: int = 150) -> str:
 
 
 def _silence_closed_event_loops() -> None:
-  """Drops the 'Event loop is closed' errors that a failed Orbax restore leaves behind: its
-  other TensorStore reads, still in flight when the first one failed and asyncio closed the
-  loop, finish later and each report one as an unraisable exception, a screen of tracebacks
-  after the one-line message. Every other unraisable exception still reaches the previous hook."""
+  """Drops the 'Event loop is closed' errors that a failed Orbax restore leaves behind, and the
+  errors of its other reads: still in flight when the first one failed, they finish later (or
+  are dropped unfinished) and each report an unraisable exception, a screen of tracebacks after
+  the one-line message. Every other unraisable exception still reaches the previous hook."""
   previous = sys.unraisablehook
   if getattr(previous, 'jaxgan_filter', False):
     return
 
   def hook(unraisable):
     error = unraisable.exc_value
-    if not (isinstance(error, RuntimeError) and str(error) == 'Event loop is closed'):
+    closed_loop = isinstance(error, RuntimeError) and str(error) == 'Event loop is closed'
+    code = getattr(unraisable.object, 'cr_code', None)  # a coroutine dropped unfinished
+    orbax_read = code is not None and f'{os.sep}orbax{os.sep}' in code.co_filename
+    if not (closed_loop or orbax_read):
       previous(unraisable)
   hook.jaxgan_filter = True
   sys.unraisablehook = hook

@@ -178,6 +178,28 @@ def test_no_readable_checkpoint_is_one_line_and_nothing_is_moved(uninterrupted, 
   assert not (tmp_path / 'checkpoints_damaged').exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize('damage', ['data', 'array_metadatas'])
+def test_no_readable_checkpoint_is_one_line_in_a_process_too(uninterrupted, tmp_path, damage):
+  """As processes, train.py and jaxgan.sample say so in their one line and nothing after it:
+  the other reads Orbax had in flight, failing or dropped at exit, report nothing (they did
+  in screens of tracebacks for a checkpoint whose array metadata is damaged)."""
+  import shutil
+  import sys
+  shutil.copytree(uninterrupted / 'checkpoints', tmp_path / 'checkpoints')
+  for step in (tmp_path / 'checkpoints').iterdir():
+    if damage == 'data':
+      _truncate_data(step)
+    for file in step.rglob('array_metadatas/*') if damage == 'array_metadatas' else ():
+      file.write_text('not json')
+  for command in ([*train_command(tmp_path, '--steps', '30')],
+                  [sys.executable, '-m', 'jaxgan.sample', '--workdir', str(tmp_path), '--out',
+                   str(tmp_path / 'x.png')]):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr[-3000:]
+    assert 'can be read' in result.stderr
+
+
 def _small_filesystem_available() -> bool:
   """Whether this machine lets a test mount a tmpfs of its own (a user and mount namespace)."""
   import shutil
@@ -316,3 +338,33 @@ def test_stray_reports_of_a_damaged_checkpoints_other_reads_are_dropped():
       "'OUT_OF_RANGE: Error reading byte range')>", None, None)
   assert not logger.filter(record('async_deserialize'))
   assert logger.filter(record('some_other_task'))
+
+
+def test_unfinished_reads_of_a_damaged_checkpoint_report_nothing_at_exit(monkeypatch):
+  """Orbax's reads still pending when a restore failed are dropped unfinished (or fail after
+  the event loop closed) and Python reports each as an unraisable exception at exit: dropped,
+  while any other unraisable exception still reaches the hook before."""
+  import sys
+  import types
+
+  from jaxgan import checkpoint
+  seen = []
+  monkeypatch.setattr(sys, 'unraisablehook', seen.append)
+  checkpoint._silence_closed_event_loops()
+
+  def unraisable(error, filename):
+    namespace = {}
+    exec(compile('async def read():\n  pass\n', filename, 'exec'), namespace)
+    coroutine = namespace['read']()
+    coroutine.close()
+    return types.SimpleNamespace(exc_type=type(error), exc_value=error, exc_traceback=None,
+                                 err_msg=None, object=coroutine)
+  orbax_file = '/site-packages/orbax/checkpoint/_src/serialization/serialization.py'
+  for report in (unraisable(Exception('Encountered error while reading array index'),
+                            orbax_file),
+                 unraisable(RuntimeError('Event loop is closed'), '/elsewhere.py')):
+    sys.unraisablehook(report)
+  assert seen == []
+  other = unraisable(ValueError('a bug of its own'), '/my/code.py')
+  sys.unraisablehook(other)
+  assert seen == [other]
