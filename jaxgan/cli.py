@@ -8,12 +8,14 @@ one line and exit code 1.
 import argparse
 import errno
 import json
+import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from jaxgan import configs, parallel
-from jaxgan.data import DEFAULT_CACHE
+from jaxgan.data import DEFAULT_CACHE, DatasetError, check_outside
 from jaxgan.config import DTYPES
 
 
@@ -37,6 +39,43 @@ def positive_int(text: str) -> int:
   if value <= 0:
     raise argparse.ArgumentTypeError(f'must be positive, got {value}')
   return value
+
+
+def non_negative_int(text: str) -> int:
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'expected an integer, 0 or more, got {text!r}') from None
+  if value < 0:
+    raise argparse.ArgumentTypeError(f'must be 0 or more, got {value}')
+  return value
+
+
+def random_seed(text: str) -> int:
+  """A random seed: an integer in [0, 2**31)."""
+  value = non_negative_int(text)
+  if value >= 2 ** 31:
+    raise argparse.ArgumentTypeError(f'must be below 2**31, got {value}')
+  return value
+
+
+def finite_float(text: str) -> float:
+  try:
+    value = float(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'expected a number, got {text!r}') from None
+  if not math.isfinite(value):
+    raise argparse.ArgumentTypeError(f'must be finite, got {text!r}')
+  return value
+
+
+def coordinator_address(text: str) -> str:
+  """'auto', or HOST:PORT with a port in 1..65535."""
+  host, _, port = text.rpartition(':')
+  if text != 'auto' and not (host and port.isdigit() and 0 < int(port) < 65536):
+    raise argparse.ArgumentTypeError(f"expected HOST:PORT (a port 1..65535) or 'auto', got "
+                                     f"{text!r}")
+  return text
 
 
 DEFAULT_COMPILE_CACHE = DEFAULT_CACHE / 'xla'  # beside the datasets' caches
@@ -79,10 +118,16 @@ def use_compile_cache(choice: str | None) -> str | None:
 
 
 def make_parser() -> argparse.ArgumentParser:
+  width = max(map(len, configs.PRESETS)) + 2
+  presets = '\n'.join(textwrap.fill(fn.__doc__.splitlines()[0], 79,
+                                    initial_indent=f'  {name:<{width}}',
+                                    subsequent_indent=' ' * (width + 2))
+                      for name, fn in configs.PRESETS.items())
   parser = OneLineErrorParser(
       prog='train.py', description='Train a GAN with jaxgan.',
-      epilog='Presets: ' + '; '.join(f'{name}: {fn.__doc__.splitlines()[0]}'
-                                     for name, fn in configs.PRESETS.items()))
+      formatter_class=argparse.RawDescriptionHelpFormatter,
+      epilog=f'presets (--config NAME; the first line of each preset\'s docstring in '
+             f'jaxgan/configs):\n{presets}')
   parser.add_argument('--config', default=configs.DEFAULT, metavar='NAME',
                       help=f'preset: {", ".join(configs.PRESETS)} (default: %(default)s)')
   parser.add_argument('--dataset', metavar='SPEC',
@@ -98,7 +143,7 @@ def make_parser() -> argparse.ArgumentParser:
   parser.add_argument('--data-dir', metavar='DIR',
                       help="TFDS datasets' directory (default: TFDS's) and where folder "
                            "datasets are cached (default: ~/.cache/jaxgan)")
-  parser.add_argument('--data-workers', type=int, default=0, metavar='N',
+  parser.add_argument('--data-workers', type=non_negative_int, default=0, metavar='N',
                       help='build batches in N worker processes (Grain), for inputs whose '
                            'decoding is the bottleneck (default 0: one reading thread)')
   parser.add_argument('--steps-per-call', type=positive_int, default=1, metavar='K',
@@ -111,14 +156,15 @@ def make_parser() -> argparse.ArgumentParser:
                            'a workdir with checkpoints is resumed (default: %(default)s)')
   parser.add_argument('--steps', type=positive_int, metavar='N', help='training steps')
   parser.add_argument('--batch-size', type=positive_int, metavar='B', help='global batch size')
-  parser.add_argument('--seed', type=int, metavar='S', help='random seed (default: 0)')
+  parser.add_argument('--seed', type=non_negative_int, metavar='S',
+                      help='random seed (default: 0)')
   parser.add_argument('--checkpoint-every', type=positive_int, metavar='N',
                       help="save a checkpoint every N steps (and at the end)")
   parser.add_argument('--dtype', choices=DTYPES,
                       help='compute dtype (default float32); parameters and optimizer state stay '
                            'float32')
   parser.add_argument('--keep', type=positive_int, metavar='K', help='keep the last K checkpoints')
-  parser.add_argument('--eval-every', type=int, metavar='N',
+  parser.add_argument('--eval-every', type=non_negative_int, metavar='N',
                       help="log the Frechet distance, precision and recall of the EMA "
                            "generator every N steps and keep the best checkpoint in best/ (0: "
                            "never; the digits presets: 500, in the digits' feature space; other "
@@ -144,12 +190,12 @@ def make_parser() -> argparse.ArgumentParser:
                      help='how the step runs over devices (default: %(default)s)')
   multi.add_argument('--devices', type=positive_int, metavar='N',
                      help='use only the first N local devices of each process')
-  multi.add_argument('--coordinator', metavar='HOST:PORT',
+  multi.add_argument('--coordinator', type=coordinator_address, metavar='HOST:PORT',
                      help="multi-process run: process 0's address (or JAX_COORDINATOR_ADDRESS); "
                           "'auto' lets JAX detect SLURM, Open MPI or Cloud TPU")
   multi.add_argument('--num-processes', type=positive_int, metavar='P',
                      help='multi-process run: number of processes (or JAX_NUM_PROCESSES)')
-  multi.add_argument('--process-id', type=int, metavar='I',
+  multi.add_argument('--process-id', type=non_negative_int, metavar='I',
                      help='multi-process run: this process, 0..P-1 (or JAX_PROCESS_ID)')
   return parser
 
@@ -162,10 +208,25 @@ def build_config(args, parser) -> 'configs.Config':
              'dtype': args.dtype, 'eval_every': args.eval_every, 'direction': args.direction}
     if args.dataset not in (None, 'digits') and args.eval_every is None:
       flags['eval_every'] = 0  # a digits preset on other data: its evaluation does not apply
-    config = config.replace(**{k: v for k, v in flags.items() if v is not None})
-    return config.override(args.set)
+    given = {k: v for k, v in flags.items() if v is not None}
+    config = config.replace(**given).override(args.set)
+    flag_names = {'eval_every': '--eval-every', 'direction': '--direction'}
+    for field, flag in flag_names.items():
+      if getattr(args, field) is not None:
+        _check_used(config, field, flag)
+    for assignment in args.set:
+      _check_used(config, assignment.partition('=')[0], '--set')
+    return config
   except (KeyError, ValueError) as error:
     parser.error(error.args[0])
+
+
+def _check_used(config, field: str, flag: str) -> None:
+  try:
+    config.check_used([field])
+  except ValueError as error:
+    raise ValueError(f'{flag} {field}: {error}' if flag == '--set' else f'{flag}: {error}') \
+        from None
 
 
 def print_summary(config, data_dir=None) -> None:
@@ -231,15 +292,21 @@ def main(argv=None) -> int:
   code with `argv`, it returns 1 and leaves the caller's process running."""
   parser = make_parser()
   args = parser.parse_args(argv)
+  if None not in (args.process_id, args.num_processes) and args.process_id >= args.num_processes:
+    parser.error(f'--process-id must be below --num-processes ({args.process_id} of '
+                 f'{args.num_processes})')
   config = build_config(args, parser)
   if args.summary:
-    from jaxgan.data import DatasetError
     try:
       print_summary(config, args.data_dir)
     except DatasetError as error:
       parser.error(str(error))
     return 0
   workdir = Path(args.workdir)
+  try:
+    check_outside(config.dataset, workdir)
+  except DatasetError as error:
+    parser.error(str(error))
   if problem := _writable(workdir):
     parser.error(problem)
   if problem := use_compile_cache(args.compile_cache):
@@ -247,7 +314,6 @@ def main(argv=None) -> int:
 
   from jaxgan import train
   from jaxgan.checkpoint import DiskFull
-  from jaxgan.data import DatasetError
   from jaxgan.evaluate.inception import WeightsMissing
   try:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
@@ -273,5 +339,9 @@ def main(argv=None) -> int:
   except train.Interrupted as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
     return 128 + error.signum
+  except KeyboardInterrupt:  # before the loop listens for signals: nothing to save yet
+    print(f'{parser.prog}: interrupted before the first step; nothing was saved',
+          file=sys.stderr)
+    return 130
   print(json.dumps(summary))
   return 0

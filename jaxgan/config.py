@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import typing
 
 from jaxgan.ada import SPECS as ADA_SPECS
@@ -114,21 +115,15 @@ class Config:
   eval_samples: int = 1000  # samples drawn for each evaluation (and real images, for inception)
 
   def __post_init__(self):
+    for field, kind in typing.get_type_hints(Config).items():
+      _check_value(field, kind, getattr(self, field))
     size = self.g_base * 2 ** len(self.g_widths)
     if self.arch == 'dcgan' and size != self.image_size:
       raise ValueError(f'generator makes {size}x{size} images (g_base {self.g_base}, '
                        f'{len(self.g_widths)} upsamplings) but image_size is {self.image_size}')
-    for field in ('batch_size', 'steps', 'log_every', 'checkpoint_every', 'keep', 'image_size',
-                  'latent_dim', 'sample_grid', 'n_critic', 'r1_every', 'eval_samples',
-                  'pl_every', 'pl_batch_shrink', 'w_dim', 'mapping_layers', 'channel_base',
-                  'channel_max', 'mbstd_group'):
-      if getattr(self, field) <= 0:
-        raise ValueError(f'{field} must be positive, got {getattr(self, field)}')
     for field, known in (('loss', LOSSES), ('optimizer', OPTIMIZERS)):
       if getattr(self, field) not in known:
         raise ValueError(f'unknown {field} {getattr(self, field)!r}; known: {", ".join(known)}')
-    if not 0.0 <= self.ema_decay < 1.0:
-      raise ValueError(f'ema_decay must be in [0, 1), got {self.ema_decay}')
     if self.augment.startswith('ada'):
       if (spec := self.augment.partition(':')[2] or 'bgc') not in ADA_SPECS:
         raise ValueError(f'unknown ADA pipeline {spec!r}; known: {", ".join(ADA_SPECS)}')
@@ -146,13 +141,13 @@ class Config:
       raise ValueError(f'conditional networks are an option of arch dcgan or stylegan2, not '
                        f'{self.arch}')
     power_of_two = self.image_size & (self.image_size - 1) == 0
+    if self.batch_size % min(self.batch_group, self.batch_size):
+      raise ValueError(f'batch_size {self.batch_size} is not a multiple of mbstd_group '
+                       f'{self.batch_group} (the discriminator\'s minibatch-stddev groups)')
     if self.arch == 'stylegan2' and (self.image_size < 8 or not power_of_two):
       raise ValueError(f'stylegan2 makes images of a power of two from 8, not {self.image_size}')
     if self.arch == 'pggan' and (self.image_size < 4 or not power_of_two):
       raise ValueError(f'pggan grows to images of a power of two from 4, not {self.image_size}')
-    if self.stage_kimg <= 0 or self.fade_kimg < 0:
-      raise ValueError(f'stage_kimg must be positive and fade_kimg at least 0, got '
-                       f'{self.stage_kimg} and {self.fade_kimg}')
     if self.arch == 'stylegan2' and self.dtype != 'float32':
       raise ValueError('stylegan2 computes in float32 for now (--dtype bfloat16 is not wired '
                        'into its networks yet)')
@@ -161,8 +156,6 @@ class Config:
                        f'{self.arch}')
     if self.d_architecture not in ('resnet', 'orig'):
       raise ValueError(f"d_architecture must be 'resnet' or 'orig', got {self.d_architecture!r}")
-    if self.eval_every < 0:
-      raise ValueError(f'eval_every must be 0 (never) or positive, got {self.eval_every}')
     if self.eval_features not in ('auto', 'digits', 'inception'):
       raise ValueError(f"eval_features must be auto, digits or inception, got "
                        f"{self.eval_features!r}")
@@ -172,20 +165,36 @@ class Config:
     if self.lr_decay not in ('constant', 'cosine', 'linear'):
       raise ValueError(f"lr_decay must be 'constant', 'cosine' or 'linear', got "
                        f"{self.lr_decay!r}")
-    if self.arch in ('pix2pix', 'cyclegan') and self.norm not in ('batch', 'instance', 'none'):
+    if self.norm not in ('batch', 'instance', 'none'):
       raise ValueError(f"norm must be batch, instance or none, got {self.norm!r}")
+    if self.direction not in ('AtoB', 'BtoA'):
+      raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
     if self.arch == 'cyclegan' and self.image_size % 4:
       raise ValueError(f'the ResNet generator halves the image twice: image_size must be a '
                        f'multiple of 4, not {self.image_size}')
-    if self.pool_size < 0:
-      raise ValueError(f'pool_size must be 0 (none) or positive, got {self.pool_size}')
     if self.arch == 'pix2pix':
       if self.num_downs < 5 or self.image_size % 2 ** self.num_downs:
         raise ValueError(f'a U-Net of num_downs {self.num_downs} (at least 5) needs an '
                          f'image_size that is a multiple of {2 ** self.num_downs}, not '
                          f'{self.image_size}')
-      if self.direction not in ('AtoB', 'BtoA'):
-        raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
+
+  def check_used(self, fields) -> None:
+    """`ValueError` naming the first of `fields` (set by the user) that this config's arch or
+    loss does not read, and who reads it."""
+    for field in fields:
+      owners = FIELD_OWNERS.get(field)
+      if owners is not None and self.arch not in owners:
+        raise ValueError(f'{field} is a setting of {", ".join(owners)}; this run is '
+                         f'{self.arch}, which does not read it')
+      if field in LOSS_FIELDS and self.loss != LOSS_FIELDS[field]:
+        raise ValueError(f'{field} is a setting of the {LOSS_FIELDS[field]} loss; this run\'s '
+                         f'loss is {self.loss}, which does not read it')
+
+  @property
+  def batch_group(self) -> int:
+    """The samples the discriminator groups (its minibatch standard deviation's groups, where
+    the family has one): a device's batch must be a multiple of the group, or smaller."""
+    return self.mbstd_group if self.arch in FIELD_OWNERS['mbstd_group'] else 1
 
   @property
   def eval_space(self) -> str:
@@ -242,6 +251,81 @@ class Config:
       if schedule(saved) != schedule(current):
         changed.append('stage_kimg, fade_kimg or batch_size (the steps of its stages)')
     return changed
+
+
+# The values a numeric field can take, beyond its type (every float must be finite): the fields
+# not named here are positive integers.
+_AT_LEAST_0 = ('0 or more', lambda value: value >= 0)
+_POSITIVE = ('positive', lambda value: value > 0)
+_FRACTION = ('in [0, 1]', lambda value: 0 <= value <= 1)
+_BELOW_1 = ('in [0, 1)', lambda value: 0 <= value < 1)
+RANGES = {
+    'channels': ('1 (grey) or 3 (RGB)', lambda value: value in (1, 3)),
+    'seed': ('in [0, 2**31)', lambda value: 0 <= value < 2 ** 31),
+    'freeze_d': _AT_LEAST_0, 'pool_size': _AT_LEAST_0, 'sample_every': _AT_LEAST_0,
+    'eval_every': _AT_LEAST_0,
+    'd_dropout': _BELOW_1, 'ema_decay': _BELOW_1, 'adam_b1': _BELOW_1, 'adam_b2': _BELOW_1,
+    'style_mixing': _FRACTION,
+    # E[sign(D(real))] lies in [-1, 1] (stylegan2-ada-pytorch's command line takes [0, 1])
+    'ada_target': ('in [-1, 1]', lambda value: -1 <= value <= 1),
+    'g_lr': _POSITIVE, 'd_lr': _POSITIVE, 'adam_eps': _POSITIVE, 'stage_kimg': _POSITIVE,
+    'ada_kimg': _POSITIVE,
+    **{field: _AT_LEAST_0 for field in (
+        'fade_kimg', 'l1_weight', 'cycle_weight', 'identity_weight', 'label_noise', 'gp_weight',
+        'drift', 'r1_gamma', 'pl_weight', 'ema_kimg', 'ema_rampup')},
+}
+
+
+def _check_value(field: str, kind, value) -> None:
+  """`ValueError` naming `field` unless `value` is of its type (`kind`) and in its range
+  (`RANGES`; else a positive integer, or a tuple of them)."""
+  if typing.get_origin(kind) is tuple:
+    (item,) = set(typing.get_args(kind)) - {Ellipsis}
+    if not isinstance(value, tuple) or not all(isinstance(x, item) and not isinstance(x, bool)
+                                               for x in value):
+      raise ValueError(f'{field} must be a tuple of {item.__name__}, got {value!r}')
+    if item is int and (not value and field != 'classes' or any(x <= 0 for x in value)):
+      raise ValueError(f'{field} must be positive integers, got {value!r}')
+    return
+  numeric = kind in (int, float)
+  if isinstance(value, bool) != (kind is bool) or not isinstance(
+      value, (int, float) if kind is float else kind):
+    raise ValueError(f'{field} must be {"a number" if kind is float else kind.__name__}, '
+                     f'got {value!r}')
+  if not numeric:
+    return
+  if not math.isfinite(value):
+    raise ValueError(f'{field} must be finite, got {value}')
+  name, allowed = RANGES.get(field, ('a positive integer', lambda value: value > 0))
+  if not allowed(value):
+    raise ValueError(f'{field} must be {name}, got {value}')
+
+
+ADVERSARIAL = ('dcgan', 'mlp2d', 'stylegan2', 'pggan')  # the archs a latent feeds
+TRANSLATION = ('pix2pix', 'cyclegan')
+# The archs that read each field (the fields not named: every arch). Setting one that the run's
+# arch does not read (`Config.check_used`) is a mistake that would otherwise pass in silence.
+FIELD_OWNERS = {
+    **{field: ('dcgan',) for field in ('g_base', 'g_dense_features', 'd_dropout',
+                                       'class_features')},
+    **{field: ('dcgan', 'mlp2d') for field in ('g_widths', 'd_widths', 'spectral_norm')},
+    'conditional': ('dcgan', 'stylegan2'),
+    **{field: ('stylegan2',) for field in ('w_dim', 'mapping_layers', 'd_mapping_layers',
+                                           'mbstd_channels', 'd_architecture', 'style_mixing',
+                                           'freeze_d')},
+    **{field: ('stylegan2', 'pggan') for field in ('channel_base', 'channel_max', 'mbstd_group')},
+    **{field: ('pggan',) for field in ('stage_kimg', 'fade_kimg', 'reset_optimizer')},
+    **{field: ('pix2pix',) for field in ('num_downs', 'l1_weight', 'direction')},
+    **{field: ('cyclegan',) for field in ('resnet_blocks', 'cycle_weight', 'identity_weight',
+                                          'pool_size')},
+    **{field: TRANSLATION for field in ('ngf', 'ndf', 'd_layers', 'norm', 'g_dropout')},
+    **{field: ADVERSARIAL for field in (
+        'latent_dim', 'n_critic', 'gp_weight', 'r1_gamma', 'r1_every', 'pl_weight', 'pl_every',
+        'pl_batch_shrink', 'regularizer_steps', 'augment', 'ada_target', 'ada_kimg',
+        'ema_decay', 'ema_kimg', 'ema_rampup', 'eval_every', 'eval_features', 'eval_samples')},
+}
+# Fields one loss reads.
+LOSS_FIELDS = {'label_noise': 'seed_bce', 'drift': 'wasserstein'}
 
 
 # Fields that fix the shapes of a run's state: a checkpoint resumes only if these agree.

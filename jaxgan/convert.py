@@ -34,11 +34,14 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
   if not Path(path).is_file():
     raise FileNotFoundError(f'{str(path)!r} does not exist')
   try:
-    with np.load(path, allow_pickle=False) as arrays:
-      return {name: arrays[name] for name in arrays.files}
-  except ValueError as error:
+    loaded = np.load(path, allow_pickle=False)
+  except (OSError, ValueError) as error:
     raise ValueError(f'cannot read {str(path)!r} as an .npz of tensors: '
                      f'{str(error).splitlines()[0]}') from None
+  if not isinstance(loaded, np.lib.npyio.NpzFile):
+    raise ValueError(f'cannot read {str(path)!r} as an .npz of tensors: it holds one array')
+  with loaded as arrays:
+    return {name: arrays[name] for name in arrays.files}
 
 
 def config_for(generator: dict, discriminator: dict | None = None, overrides=()):
@@ -121,6 +124,10 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   if (Path(args.out) / 'checkpoints').exists():
     parser.error(f'{args.out!r} already holds a run; convert into a new --out')
+  try:  # the flags first, before the files are read
+    configs.get('stylegan2').override(args.set)
+  except ValueError as error:
+    parser.error(str(error))
   try:
     generator = read_state_dict(args.generator)
     discriminator = read_state_dict(args.discriminator) if args.discriminator else None

@@ -270,6 +270,20 @@ def _squeeze(pixels: np.ndarray) -> np.ndarray:
   return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 
 
+def check_outside(dataset: str, workdir: str | Path) -> None:
+  """`DatasetError` when `workdir` lies inside the folder `dataset` names: the run's sample
+  grids would be read back as training images the next time the folder is read."""
+  folder = Path(dataset.partition(':')[0] if ':' in dataset and not Path(dataset).exists()
+                else dataset)
+  if not folder.is_dir():
+    return
+  inside = Path(workdir).resolve()
+  if inside == folder.resolve() or folder.resolve() in inside.parents:
+    raise DatasetError(f'the workdir {str(workdir)!r} is inside the dataset folder '
+                       f'{str(folder)!r}: its sample images would become training data; '
+                       f'choose a --workdir outside it')
+
+
 def _folder_cache(folder: Path, image_size: int, channels: int, cache_root: Path, report):
   """The folder's images, fitted, from (or first into) a memory-mapped cache file, and the
   class of each kept image: `{'classes': sorted top-level subfolder names, 'labels': [...],
@@ -680,6 +694,10 @@ def _paired_folder(folder: Path, image_size: int, channels: int, cache_root: Pat
   """A paired folder's images, `(n, 2, size, size, channels)` (A then B), from (or first into)
   a memory-mapped cache."""
   a, b = folder / 'A', folder / 'B'
+  if any((folder / f'{split}{side}').is_dir() for split in ('train', 'test') for side in 'AB'):
+    raise DatasetError(f'{str(folder)!r} is in CycleGAN\'s layout (trainA/, trainB/: two '
+                       f'unpaired domains), which pix2pix cannot pair: give pix2pix a folder of '
+                       f'A|B images side by side or with A/ and B/, or train --config cyclegan')
   if a.is_dir() and b.is_dir():
     names_a = {p.relative_to(a) for p in _image_files(a)}
     names_b = {p.relative_to(b) for p in _image_files(b)}

@@ -1,9 +1,12 @@
-"""Sample PNGs: image grids, and scatter plots for 2-D samples."""
+"""Sample PNGs: image grids, and scatter plots for 2-D samples. Each file is written whole or
+not at all (`jaxgan.files.written`)."""
 
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from jaxgan.files import written
 
 
 def to_uint8(images: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -23,6 +26,12 @@ def grid(images: np.ndarray, columns: int) -> np.ndarray:
   return canvas
 
 
+def save_image(image: np.ndarray, path: Path) -> None:
+  """Writes one uint8 image `(h, w, c)`, c 1 or 3, in the format of `path`'s suffix."""
+  with written(path) as temporary:
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(temporary)
+
+
 def save_grid(images: np.ndarray, path: Path, columns: int, min_side: int = 256) -> None:
   """Writes a PNG mosaic, enlarged (nearest neighbour) to at least `min_side` pixels wide."""
   mosaic = grid(images, columns)
@@ -31,7 +40,8 @@ def save_grid(images: np.ndarray, path: Path, columns: int, min_side: int = 256)
   if scale > 1:
     picture = picture.resize((picture.width * scale, picture.height * scale),
                              Image.Resampling.NEAREST)
-  picture.save(path)
+  with written(path) as temporary:
+    picture.save(temporary)
 
 
 def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray | None = None,
@@ -54,4 +64,5 @@ def save_scatter(points: np.ndarray, path: Path, reference: np.ndarray | None = 
     rows, cols = pixels(reference)
     canvas[np.clip(rows + dy, 0, side - 1), cols] = (255, 0, 0)
     canvas[rows, np.clip(cols + dy, 0, side - 1)] = (255, 0, 0)
-  Image.fromarray(canvas).save(path)
+  with written(path) as temporary:
+    Image.fromarray(canvas).save(temporary)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxgan import files
+
 # curves.png's panels: (title, the metrics it draws, logarithmic y). A metric goes into the first
 # panel that names it (by its full name, its prefix up to '/', or its last part after '/').
 PANELS = (
@@ -33,6 +35,7 @@ PANELS = (
     ('evaluation: distance', ('eval/fd_digits', 'eval/fid', 'eval/kid'), False),
     ('evaluation: precision and recall', ('eval/precision', 'eval/recall'), False),
     ('images per second', ('img_per_s',), False),
+    ('peak memory, MB', ('memory',), False),
 )
 NOT_PLOTTED = ('step',)
 # A drawing costs about a second of CPU (matplotlib; the default run's curves on a 2-core AMD
@@ -73,7 +76,7 @@ class Logbook:
       return
     self._metrics_path = workdir / 'metrics.jsonl'
     self.records = _kept_records(self._metrics_path, first_step)
-    self._metrics_path.write_text(''.join(json.dumps(r) + '\n' for r in self.records))
+    files.write_text(self._metrics_path, ''.join(json.dumps(r) + '\n' for r in self.records))
     self._metrics = self._metrics_path.open('a')
     summary_writer = _summary_writer()
     self._events = summary_writer(str(workdir / 'tensorboard'),
@@ -224,6 +227,5 @@ def plot_curves(records: list[dict], path: Path) -> None:
     ax.legend(fontsize=7)
   for ax in axes[len(drawn):]:
     ax.set_visible(False)
-  temporary = path.with_name(f'.{path.name}.{os.getpid()}.tmp.png')
-  figure.savefig(temporary, dpi=90)
-  os.replace(temporary, path)
+  with files.written(path) as temporary:
+    figure.savefig(temporary, dpi=90)

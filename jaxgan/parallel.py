@@ -90,11 +90,19 @@ class DataParallel:
   def num_devices(self) -> int:
     return len(self.devices)
 
-  def check_batch_size(self, global_batch_size: int) -> None:
+  def check_batch_size(self, global_batch_size: int, group: int = 1) -> None:
+    """`ParallelError` unless the global batch splits evenly over the devices, each device's
+    share a multiple of `group` (the samples a network groups, e.g. minibatch stddev's) or
+    smaller than it."""
     if global_batch_size % self.num_devices:
       raise ParallelError(f'the global batch size {global_batch_size} is not divisible by the '
                           f'{self.num_devices} devices; choose a multiple of {self.num_devices} '
                           f'or fewer --devices')
+    per_device = global_batch_size // self.num_devices
+    if per_device % min(group, per_device):
+      raise ParallelError(f'each of the {self.num_devices} devices gets {per_device} samples, '
+                          f'not a multiple of the discriminator\'s groups of {group} '
+                          f'(mbstd_group); choose another batch size or --devices')
 
   def process_rows(self, global_batch_size: int) -> slice:
     """The rows of every global batch that this process feeds."""
@@ -190,6 +198,20 @@ class DataParallel:
     return jax.tree.map(lambda rows: jax.make_array_from_process_local_data(
         self._steps_split, rows, (len(rows), rows.shape[1] * jax.process_count(), *rows.shape[2:])),
         stacked)
+
+
+def peak_memory_mb(devices: Sequence) -> float:
+  """The most memory the run has held so far, in MB: the largest peak of `devices` (this
+  process's) where the
+  backend reports one (`memory_stats()`'s peak_bytes_in_use: GPU, TPU), else the process's peak
+  resident memory (CPU, where the devices' arrays live in it)."""
+  peaks = [stats.get('peak_bytes_in_use', 0) for stats in
+           (device.memory_stats() for device in devices
+            if device.process_index == jax.process_index()) if stats]
+  if peaks:
+    return round(max(peaks) / 2 ** 20, 1)
+  import resource  # POSIX
+  return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KB on Linux
 
 
 def _scanned(per_device_step):

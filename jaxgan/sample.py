@@ -28,14 +28,15 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from PIL import Image
 
 from jaxgan import games
 from jaxgan.checkpoint import Checkpoints, Unreadable
-from jaxgan.cli import (OneLineErrorParser, add_compile_cache_flag, positive_int,
-                        use_compile_cache)
+from jaxgan.cli import (OneLineErrorParser, add_compile_cache_flag, finite_float,
+                        non_negative_int, positive_int, random_seed, use_compile_cache)
 from jaxgan.config import Config, UnknownFields
-from jaxgan.images import save_grid, save_scatter, to_uint8
+from jaxgan.files import OutputCollision, check_outputs, read_npy, written
+from jaxgan.generation import in_batches
+from jaxgan.images import save_grid, save_image, save_scatter, to_uint8
 
 
 STYLE_OPTIONS = ('truncation_psi', 'noise_mode')
@@ -68,6 +69,9 @@ class Generator:
           lambda state: state.variables(game.sampler, ema=True), abstract))
     with Checkpoints(directory, create=False) as checkpoints:
       if step is not None:
+        if step not in (steps := checkpoints.steps()):
+          raise SampleError(f'no checkpoint at step {step} in {str(directory)!r}; its steps: '
+                            f'{", ".join(map(str, steps)) or "none"}')
         self.step, (self.config, self.game, self.variables) = step, read(step)
       else:
         try:
@@ -105,9 +109,10 @@ class Generator:
         raise SampleError(f'--latents holds an array of shape {latents.shape}; this generator '
                           f'takes (n, {inputs["z"].shape[1]})')
       inputs['z'] = latents.astype(np.float32)
-    samples = np.asarray(self._generate(self.variables, inputs,
-                                        stage=games.stage_after(self.game, self.step),
-                                        **options))
+    stage = games.stage_after(self.game, self.step)
+    samples = in_batches(lambda batch: self._generate(self.variables, batch, stage=stage,
+                                                      **options),
+                         inputs, self.config.batch_size)
     if samples.ndim == 2:
       return samples
     lo, hi = self.game.value_range
@@ -233,7 +238,8 @@ def write_frames(frames: np.ndarray, path: Path, columns: int, fps: float = 24.0
   """Images `(n, h, w, c)` in [0, 1] as an animation (.gif, .mp4: imageio, each frame enlarged
   to at least `min_side` pixels), a .png grid of `columns`, or the float32 array (.npy)."""
   if path.suffix == '.npy':
-    np.save(path, frames.astype(np.float32))
+    with written(path) as temporary:
+      np.save(temporary, frames.astype(np.float32))
     return
   pixels = to_uint8(frames, (0.0, 1.0))
   if path.suffix == '.png':
@@ -247,14 +253,16 @@ def write_frames(frames: np.ndarray, path: Path, columns: int, fps: float = 24.0
     try:
       with warnings.catch_warnings():  # JAX warns of any fork; ffmpeg's is followed by an exec
         warnings.filterwarnings('ignore', 'os.fork', RuntimeWarning)
-        iio.imwrite(path, pixels, fps=fps, codec='libx264', plugin='FFMPEG',
-                    macro_block_size=1)  # any frame size, not only multiples of 16
+        with written(path) as temporary:
+          iio.imwrite(temporary, pixels, fps=fps, codec='libx264', plugin='FFMPEG',
+                      macro_block_size=1)  # any frame size, not only multiples of 16
     except ImportError:
       raise SampleError('writing .mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg (or '
                         'write a .gif)') from None
     return
-  iio.imwrite(path, pixels[..., 0] if pixels.shape[-1] == 1 else pixels, duration=1000 / fps,
-              loop=0, plugin='pillow')
+  with written(path) as temporary:
+    iio.imwrite(temporary, pixels[..., 0] if pixels.shape[-1] == 1 else pixels,
+                duration=1000 / fps, loop=0, plugin='pillow')
 
 
 def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int = 0,
@@ -264,7 +272,7 @@ def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int =
   generator = Generator(workdir, step)
   config = generator.config
   classes = config.classes if config.conditional else ()
-  written = 0
+  count = 0
   for index, name in enumerate(classes or [None]):
     key = jax.random.fold_in(jax.random.key(seed), index)
     images = generator.draw(key, num, None if name is None else np.full((num,), index, np.int32))
@@ -272,12 +280,10 @@ def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int =
       raise SampleError('2-D samples are not images: use --out FILE.npy')
     target = Path(folder) / name if name is not None else Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    pixels = to_uint8(images, (0.0, 1.0))
-    for i, image in enumerate(pixels):
-      Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
-          target / f'{i:05d}.png')
-    written += len(pixels)
-  return written
+    for i, image in enumerate(to_uint8(images, (0.0, 1.0))):
+      save_image(image, target / f'{i:05d}.png')
+      count += 1
+  return count
 
 
 def _labels(config: Config, num: int, class_: str | None) -> np.ndarray | None:
@@ -305,14 +311,15 @@ def main(argv=None) -> int:
   parser.add_argument('--num', type=positive_int, default=64, metavar='N')
   parser.add_argument('--out', required=True, metavar='FILE',
                       help='.png (grid), .npy, or FOLDER/ (a dataset of PNGs, by class)')
-  parser.add_argument('--seed', type=int, default=0, metavar='S')
-  parser.add_argument('--step', type=int, metavar='K', help='checkpoint step (default: latest)')
+  parser.add_argument('--seed', type=random_seed, default=0, metavar='S')
+  parser.add_argument('--step', type=non_negative_int, metavar='K',
+                      help='checkpoint step (default: latest)')
   parser.add_argument('--class', dest='class_', metavar='C',
                       help='a conditional run: the class to draw, by index or name (default: '
                            'every class in turn)')
   parser.add_argument('--latents', metavar='FILE.npy',
                       help='the latents to generate from, (n, latent_dim) (n replaces --num)')
-  parser.add_argument('--truncation', type=float, metavar='PSI',
+  parser.add_argument('--truncation', type=finite_float, metavar='PSI',
                       help="StyleGAN2: truncation toward the average w (default: 1, none)")
   parser.add_argument('--noise', choices=('random', 'const', 'none'),
                       help="StyleGAN2's noise inputs (default: random)")
@@ -331,6 +338,19 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   if problem := use_compile_cache(args.compile_cache):
     parser.error(problem)
+  try:
+    check_outputs([(Path(args.out), '--out')],
+                  inputs=[Path(args.latents)] if args.latents else [])
+  except OutputCollision as error:
+    parser.error(f'{error}; choose another --out')
+  try:
+    return _sample(parser, args)
+  except KeyboardInterrupt:
+    print(f'{parser.prog}: interrupted; no file was left half-written', file=sys.stderr)
+    return 130
+
+
+def _sample(parser, args) -> int:
   if args.rows or args.cols:
     return _style_mixing(parser, args)
   if args.interpolate:
@@ -347,12 +367,12 @@ def main(argv=None) -> int:
     if options or latents is not None:
       parser.error('--latents, --truncation and --noise go with a .png or .npy --out')
     try:
-      written = write_dataset(args.workdir, args.num, out, args.seed, args.step)
+      count = write_dataset(args.workdir, args.num, out, args.seed, args.step)
     except (FileNotFoundError, SampleError) as error:
       parser.error(str(error))
     except OSError as error:
       parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
-    print(f'wrote {written} images to {out}')
+    print(f"wrote {count} images to {out}")
     return 0
   if out.suffix not in ('.png', '.npy'):
     parser.error(f'--out must end in .png, .npy or /, got {str(out)!r}')
@@ -363,7 +383,8 @@ def main(argv=None) -> int:
     parser.error(str(error))
   try:
     if out.suffix == '.npy':
-      np.save(out, images.astype(np.float32))
+      with written(out) as temporary:
+        np.save(temporary, images.astype(np.float32))
     elif images.ndim == 2:
       save_scatter(images, out)
     else:
@@ -400,9 +421,9 @@ def _read_latents(parser, path: str | None) -> np.ndarray | None:
   if not path:
     return None
   try:
-    latents = np.load(path, allow_pickle=False)
+    latents = read_npy(path)
   except (OSError, ValueError) as error:
-    parser.error(f'cannot read --latents {path!r}: {str(error).splitlines()[0]}')
+    parser.error(f'cannot read --latents: {error}')
   if latents.ndim != 2:
     parser.error(f'--latents holds an array of shape {latents.shape}, not (n, latent_dim)')
   return latents
@@ -426,7 +447,7 @@ def _style_mixing(parser, args) -> int:
     grid = style_mixing_grid(args.workdir, rows, columns, styles,
                              1.0 if args.truncation is None else args.truncation,
                              args.noise or 'const', args.step)
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(args.out)
+    save_image(grid, Path(args.out))
   except (FileNotFoundError, SampleError) as error:
     parser.error(str(error))
   except OSError as error:

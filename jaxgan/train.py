@@ -16,19 +16,21 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from jaxgan import data, games
+from jaxgan import data, files, games
 from jaxgan.checkpoint import Checkpoints, Unreadable
 from jaxgan.config import Config, UnknownFields
 from jaxgan.evaluate import modes
 from jaxgan.evaluate.training import METRICS as EVAL_METRICS
 from jaxgan.evaluate.training import evaluation as training_evaluation
+from jaxgan.generation import in_batches
 from jaxgan.images import save_grid, save_scatter, to_uint8
 from jaxgan.logbook import Logbook
-from jaxgan.parallel import AXIS, DataParallel
+from jaxgan.parallel import AXIS, DataParallel, peak_memory_mb
 
 DIGIT_CHECK_SAMPLES = 1000
 GRID_STREAM = 1  # fold_in id of the sample grids' inputs in the run's seed key (0: the init)
 DAMAGED_CHECKPOINTS = 'checkpoints_damaged'  # where a run moves checkpoints it cannot read
+INIT_FROM_RECORD = 'init_from.txt'  # the workdir whose weights a run started from
 
 
 class TrainingDiverged(RuntimeError):
@@ -69,11 +71,15 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   config.json, metrics.jsonl and samples/ in `workdir`; every process takes part in the
   checkpoints/. Returns a summary: final metrics, compile and train time, and for the embedded
   datasets a quality check (`jaxgan.evaluate.digits`, `jaxgan.evaluate.modes`).
-  SIGINT/SIGTERM finish the current step, save, and raise `Interrupted`. `data_dir`: see
+  SIGINT/SIGTERM finish the current call of the step (the host stays at most a call ahead of
+  the devices), save, and raise `Interrupted`; after the last step's checkpoint, they stop the
+  final samples and checks as promptly, the run complete but for those. `data_dir`: see
   `jaxgan.data.load_dataset`; `inception_weights`: FID's converted Inception, for an evaluation
   in its feature space (`jaxgan.evaluate.training`). `init_from`: a workdir (a run's or
   `jaxgan.convert`'s) whose latest weights a new run starts from (fine-tuning), its optimizer
-  states and step fresh; ignored when the workdir has a checkpoint to resume. One run at a time
+  states and step fresh (recorded in WORKDIR/init_from.txt); a workdir with checkpoints resumes
+  them, and with `init_from` only when its run started from that same workdir
+  (`CheckpointMismatch` otherwise: the weights would be silently ignored). One run at a time
   per workdir: `WorkdirBusy` names the process that holds it (`_workdir_lock`). `until`: stop
   after that step with a checkpoint, as an interruption would (the config, and so every
   schedule counted in its steps, unchanged); the final samples and checks come at the end.
@@ -88,7 +94,9 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
   if steps_per_call < 1:
     raise ValueError(f'steps_per_call must be positive, got {steps_per_call}')
   parallel = parallel or DataParallel()
-  parallel.check_batch_size(config.batch_size)
+  parallel.check_batch_size(config.batch_size, config.batch_group)
+  if dataset is None:
+    data.check_outside(config.dataset, workdir)
   workdir = Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   with _workdir_lock(workdir, jax.process_index() == 0):
@@ -142,8 +150,16 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   sample_every = config.sample_every or batches.steps_per_epoch
 
   def samples_of(inputs):
+    """The sampler's samples of `inputs`, a training batch at a time (`generation.in_batches`);
+    a signal heard between two batches stops the run (its last step is saved)."""
     sampler = parallel.local(state.variables(game.sampler, ema=True))
-    return np.asarray(generate(sampler, inputs, stage=stage))
+    return in_batches(lambda batch: generate(sampler, batch, stage=stage), inputs,
+                      config.batch_size, between=stop_if_asked)
+
+  def stop_if_asked():
+    """Past the steps, `Interrupted` for a signal, the last step being saved already."""
+    if stopping_after is not None and (signum := stop.signal):
+      raise Interrupted(signum, stopping_after)
 
   def save_samples(name, step, logbook):
     """samples/NAME.png, the same grid in TensorBoard, and curves.png redrawn."""
@@ -185,11 +201,12 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
     return samples if samples.ndim == 2 else (samples - lo) / (hi - lo)
   with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
       _Best(workdir / 'best', best_metric) as best, _StopOnSignals() as stop:
+    stopping_after = None  # the saved step after which `stop_if_asked` ends the run
     state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from,
                                 workdir, report)
     stage = games.stage_after(game, first_step)
     if main_process:
-      (workdir / 'config.json').write_text(json.dumps(config.to_dict(), indent=2) + '\n')
+      files.write_text(workdir / 'config.json', json.dumps(config.to_dict(), indent=2) + '\n')
     summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step,
                'devices': parallel.num_devices, 'parallel': parallel.mode}
     start = mark_time = time.perf_counter()
@@ -204,7 +221,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
       # counts as implicit transfers; everywhere else a step transfers nothing.
       guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
       on_devices = _ahead(_calls(reads, first_step, steps_per_call, acting_at, parallel))
-      done = first_step
+      done, in_flight = first_step, None
       for steps, batch in on_devices:
         done += steps
         if game.stage(done - steps) != stage:  # a stage boundary: grow the state, compile anew
@@ -215,6 +232,10 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         # checkpoints and samples, below, each run on their own steps.)
         with jax.transfer_guard(guard):
           state, metrics = train_step(stage, steps)(state, batch)
+          # At most this call waits behind the one running, so that a signal stops the run
+          # within a call whenever it comes; the devices still have the next call queued.
+          jax.block_until_ready(in_flight)
+          in_flight = metrics
           # Read once (a signal may arrive at any line below), for every step the call ran.
           stopping = max(stop.requested(step) for step in range(done - steps + 1, done + 1))
           if done - steps == first_step:
@@ -234,6 +255,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
           now = time.perf_counter()
           metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
                                        1)
+          metrics['memory/peak_mb'] = peak_memory_mb(parallel.devices)
           if evaluating and main_process:
             inputs = game.inputs(eval_key, config.eval_samples)
             metrics.update(evaluate(in_unit_range(samples_of(inputs))))
@@ -259,15 +281,16 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         if stopping:
           raise Interrupted(stopping, done)
       summary['train_s'] = round(time.perf_counter() - start, 2)
+      stopping_after = done  # saved: the rest only draws, and a signal ends it
       if last_step == config.steps:
+        stop_if_asked()
         save_samples('final', last_step, logbook)
-  if last_step < config.steps:
-    return summary
-
-  if main_process and (check := _quality_check(config, game)):
-    name, measure = check
-    summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
-    (workdir / f'{name}.json').write_text(json.dumps(summary[name]) + '\n')
+    if last_step < config.steps:
+      return summary
+    if main_process and (check := _quality_check(config, game)):
+      name, measure = check
+      summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
+      files.write_text(workdir / f'{name}.json', json.dumps(summary[name]) + '\n')
   return summary
 
 
@@ -372,6 +395,8 @@ def progress_fields(metrics: dict, stage: int, latest_eval: tuple[str, float] | 
   where the run has them the stage (with a fade's alpha), ADA's p and the latest evaluation."""
   fields = {'d/loss': f'{metrics["d/loss"]:.3f}', 'g/loss': f'{metrics["g/loss"]:.3f}',
             'img/s': f'{metrics["img_per_s"]:.0f}'}
+  if 'memory/peak_mb' in metrics:
+    fields['peak'] = f'{metrics["memory/peak_mb"] / 1024:.2f} GB'
   if 'progress/alpha' in metrics:
     fields['stage'] = f'{stage} (alpha {metrics["progress/alpha"]:.2f})'
   if 'augment/p' in metrics:
@@ -408,8 +433,8 @@ class _Best:
       self.value = value
       if jax.process_index() == 0:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.record.write_text(json.dumps({'step': step, 'metric': self.metric,
-                                           'value': value}) + '\n')
+        files.write_text(self.record, json.dumps({'step': step, 'metric': self.metric,
+                                                  'value': value}) + '\n')
     return better
 
   def save(self, step, state, generator, config):
@@ -475,8 +500,9 @@ def _cycle_check(config, game, state, in_unit_range) -> dict:
   from jaxgan.evaluate.translation import cycle_report
   from jaxgan.step import to_model_range
   translator = jax.jit(nets.build(config)[0].apply)
-  translate = lambda name, images: in_unit_range(np.asarray(translator(
-      state.variables(name), to_model_range(images, game.value_range))))
+  translate = lambda name, images: in_unit_range(in_batches(
+      lambda batch: translator(state.variables(name), batch['source']),
+      {'source': to_model_range(images, game.value_range)}, config.batch_size))
   a, b, labels = data.digit_styles(config.image_size, config.channels, 'holdout')
   train_a, train_b, _ = data.digit_styles(config.image_size, config.channels, 'train')
   return cycle_report(translate('G_ab', a), translate('G_ba', b), labels, (a, b),
@@ -490,12 +516,27 @@ def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdi
   another number of devices). A newer checkpoint that cannot be read (damaged files) is moved
   aside into WORKDIR/checkpoints_damaged/ with one line `report`ed; none readable:
   `CheckpointMismatch`, nothing moved."""
+  started_from = workdir / INIT_FROM_RECORD if workdir is not None else None
   if checkpoints.latest_step() is None:
     # Weights to start from are read and checked against the state's shapes (traced, not
     # computed) before the init program compiles: a mismatch is one line without that wait.
     taken = (_weights_from(Path(init_from), games.abstract_state(game, run_key, 0))
              if init_from is not None else {})
+    if started_from is not None and jax.process_index() == 0:
+      if init_from is None:
+        started_from.unlink(missing_ok=True)
+      else:
+        files.write_text(started_from, str(Path(init_from).resolve()) + '\n')
     return parallel.replicate(game.init(run_key).replace(**taken)), 0
+  if init_from is not None:  # resumed: the weights came from `init_from` at step 0, or never
+    recorded = started_from.read_text().strip() if started_from and started_from.is_file() \
+        else None
+    if recorded != str(Path(init_from).resolve()):
+      raise CheckpointMismatch(
+          f'--init-from starts a new run, but {str(workdir)!r} holds a run already (its latest '
+          f'checkpoint: step {checkpoints.latest_step()}, '
+          f'{"started from " + repr(recorded) if recorded else "not started from weights"}): '
+          f'leave out --init-from to continue it, or fine-tune in a new --workdir')
 
   def read(step):
     saved = checkpoints.config(step)

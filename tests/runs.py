@@ -15,21 +15,23 @@ from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+QUIET_FLAGS = ['--no-progress', '--no-curves']
 TINY = ['--set', 'g_widths=32,16', '--set', 'd_widths=16,32', '--set', 'g_dense_features=32',
-        '--batch-size', '16', '--no-progress', '--no-curves']
+        '--batch-size', '16', *QUIET_FLAGS]
 # `train.run`'s keywords for the tests' runs, as TINY's last two flags: no progress bar, no
 # curves.png (a drawing costs about a second of CPU; `test_logbook.py` draws every panel).
 QUIET = {'progress': False, 'curves': False}
 
 
-def train_command(workdir, *args):
-  """train.py on a tiny digits model, batch 16; later flags override these."""
-  return [sys.executable, str(ROOT / 'train.py'), '--workdir', str(workdir), *TINY, *args]
+def train_command(workdir, *args, flags=TINY):
+  """train.py on a tiny digits model, batch 16 (other `flags` for another family); later flags
+  override these."""
+  return [sys.executable, str(ROOT / 'train.py'), '--workdir', str(workdir), *flags, *args]
 
 
-def train(workdir, *args, **kwargs):
-  return subprocess.run(train_command(workdir, *args), capture_output=True, text=True,
-                        timeout=300, **kwargs)
+def train(workdir, *args, flags=TINY, **kwargs):
+  return subprocess.run(train_command(workdir, *args, flags=flags), capture_output=True,
+                        text=True, timeout=300, **kwargs)
 
 
 def real_size_environment() -> dict:

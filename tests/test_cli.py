@@ -19,6 +19,31 @@ def _train(*args, cwd=ROOT, env=None):
                         capture_output=True, text=True, timeout=600, env=env)
 
 
+# train.py with the process's peak resident memory reported at its exit, on stderr.
+PEAK_AT_EXIT = ('import atexit, resource, runpy, sys; atexit.register(lambda: print("peak_kb", '
+                'resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); '
+                'sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__")')
+
+
+@pytest.mark.slow
+def test_a_runs_end_stays_in_the_memory_of_its_steps(tmp_path):
+  """dcgan64 at batch 8: its end-of-run check draws 1,000 64x64 samples, and the sample grid
+  64, a training batch at a time, so the process's peak (at its exit) stays within 1.5x of the
+  peak while it trained (logged at the last step, `memory/peak_mb`). In one batch the check
+  took 23.9 GB here, where the training took 1.2."""
+  result = subprocess.run(
+      [sys.executable, '-c', PEAK_AT_EXIT, str(ROOT / 'train.py'), '--config', 'dcgan64',
+       '--batch-size', '8', '--steps', '2', '--set', 'log_every=2', '--set', 'eval_every=0',
+       '--workdir', str(tmp_path), '--no-progress', '--no-curves'],
+      capture_output=True, text=True, timeout=600, env=real_size_environment())
+  assert result.returncode == 0, result.stderr
+  assert json.loads((tmp_path / 'digits_check.json').read_text())['num_samples'] == 1000
+  training_mb = json.loads((tmp_path / 'metrics.jsonl').read_text().splitlines()[-1])[
+      'memory/peak_mb']
+  at_exit_mb = int(result.stderr.split('peak_kb ')[-1].split()[0]) / 1024
+  assert at_exit_mb < 1.5 * training_mb, (at_exit_mb, training_mb)
+
+
 @pytest.mark.slow
 def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   """A reduced default run: 250 steps of the default preset already yield classifiable digits."""
@@ -29,7 +54,7 @@ def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   assert config['name'] == 'digits' and config['steps'] == 250
   records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
   assert [r['step'] for r in records] == [50, 100, 150, 200, 250]
-  assert {'step', 'd/loss', 'g/loss', 'img_per_s'} <= set(records[-1])
+  assert {'step', 'd/loss', 'g/loss', 'img_per_s', 'memory/peak_mb'} <= set(records[-1])
   assert (tmp_path / 'curves.png').exists()
   samples = sorted(p.name for p in (tmp_path / 'samples').iterdir())
   assert samples == ['epoch_001.png', 'epoch_002.png', 'epoch_003.png', 'epoch_004.png',
@@ -201,3 +226,45 @@ def test_the_progress_bar_shows_the_stage_p_and_the_latest_evaluation():
                            ('eval/fd_digits', 12.5))
   assert (fields['stage'], fields['p'], fields['fd_digits']) == ('2 (alpha 0.25)', '0.012',
                                                                  '12.50')
+
+
+def test_a_workdir_inside_the_dataset_folder_is_refused(tmp_path, capsys):
+  """Its sample grids would be read back as training images the next time the folder is read."""
+  folder = tmp_path / 'faces'
+  folder.mkdir()
+  for i in range(20):
+    Image.new('RGB', (16, 16), (i, i, i)).save(folder / f'{i}.png')
+  for workdir in (folder / 'run', folder):
+    code, _, err = main_in_process(capsys, '--dataset', str(folder), '--workdir', str(workdir),
+                                   '--steps', '1')
+    assert code == 2 and err.count('\n') == 1 and 'inside the dataset folder' in err, err
+  assert sorted(p.name for p in folder.iterdir()) == sorted(f'{i}.png' for i in range(20))
+
+
+def test_pix2pix_refuses_cyclegans_unpaired_layout(tmp_path, capsys):
+  for side in ('trainA', 'trainB'):
+    (tmp_path / 'horses' / side).mkdir(parents=True)
+    for i in range(4):
+      Image.new('RGB', (32, 32), (i, 0, 0)).save(tmp_path / 'horses' / side / f'{i}.png')
+  code, _, err = main_in_process(capsys, '--config', 'pix2pix', '--dataset',
+                                 str(tmp_path / 'horses'), '--workdir', str(tmp_path / 'run'),
+                                 '--steps', '1')
+  assert code == 2 and err.count('\n') == 1 and "CycleGAN's layout" in err, err
+
+
+@pytest.mark.slow
+def test_init_from_is_refused_where_it_would_be_ignored(tmp_path, capsys):
+  """--init-from starts a new run: the same command again resumes it, but a workdir that holds
+  another run (or one started from other weights) is one line, not a silent resume."""
+  from runs import TINY
+  run = lambda workdir, *flags: main_in_process(capsys, '--workdir', str(tmp_path / workdir),
+                                                *TINY, *flags)
+  assert run('source', '--steps', '2')[0] == 0
+  assert run('other', '--steps', '2')[0] == 0
+  assert run('tuned', '--steps', '2', '--init-from', str(tmp_path / 'source'))[0] == 0
+  code, out, _ = run('tuned', '--steps', '4', '--init-from', str(tmp_path / 'source'))
+  assert code == 0 and json.loads(out.splitlines()[-1])['resumed_from'] == 2
+  for workdir, source, says in (('tuned', 'other', 'started from'),
+                                ('other', 'source', 'not started from weights')):
+    code, _, err = run(workdir, '--steps', '6', '--init-from', str(tmp_path / source))
+    assert code == 2 and err.count('\n') == 1 and says in err and 'new --workdir' in err, err

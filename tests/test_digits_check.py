@@ -78,7 +78,7 @@ def test_digits_check_command_reports_a_file_and_refuses_bad_ones_in_one_line(tm
   assert abs(report['confident_fraction'] - report['real_confident_fraction']) < 0.02, report
   np.save(tmp_path / 'odd.npy', np.zeros((3, 12, 12)))
   (tmp_path / 'bad.npy').write_bytes(b'not an array')
-  for name, message in (('missing.npy', 'does not exist'), ('bad.npy', 'cannot read'),
+  for name, message in (('missing.npy', 'does not exist'), ('bad.npy', 'not an .npy file'),
                         ('odd.npy', 'multiple of 8')):
     code, _, err = main_in_process(capsys, '--samples', str(tmp_path / name), main=digits.main)
     assert code == 2 and err.count('\n') == 1 and message in err, err

@@ -15,7 +15,8 @@ from PIL import Image
 from jaxgan import augment, configs, games, nets, regularizers
 from jaxgan.nets import dcgan
 from jaxgan.regularizers import CriticView
-from runs import assert_trees_close, dynamic_fields, start, step_of, train
+from runs import TINY as TINY_FLAGS
+from runs import QUIET_FLAGS, assert_trees_close, dynamic_fields, start, step_of, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
@@ -295,7 +296,10 @@ def test_readme_extension_example_runs():
 @pytest.mark.parametrize('preset, steps, check', [('mlp2d', '200', 'modes_check'),
                                                   ('conditional', '4', 'digits_check')])
 def test_presets_train_from_the_command_line(tmp_path, preset, steps, check):
-  result = train(tmp_path, '--config', preset, '--steps', steps, '--set', 'log_every=2')
+  flags = TINY_FLAGS if preset != 'mlp2d' else [  # MLPs: no g_dense_features to set
+      '--set', 'g_widths=32,16', '--set', 'd_widths=16,32', '--batch-size', '16', *QUIET_FLAGS]
+  result = train(tmp_path, '--config', preset, '--steps', steps, '--set', 'log_every=2',
+                 flags=flags)
   assert result.returncode == 0, result.stderr
   record = json.loads((tmp_path / 'metrics.jsonl').read_text().splitlines()[-1])
   logged = ('d/loss', 'g/loss') + (('d/penalty',) if preset == 'mlp2d' else ())

@@ -66,7 +66,7 @@ def test_every_logged_metric_has_its_panel(tmp_path):
            'd/fake_accuracy', 'd/penalty', 'g/penalty', 'grad_norm/G', 'grad_norm/D_a',
            'lr/G', 'augment/p', 'progress/alpha', 'eval/fd_digits', 'eval/fid', 'eval/precision',
            'eval/recall', 'img_per_s', 'g/l1', 'g/adversarial', 'g/cycle', 'g/identity',
-           'd_a/loss', 'd_b/real_accuracy']
+           'd_a/loss', 'd_b/real_accuracy', 'memory/peak_mb']
   panels = {name: logbook.panel_of(name) for name in names}
   assert 'other' not in panels.values(), panels
   assert panels['d/loss'] == panels['d_a/loss'] == 'losses'

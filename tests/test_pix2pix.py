@@ -1,6 +1,7 @@
 """pix2pix: the step is the reference's, paired data in its layouts, the run and its check."""
 
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -164,6 +165,18 @@ def test_a_run_resumes_exactly_checks_itself_and_translates_files(tmp_path, caps
         'dropout': jax.random.fold_in(jax.random.key(0), i + 1)})
     got = np.asarray(Image.open(tmp_path / 'out' / 'sub' / f'{i}.png'))
     np.testing.assert_array_equal(got, to_uint8(np.asarray(want), (-1.0, 1.0))[0, ..., 0])
+  # Inputs whose names differ only by their suffix, with --keep-suffix: outputs apart.
+  suffixes = tmp_path / 'suffixes'
+  shutil.copytree(folder / 'sub', suffixes)
+  Image.fromarray(sources[0, ..., 0]).save(suffixes / '0.webp', lossless=True)
+  code, out, _ = main_in_process(capsys, '--workdir', str(whole), '--input', str(suffixes),
+                                 '--out', str(tmp_path / 'kept'), '--keep-suffix',
+                                 main=jaxgan_translate.main)
+  assert code == 0 and 'wrote 3 images' in out
+  assert sorted(p.name for p in (tmp_path / 'kept').iterdir()) == ['0.png.png', '0.webp.png',
+                                                                   '1.png.png']
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'kept' / '0.png.png')),
+                                np.asarray(Image.open(tmp_path / 'kept' / '0.webp.png')))
   for argv, main, says in (
       (['--input', str(tmp_path / 'missing')], jaxgan_translate.main, 'does not exist'),
       (['--input', str(folder), '--direction', 'BtoA'], jaxgan_translate.main, 'AtoB only'),

@@ -52,7 +52,7 @@ def _train(preset: str, workdir: Path) -> dict:
   run(config, workdir, **QUIET, parallel=one_device())
   records = [json.loads(line) for line in (workdir / 'metrics.jsonl').read_text().splitlines()]
   pinned = {f'{preset}/metrics/{name}': np.array([r[name] for r in records], np.float64)
-            for name in records[0] if name not in ('step', 'img_per_s') and not
+            for name in records[0] if name not in ('step', 'img_per_s', 'memory/peak_mb') and not
             name.startswith(DIAGNOSTICS)}
   leaves = jax.tree.flatten_with_path(dynamic_fields(final_state(workdir)))[0]
   for path, leaf in leaves:

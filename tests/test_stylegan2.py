@@ -345,8 +345,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   from jaxgan import convert
   from jaxgan.sample import Generator
   from jaxgan.train import run
-  from runs import TINY as TINY_FLAGS
-  from runs import final_state, main_in_process, one_device, start
+  from runs import QUIET_FLAGS, final_state, main_in_process, one_device, start
   # Without ADA, a third of each program's compile time (the resume test trains with it), and
   # with both penalties every step, without the lazy steps' branches (one session: the step's
   # trace 7.7 -> 5.6 s, its compile 19.3 -> 16.0 s; this test alone 78 -> 67 s).
@@ -377,7 +376,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
     np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
   main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
                   str(tmp_path / 'converted'), main=convert.main)
-  code, _, err = main_in_process(capsys, *TINY_FLAGS, '--config', 'stylegan2', '--workdir',
+  code, _, err = main_in_process(capsys, *QUIET_FLAGS, '--config', 'stylegan2', '--workdir',
                                  str(tmp_path / 'other'), '--init-from',
                                  str(tmp_path / 'converted'), '--steps', '1')
   assert code == 2 and err.count('\n') == 1 and 'has shape' in err, err

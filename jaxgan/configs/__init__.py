@@ -71,7 +71,9 @@ def mlp2d() -> Config:
 
 
 def conditional() -> Config:
-  """Class-conditional digits, SNGAN-style (Miyato et al. 2018; Miyato & Koyama 2018): a
+  """Class-conditional digits, SNGAN-style: a projection discriminator and the hinge loss.
+
+  Class-conditional digits, SNGAN-style (Miyato et al. 2018; Miyato & Koyama 2018): a
   generator with a class embedding, a spectrally normalized projection discriminator, the hinge
   loss, Adam 2e-4 (0.5, 0.999), batch 64, a generator EMA. Each sample grid has a row per class;
   the final check asks the digits classifier whether each sample is of the class it was drawn
@@ -84,7 +86,9 @@ def conditional() -> Config:
 
 
 def stylegan2_cifar() -> Config:
-  """StyleGAN2 as stylegan2-ada-pytorch's `--cfg cifar` (`train.py`'s cfg_specs): 32x32x3, z and
+  """StyleGAN2 as stylegan2-ada-pytorch's `--cfg cifar`, 32x32x3, for accelerators.
+
+  StyleGAN2 as stylegan2-ada-pytorch's `--cfg cifar` (`train.py`'s cfg_specs): 32x32x3, z and
   w 512, a 2-layer mapping network, 512 channels at every resolution (channel_base 32768), the
   'orig' discriminator with minibatch-stddev groups of 32; non-saturating loss, lazy R1 with
   gamma 0.01 every 16 steps as its own Adam step (Adam 0.0025, betas (0, 0.99), eps 1e-8, rate
@@ -107,7 +111,9 @@ def stylegan2_cifar() -> Config:
 
 
 def stylegan2() -> Config:
-  """StyleGAN2 with the reference's training recipe, small enough for a CPU: the digits at
+  """StyleGAN2 with the reference's recipe on the digits at 32x32, small enough for a CPU.
+
+  StyleGAN2 with the reference's training recipe, small enough for a CPU: the digits at
   32x32x1, z and w 128, a 2-layer mapping network, channels min(1024 // r, 64); non-saturating
   loss, lazy R1 (every 16 steps) and the path length penalty (weight 2, every 4 steps, decay
   0.01, on half the batch) as their own Adam steps (betas (0, 0.99), rates and betas corrected),
@@ -129,7 +135,9 @@ def stylegan2() -> Config:
 
 
 def pggan_celebahq() -> Config:
-  """Progressive growing as progressive_growing_of_gans trains CelebA-HQ at 1024x1024
+  """Progressive growing as the reference trains CelebA-HQ at 1024x1024.
+
+  Progressive growing as progressive_growing_of_gans trains CelebA-HQ at 1024x1024
   (`config.py`, `networks.py`, `loss.py`, `train.py`'s defaults): the paper's networks
   (fmap_base 8192 and fmap_max 512 there: channel_base 16384 here; latent 512; minibatch
   stddev in groups of 4), WGAN-GP (gradient penalty 10) with the drift term 0.001, Adam 0.001 with
@@ -150,7 +158,9 @@ def pggan_celebahq() -> Config:
 
 
 def pggan() -> Config:
-  """Progressive growing on the digits, 4x4 to 16x16 (`--set image_size=32` adds a stage), with
+  """Progressive growing on the digits, 4x4 to 16x16, with the reference's recipe.
+
+  Progressive growing on the digits, 4x4 to 16x16 (`--set image_size=32` adds a stage), with
   the reference's recipe (see pggan_celebahq) on narrower networks (channels min(512 // r, 64),
   latent 64) and a shorter schedule: 400 steps of batch 64 at each resolution and 400 to fade
   each new one in. One value departs for this short run: the generator EMA's decay is 0.99,
@@ -167,7 +177,9 @@ def pggan() -> Config:
 
 
 def pix2pix_256() -> Config:
-  """pix2pix (Isola et al. 2017) as pytorch-CycleGAN-and-pix2pix trains it at 256x256
+  """pix2pix as pytorch-CycleGAN-and-pix2pix trains it at 256x256, for accelerators.
+
+  pix2pix (Isola et al. 2017) as pytorch-CycleGAN-and-pix2pix trains it at 256x256
   (`models/pix2pix_model.py`, `options/`): the U-Net `unet_256` (54,413,955 parameters) against
   the 70x70 PatchGAN `basic` (2,768,705, seeing source and image: 6 channels), batch norm,
   dropout, the vanilla GAN loss plus 100 x L1, Adam 2e-4 with betas (0.5, 0.999), batch 1,
@@ -186,7 +198,9 @@ def pix2pix_256() -> Config:
 
 
 def pix2pix() -> Config:
-  """pix2pix on an offline task: 4x super-resolution of the digits (`digits_x4`: each digit
+  """pix2pix on an offline task: 4x super-resolution of the digits at 32x32.
+
+  pix2pix on an offline task: 4x super-resolution of the digits (`digits_x4`: each digit
   box-filtered to 8x8 and enlarged back by repeating pixels, to the 32x32 digit), with
   pix2pix_256's recipe on smaller networks (a U-Net of 5 halvings and 32 channels, a PatchGAN
   of 2 stride-2 layers) and batch 32. At the end, translation_check.json: L1 and PSNR on the
@@ -200,7 +214,9 @@ def pix2pix() -> Config:
 
 
 def cyclegan_256() -> Config:
-  """CycleGAN (Zhu et al. 2017) as pytorch-CycleGAN-and-pix2pix trains it at 256x256
+  """CycleGAN as pytorch-CycleGAN-and-pix2pix trains it at 256x256, for accelerators.
+
+  CycleGAN (Zhu et al. 2017) as pytorch-CycleGAN-and-pix2pix trains it at 256x256
   (`models/cycle_gan_model.py`, `options/`): two `resnet_9blocks` generators (11,378,179
   parameters each) and two 70x70 PatchGANs with instance norm (2,764,737 each), the LSGAN loss,
   cycle weight 10, identity 0.5, a pool of 50 translations per discriminator, Adam 2e-4 with
@@ -219,7 +235,9 @@ def cyclegan_256() -> Config:
 
 
 def cyclegan() -> Config:
-  """CycleGAN on an offline task: the digits as they are (A) and in bold (B: strokes thickened
+  """CycleGAN on an offline task: the digits, plain and bold, unpaired, at 32x32.
+
+  CycleGAN on an offline task: the digits as they are (A) and in bold (B: strokes thickened
   by a 5x5 maximum), unpaired (`digits_styles`), with cyclegan_256's recipe on smaller networks (3
   residual blocks, 16 channels, a PatchGAN of 2 stride-2 layers) and batch 16. At the end,
   cycle_check.json: whether the digits classifier still reads each held-out bold digit

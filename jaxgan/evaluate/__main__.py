@@ -25,6 +25,7 @@ import numpy as np
 
 from jaxgan.cli import OneLineErrorParser, positive_int
 from jaxgan.evaluate import digits, inception, metrics
+from jaxgan.files import OutputCollision, check_outputs, read_npy, write_text
 
 METRICS = ('fid', 'kid', 'pr', 'dc', 'is', 'cas')
 DEFAULT_METRICS = ('fid', 'kid', 'pr', 'dc')
@@ -49,13 +50,7 @@ def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
     from jaxgan.sample import generate
     images = generate(path, num)
   elif path.suffix == '.npy':
-    if not path.is_file():
-      raise FileNotFoundError(f'{spec!r} does not exist')
-    try:
-      images = np.load(path, allow_pickle=False)
-    except ValueError as error:
-      raise ValueError(f'cannot read {spec!r} as an .npy of images: '
-                       f'{str(error).splitlines()[0]}') from None
+    images = read_npy(path)
     if images.ndim not in (3, 4):
       raise ValueError(f'{spec!r} holds an array of shape {images.shape}, not images '
                        f'(n, h, w[, c])')
@@ -96,6 +91,15 @@ def main(argv=None) -> int:
                       help='the size a dataset SPEC is read at (default: %(default)s)')
   parser.add_argument('--json', metavar='OUT', help='also write the results as JSON')
   args = parser.parse_args(argv)
+  if args.json:
+    try:
+      check_outputs([(Path(args.json), '--json')],
+                    inputs=[Path(spec) for spec in (args.real, args.fake) if Path(spec).is_file()])
+    except OutputCollision as error:
+      parser.error(f'{error}; choose another --json')
+    if not Path(args.json).parent.is_dir():
+      parser.error(f'--json {args.json!r}: the folder {str(Path(args.json).parent)!r} does not '
+                   f'exist')
   chosen = [name for name in args.metrics.split(',') if name]
   if unknown := [name for name in chosen if name not in METRICS]:
     parser.error(f'unknown metric {unknown[0]!r}; known: {", ".join(METRICS)}')
@@ -123,13 +127,19 @@ def main(argv=None) -> int:
           inception.classifier_logits(params, fake_features))
   except (FileNotFoundError, ValueError, KeyError) as error:
     parser.error(str(error).strip().splitlines()[0] if str(error) else type(error).__name__)
+  except KeyboardInterrupt:
+    print(f'{parser.prog}: interrupted; nothing was written', file=sys.stderr)
+    return 130
   report.update(features=args.features, num_real=len(real), num_fake=len(fake))
   width = max(map(len, report))
   for name, value in report.items():
     print(f'{name:<{width}}  {value:.6g}' if isinstance(value, float) else
           f'{name:<{width}}  {value}')
   if args.json:
-    Path(args.json).write_text(json.dumps(report, indent=2) + '\n')
+    try:
+      write_text(args.json, json.dumps(report, indent=2) + '\n')
+    except OSError as error:
+      parser.error(f'cannot write --json {args.json!r}: {error.strerror or error}')
   return 0
 
 

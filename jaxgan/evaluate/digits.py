@@ -293,8 +293,12 @@ def main(argv=None):
                               description=__doc__.splitlines()[0])
   parser.add_argument('--samples', required=True,
                       help='.npy of images (n, h, w[, c]), in [0, 1] or uint8')
-  parser.add_argument('--threshold', type=float, default=0.9)
+  parser.add_argument('--threshold', type=float, default=0.9,
+                      help="the classifier's probability that counts a sample as confident, in "
+                           "(0, 1) (default: %(default)s)")
   args = parser.parse_args(argv)
+  if not 0 < args.threshold < 1:
+    parser.error(f'--threshold must be in (0, 1), got {args.threshold}')
   try:
     report = digit_report(load_images(args.samples, sys.maxsize, 8), args.threshold)
   except (FileNotFoundError, ValueError) as error:  # one line, exit code 2

@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from jaxgan.files import written
+
 FEATURES = 2048
 CLASSES = 1008  # the 2015 Inception's classifier: ImageNet's 1,000 classes and 8 unused ones
 WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
@@ -273,7 +275,8 @@ def save_weights(params: dict, path: str | Path) -> None:
   """Parameters -> an .npz of arrays named by their paths (`Mixed_5b/branch1x1/conv/kernel`)."""
   flat = {'/'.join(str(getattr(p, 'key', p)) for p in path): np.asarray(value)
           for path, value in jax.tree.flatten_with_path(params)[0]}
-  np.savez(path, **flat)
+  with written(path) as temporary, open(temporary, 'wb') as file:
+    np.savez(file, **flat)
 
 
 def load_weights(path: str | Path | None = None) -> dict:
@@ -311,7 +314,14 @@ def main(argv=None) -> int:
   except ImportError:
     parser.exit(2, f'{parser.prog}: error: converting needs torch (pip install torch); the '
                    f'converted file does not\n')
-  state_dict = torch.load(args.state_dict, map_location='cpu', weights_only=True)
+  if not Path(args.state_dict).is_file():
+    parser.exit(2, f'{parser.prog}: error: {args.state_dict!r} does not exist\n')
+  try:
+    state_dict = torch.load(args.state_dict, map_location='cpu', weights_only=True)
+  except Exception as error:  # noqa: BLE001 (torch's unpickler fails in many ways)
+    parser.exit(2, f'{parser.prog}: error: cannot read {args.state_dict!r} as a state dict: '
+                   f'{str(error).strip().splitlines()[0] if str(error) else type(error).__name__}'
+                   f'\n')
   params = from_state_dict({name: value.numpy() for name, value in state_dict.items()})
   expected = jax.eval_shape(FIDInception().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))
   expected = {**expected['params'], 'fc': {'bias': 0, 'kernel': 0}}
