@@ -34,6 +34,8 @@ SEAMS = 'tests/test_seams.py'
 INCEPTION = 'tests/test_inception.py'
 METRICS = 'tests/test_metrics.py'
 RECIPES = 'tests/test_recipes.py'
+OUTPUTS = 'tests/test_outputs.py'
+FLAGS = 'tests/test_flags.py'
 PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
 STYLEGAN2 = 'tests/test_stylegan2.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
@@ -571,6 +573,65 @@ MUTATIONS = [
              'jaxgan/augment.py', 'top = jax.random.randint(k_y, (n, 1, 1), 0, h + (1 - size_h % 2))'
              ' - size_h // 2', 'top = jax.random.randint(k_y, (n, 1, 1), 0, h - size_h + 1)',
              (RECIPES,)),
+    # Nothing a user types loses their data (tests/test_outputs.py, test_flags.py, ...).
+    Mutation('image-16-bit-clipped', 'a 16-bit image is scaled to 8 bits, not clipped to white',
+             'jaxgan/data.py', "  if image.mode.startswith('I;16'):", "  if False:",
+             ('tests/test_data.py::test_every_image_mode_is_scaled_to_8_bits_not_clipped',)),
+    Mutation('float-image-clipped', 'a float image is read from [0, 1]', 'jaxgan/data.py',
+             "  elif image.mode == 'F':", "  elif False:",
+             ('tests/test_data.py::test_every_image_mode_is_scaled_to_8_bits_not_clipped',)),
+    Mutation('old-folder-caches-reused', 'a folder cached by an older reader is read again',
+             'jaxgan/data.py', 'digest = hashlib.sha256(FOLDER_CACHE_FORMAT.encode())',
+             'digest = hashlib.sha256()',
+             ('tests/test_data.py::test_a_folder_cached_by_an_older_reader_is_read_again',)),
+    Mutation('translate-writes-over-inputs', 'a tool never writes over its inputs',
+             'jaxgan/translate.py',
+             "    check_outputs(((target, f'the input {str(path)!r}') for path, target in "
+             "targets.items()),\n                  inputs=files)", '    pass', (OUTPUTS,)),
+    Mutation('file-written-in-place', 'a file is written whole or not at all',
+             'jaxgan/files.py',
+             "temporary = path.with_name(f'.{path.stem}.{os.getpid()}.partial{path.suffix}')",
+             'temporary = path', (OUTPUTS,)),
+    Mutation('outputs-compared-by-spelling', 'an output is the same file under any name',
+             'jaxgan/files.py', '  resolved = path.resolve()', '  resolved = path', (OUTPUTS,)),
+    Mutation('final-phase-deaf-to-signals', 'a signal after the last step stops the end promptly',
+             'jaxgan/train.py', '      stopping_after = done  #', '      stopping_after = None  #',
+             ('tests/test_resume.py::test_a_signal_after_the_last_step_stops_the_run_there_and_'
+              'it_finishes_later',)),
+    Mutation('generation-in-batches-of-128', "a run's end draws a training batch at a time",
+             'jaxgan/train.py', '                      config.batch_size, between=stop_if_asked)',
+             '                      128, between=stop_if_asked)',
+             ('tests/test_cli.py::test_a_runs_end_stays_in_the_memory_of_its_steps',)),
+    Mutation('non-finite-values-accepted', 'a config field must be finite', 'jaxgan/config.py',
+             '  if not math.isfinite(value):', '  if False:', (FLAGS,)),
+    Mutation('ranges-unchecked', "a config field's range is checked", 'jaxgan/config.py',
+             '  if not allowed(value):', '  if False:', (FLAGS,)),
+    Mutation('foreign-fields-accepted', "a field the run's family does not read is refused",
+             'jaxgan/config.py', '      if owners is not None and self.arch not in owners:',
+             '      if False:', (FLAGS,)),
+    Mutation('workdir-inside-dataset', 'a workdir inside the dataset folder is refused',
+             'jaxgan/data.py',
+             '  if inside == folder.resolve() or folder.resolve() in inside.parents:', '  if False:',
+             ('tests/test_cli.py::test_a_workdir_inside_the_dataset_folder_is_refused',)),
+    Mutation('init-from-ignored', '--init-from is refused where it would be ignored',
+             'jaxgan/train.py', '  if init_from is not None:  # resumed', '  if False:  # resumed',
+             ('tests/test_cli.py::test_init_from_is_refused_where_it_would_be_ignored',)),
+    Mutation('cyclegan-layout-paired', "pix2pix refuses CycleGAN's unpaired layout",
+             'jaxgan/data.py',
+             "  if any((folder / f'{split}{side}').is_dir() for split in ('train', 'test') for side "
+             "in 'AB'):", '  if False:',
+             ('tests/test_cli.py::test_pix2pix_refuses_cyclegans_unpaired_layout',)),
+    Mutation('orbax-reads-reported-at-exit', "a failed restore's other reads report nothing",
+             'jaxgan/checkpoint.py',
+             "    orbax_read = code is not None and f'{os.sep}orbax{os.sep}' in code.co_filename",
+             '    orbax_read = False',
+             ('tests/test_resume.py::test_unfinished_reads_of_a_damaged_checkpoint_report_'
+              'nothing_at_exit',)),
+    Mutation('mbstd-groups-unchecked', "a batch the discriminator's groups cannot split is "
+             'refused', 'jaxgan/parallel.py', '    if per_device % min(group, per_device):',
+             '    if False:',
+             ('tests/test_flags.py::test_batches_the_discriminators_groups_cannot_split_are_'
+              'refused',)),
 ]
 
 
