@@ -1,6 +1,6 @@
 """ADA: the augmentation pipeline equals stylegan2-ada-pytorch's, and p lives in the state.
 
-`fixtures/ada_reference.npz` was recorded by `benchmarks/record_ada.py`: the reference's
+`fixtures/ada_reference.npz` was recorded by `tools/record_ada.py`: the reference's
 `AugmentPipe` at p = 1 with `debug_percentile` (every random value fixed at a percentile, the
 reference's own test hook) for each transformation alone and the whole 'bgc' pipeline, on RGB and
 grey images. No torch needed here.

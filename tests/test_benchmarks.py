@@ -136,12 +136,12 @@ def test_profile_names_the_layer_of_an_op():
 
 
 def test_compile_profile_counts_this_processs_compilations_per_test(tmp_path, monkeypatch):
-  """benchmarks/compile_profile.py as pytest would drive it: a program compiled inside a test is
+  """tools/compile_profile.py as pytest would drive it: a program compiled inside a test is
   in that test's row and in its function's, and the summary shows both. (A copy of the module of
   its own, so that a suite run with `-p compile_profile` keeps its listener and its figures.)"""
   import importlib.util
   spec = importlib.util.spec_from_file_location('compile_profile_copy',
-                                                ROOT / 'benchmarks' / 'compile_profile.py')
+                                                ROOT / 'tools' / 'compile_profile.py')
   compile_profile = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(compile_profile)
   compile_profile.pytest_configure(None)

@@ -1,7 +1,7 @@
 """FID's Inception network: its features equal pytorch-fid's on the same weights; its weights'
 layout; the Inception Score's logits. The metrics on its features: `test_metrics.py`.
 
-`fixtures/inception_reference.npz` was recorded by `benchmarks/record_inception.py`: pytorch-fid
+`fixtures/inception_reference.npz` was recorded by `tools/record_inception.py`: pytorch-fid
 0.3.0's network with `random_params(seed)` as its weights, its pool3 features of real images (the
 digits, as RGB, at 32, 64 and 320 pixels: the resize to 299 both enlarges and shrinks) and its `calculate_frechet_distance` on two pairs of
 statistics. Here the same weights go into jaxgan's network: no torch needed.

@@ -1,7 +1,7 @@
 """The metrics equal their reference implementations with every default, and their formulas
 written out; the mode counts of the 2-D mixtures and of the stacked digits are the protocol's.
 
-`fixtures/metrics_reference.npz` was recorded by `benchmarks/record_metrics.py`: pytorch-fid's
+`fixtures/metrics_reference.npz` was recorded by `tools/record_metrics.py`: pytorch-fid's
 `calculate_activation_statistics` and `calculate_frechet_distance` on pool3 features of its own
 Inception, torch-fidelity's KID, precision/recall and Inception Score, and prdc's density and
 coverage, each with its defaults, on features stored beside them. No torch needed here.

@@ -1,7 +1,7 @@
 """jaxgan's DCGAN equals the seed's Keras model, output for output and step for step, and the
 PyTorch peer of the throughput benchmark on the same weights.
 
-`fixtures/seed_reference.npz` was recorded by `benchmarks/record_reference.py` (TensorFlow,
+`fixtures/seed_reference.npz` was recorded by `tools/record_reference.py` (TensorFlow,
 Keras and PyTorch; the versions are stored in the file). It holds the seed's networks at a reduced
 width with fixed weights, their outputs, and one step of the seed's `train_step` (run by Keras'
 `fit`, as the seed runs it) and of the PyTorch peer's step, both fed the random draws jaxgan's

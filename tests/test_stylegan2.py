@@ -1,7 +1,7 @@
 """StyleGAN2: the networks equal stylegan2-ada-pytorch's on the same weights, and each operation
 equals its definition written out naively.
 
-`fixtures/stylegan2_reference.npz` was recorded by `benchmarks/record_stylegan2.py`: the
+`fixtures/stylegan2_reference.npz` was recorded by `tools/record_stylegan2.py`: the
 reference's Generator and Discriminator (small, class-conditional, every parameter random),
 their state dicts and their outputs on fixed latents, labels and images. No torch needed here.
 """

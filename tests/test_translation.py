@@ -1,7 +1,7 @@
 """pix2pix's and CycleGAN's networks are the reference's: sizes and what they compute.
 
 The fixture is recorded from junyanz/pytorch-CycleGAN-and-pix2pix's `models/networks.py` by
-`benchmarks/record_translation.py` (reduced sizes, every weight and statistic random).
+`tools/record_translation.py` (reduced sizes, every weight and statistic random).
 """
 
 from pathlib import Path

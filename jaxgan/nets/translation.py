@@ -17,7 +17,7 @@ relu(x), so the plain skip here computes the same.
 `train` selects batch statistics (and updates the running ones, with `update_stats`) and turns
 dropout on; pix2pix's own test script runs its networks so too (it never calls `eval()` unless
 asked), dropout being the generator's only noise. `tests/test_translation.py` matches every
-network with the reference's on recorded weights (`benchmarks/record_translation.py`).
+network with the reference's on recorded weights (`tools/record_translation.py`).
 """
 
 from typing import Any

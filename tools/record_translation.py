@@ -1,6 +1,6 @@
 """Records what pytorch-CycleGAN-and-pix2pix's networks compute, for `tests/test_translation.py`.
 
-  python benchmarks/record_translation.py --reference DIR   # DIR: a clone of the reference
+  python tools/record_translation.py --reference DIR   # DIR: a clone of the reference
 
 Needs torch and a clone of https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix (only its
 `models/networks.py` is read). Builds, at a reduced size, the reference's U-Net (batch norm,

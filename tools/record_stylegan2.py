@@ -1,6 +1,6 @@
 """Records what NVlabs' stylegan2-ada-pytorch computes, for `tests/test_stylegan2.py`.
 
-  python benchmarks/record_stylegan2.py --reference DIR      # DIR: a clone of the reference
+  python tools/record_stylegan2.py --reference DIR      # DIR: a clone of the reference
 
 Needs torch and a clone of https://github.com/NVlabs/stylegan2-ada-pytorch (its own CPU
 fallbacks run the custom ops; nothing is compiled). Builds the reference's Generator and

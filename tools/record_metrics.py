@@ -3,7 +3,7 @@
 
   pip install torch==2.13.0 pytorch-fid==0.3.0 torch-fidelity==0.4.0 prdc==0.2
   pip install --no-deps torchvision      # imported by all three; its C++ ops are not needed
-  python benchmarks/record_metrics.py
+  python tools/record_metrics.py
 
 On features that the test reads back from the fixture:
   - FID: pytorch-fid's `fid_score.calculate_activation_statistics` (its mean and covariance of
@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / 'benchmarks'))
+sys.path.insert(0, str(ROOT / 'tools'))
 FIXTURE = ROOT / 'tests' / 'fixtures' / 'metrics_reference.npz'
 SEED = 0
 FID_IMAGES = 24  # per set

@@ -1,6 +1,6 @@
 """Breaks the code on purpose, one claim at a time, and shows which test catches each break.
 
-  python benchmarks/mutations.py [--only NAME ...] [--list]
+  python tools/mutations.py [--only NAME ...] [--list]
 
 Each mutation replaces one piece of text in the library (or the presets) with a wrong version of
 it, runs the tests that prove the claim, and restores the file. A mutation caught by no test is a

@@ -4,8 +4,8 @@ function, from the events JAX reports (`jax.monitoring`), with the persistent ca
 As a pytest plugin, each process of the run (pytest-xdist's workers too) writes what it saw into
 `$JAXGAN_COMPILE_PROFILE` (a folder); run as a script, it sums those files into tables:
 
-  JAXGAN_COMPILE_PROFILE=/tmp/profile PYTHONPATH=benchmarks python -m pytest -q -p compile_profile
-  python benchmarks/compile_profile.py /tmp/profile
+  JAXGAN_COMPILE_PROFILE=/tmp/profile PYTHONPATH=tools python -m pytest -q -p compile_profile
+  python tools/compile_profile.py /tmp/profile
 
 Only this process's events: the `train.py` processes the tests start are counted in their test's
 wall time, not in its compile columns. `--durations` gives the wall times alone.

@@ -1,6 +1,6 @@
 """Records the seed's DCGAN, in Keras and in the PyTorch peer, for `tests/test_reference.py`.
 
-  pip install -e '.[bench]' && python benchmarks/record_reference.py
+  pip install -e '.[bench]' && python tools/record_reference.py
 
 Builds the seed's networks at a reduced width (`SPEC`, 16x16x3) with fixed weights (Keras'
 initializers, seeded, and random biases so that their mapping is checked too), then records in
@@ -200,7 +200,7 @@ def main():
                  for name, w in keras_layout(*built[0]).items()})
 
   record['versions'] = np.array(json.dumps({
-      'script': 'benchmarks/record_reference.py', 'tensorflow': tf.__version__,
+      'script': 'tools/record_reference.py', 'tensorflow': tf.__version__,
       'keras': keras.__version__, 'torch': torch.__version__, 'jax': jax.__version__,
       'config': SPEC}))
   OUT.parent.mkdir(exist_ok=True)

@@ -1,6 +1,6 @@
 """Records what stylegan2-ada-pytorch's augmentation pipeline computes, for `tests/test_ada.py`.
 
-  python benchmarks/record_ada.py --reference DIR      # DIR: a clone of the reference
+  python tools/record_ada.py --reference DIR      # DIR: a clone of the reference
 
 Needs torch and a clone of https://github.com/NVlabs/stylegan2-ada-pytorch. Its `AugmentPipe`
 takes a `debug_percentile` that replaces every random draw by the value at that percentile

@@ -1,6 +1,6 @@
 """Records what pytorch-fid computes, for `tests/test_inception.py` (which then needs no torch).
 
-  python benchmarks/record_inception.py    # needs torch, torchvision and pytorch-fid 0.3.0
+  python tools/record_inception.py    # needs torch, torchvision and pytorch-fid 0.3.0
 
 pytorch-fid's `InceptionV3()` (the FID network: block 3, resize to 299, scaling to [-1, 1]) is
 built with `jaxgan.evaluate.inception.random_params(SEED)` as its weights, put in place of the
