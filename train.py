@@ -1,8 +1,9 @@
-"""Train a GAN: `python train.py --help`. The logic lives in `jaxgan.cli` and `jaxgan.train`."""
+"""Train a GAN: `python train.py --help`. The command is `jaxgan.commands.train`, the loop
+`jaxgan.train`."""
 
 import sys
 
-from jaxgan.cli import main
+from jaxgan.commands.train import main
 
 if __name__ == '__main__':
   sys.exit(main())

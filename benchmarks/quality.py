@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from jaxgan import configs  # noqa: E402
 from jaxgan.evaluate import digits, metrics  # noqa: E402
-from jaxgan.evaluate.__main__ import conditional_digit_labels, load_images  # noqa: E402
+from jaxgan.commands.evaluate import conditional_digit_labels, load_images  # noqa: E402
 from jaxgan.train import run  # noqa: E402
 
 RESULTS = ROOT / 'benchmarks' / 'results'

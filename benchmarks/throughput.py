@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import configs, games
-from jaxgan.cli import positive_int
+from jaxgan.commands.common import positive_int
 
 from flops import step_flops
 

@@ -103,7 +103,7 @@ def main_in_process(capsys, *argv, main=None) -> tuple[int, str, str]:
   stderr). Faster than a process where the process itself is not the point (no interpreter or
   JAX start-up)."""
   if main is None:
-    from jaxgan.cli import main
+    from jaxgan.commands.train import main
   try:
     code = main(list(argv))
   except SystemExit as exit:

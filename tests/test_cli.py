@@ -103,7 +103,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize('args,message', BAD_INPUT)
 def test_bad_input_gets_one_line_and_exit_2(tmp_path, capsys, args, message):
-  """In this process (`jaxgan.cli.main`, the code train.py runs); the next test runs two of
+  """In this process (`jaxgan.commands.train.main`, the code train.py runs); the next test runs two of
   these as real processes, where a traceback would show."""
   args = [arg.replace('{tmp}', str(tmp_path / 'empty')).replace('{flat}', str(tmp_path / 'flat'))
           for arg in args]
@@ -156,9 +156,11 @@ def test_a_full_disk_called_from_code_returns_and_the_caller_lives_on(tmp_path, 
   assert code == 1 and err.count('\n') == 1 and 'step 4 is intact' in err, err
 
 
-COMMANDS = {'jaxgan-train': 'jaxgan.cli:main', 'jaxgan-sample': 'jaxgan.sample:main',
-            'jaxgan-evaluate': 'jaxgan.evaluate.__main__:main',
-            'jaxgan-translate': 'jaxgan.translate:main', 'jaxgan-convert': 'jaxgan.convert:main'}
+COMMANDS = {'jaxgan-train': 'jaxgan.commands.train:main',
+            'jaxgan-sample': 'jaxgan.commands.sample:main',
+            'jaxgan-evaluate': 'jaxgan.commands.evaluate:main',
+            'jaxgan-translate': 'jaxgan.commands.translate:main',
+            'jaxgan-convert': 'jaxgan.commands.convert:main'}
 
 
 @pytest.mark.slow
@@ -205,7 +207,7 @@ def test_each_command_names_itself_and_lists_its_flags(command, capsys, monkeypa
   """Run as an installed command, each --help is under its own name (jaxgan-train's lists
   every flag of train.py), as are its one-line errors."""
   import importlib
-  from jaxgan.cli import make_parser
+  from jaxgan.commands.train import make_parser
   module, _, function = COMMANDS[command].partition(':')
   main = getattr(importlib.import_module(module), function)
   monkeypatch.setattr(sys, 'argv', [f'/venv/bin/{command}'])

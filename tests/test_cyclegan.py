@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from jaxgan import configs, data, nets
-from jaxgan import translate as jaxgan_translate
 from jaxgan.evaluate import translation
 from jaxgan.images import to_uint8
+from jaxgan.commands import translate as translate_command
 from runs import main_in_process, resumes_exactly
 
 TINY = configs.get('cyclegan').replace(resnet_blocks=1, ngf=4, ndf=4, d_layers=1, batch_size=4,
@@ -36,7 +36,7 @@ def test_a_run_resumes_exactly_with_its_pools_checks_itself_and_translates(tmp_p
   for direction, name in (('AtoB', 'G_ab'), ('BtoA', 'G_ba')):
     code, out, err = main_in_process(
         capsys, '--workdir', str(tmp_path / 'whole'), '--input', str(tmp_path / 'bold.png'),
-        '--out', str(tmp_path / direction), '--direction', direction, main=jaxgan_translate.main)
+        '--out', str(tmp_path / direction), '--direction', direction, main=translate_command.main)
     assert code == 0, err
     want = generator.apply(state.variables(name), bold[:1] / 127.5 - 1.0)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / direction / 'bold.png')),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxgan.evaluate import metrics
+from jaxgan.commands import digits as digits_command
 
 
 def test_digit_features_separate_real_digits_from_noise(tmp_path):
@@ -71,7 +72,7 @@ def test_digits_check_command_reports_a_file_and_refuses_bad_ones_in_one_line(tm
   real = (digits.real_digits('holdout') * 255).round().astype(np.uint8)  # uint8 is read / 255
   np.save(tmp_path / 'real.npy', real)
   code, out, _ = main_in_process(capsys, '--samples', str(tmp_path / 'real.npy'),
-                                 main=digits.main)
+                                 main=digits_command.main)
   assert code == 0
   report = json.loads(out)
   assert report['num_samples'] == 450
@@ -80,7 +81,7 @@ def test_digits_check_command_reports_a_file_and_refuses_bad_ones_in_one_line(tm
   (tmp_path / 'bad.npy').write_bytes(b'not an array')
   for name, message in (('missing.npy', 'does not exist'), ('bad.npy', 'not an .npy file'),
                         ('odd.npy', 'multiple of 8')):
-    code, _, err = main_in_process(capsys, '--samples', str(tmp_path / name), main=digits.main)
+    code, _, err = main_in_process(capsys, '--samples', str(tmp_path / name), main=digits_command.main)
     assert code == 2 and err.count('\n') == 1 and message in err, err
 
 

@@ -108,7 +108,7 @@ def test_a_damaged_real_features_file_is_computed_again(tmp_path):
 def test_evaluate_command_with_inception_weights_from_a_file(tmp_path, capsys):
   import json
 
-  from jaxgan.evaluate.__main__ import main
+  from jaxgan.commands.evaluate import main
 
   from runs import main_in_process
   weights, params = tmp_path / 'inception.npz', inception.random_params(0)

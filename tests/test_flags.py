@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import cli, config, configs, convert
-from jaxgan import sample as jaxgan_sample
-from jaxgan import translate as jaxgan_translate
-from jaxgan.evaluate import __main__ as jaxgan_evaluate
-from jaxgan.evaluate import digits as jaxgan_digits
-from jaxgan.evaluate import inception as jaxgan_inception
+from jaxgan import config, configs
+from jaxgan.commands import convert as convert_command
+from jaxgan.commands import digits as digits_command
+from jaxgan.commands import evaluate as evaluate_command
+from jaxgan.commands import inception as inception_command
+from jaxgan.commands import sample as sample_command
+from jaxgan.commands import train as train_command
+from jaxgan.commands import translate as translate_command
 from runs import QUIET_FLAGS, TINY, main_in_process
 
 
@@ -54,7 +56,7 @@ def test_every_config_field_refuses_a_bad_value_in_one_line(capsys, field, value
   preset = {'dcgan': 'digits', 'mlp2d': 'mlp2d', 'stylegan2': 'stylegan2', 'pggan': 'pggan',
             'pix2pix': 'pix2pix', 'cyclegan': 'cyclegan'}[owners[0]]
   preset = {'drift': 'wgan_gp'}.get(field, preset)
-  err = _refused(capsys, cli.main, '--config', preset, '--set', f'{field}={value}', '--summary')
+  err = _refused(capsys, train_command.main, '--config', preset, '--set', f'{field}={value}', '--summary')
   assert field in err, err
 
 
@@ -76,7 +78,7 @@ def test_a_field_the_family_does_not_read_is_refused_naming_who_reads_it(capsys)
       ('pix2pix', ('--eval-every', '10'), 'dcgan, mlp2d, stylegan2, pggan'),
       ('wgan_gp', ('--set', 'label_noise=0.1'), 'the seed_bce loss'),
       ('digits', ('--set', 'drift=0.001'), 'the wasserstein loss')):
-    err = _refused(capsys, cli.main, '--config', preset, *flags, '--summary')
+    err = _refused(capsys, train_command.main, '--config', preset, *flags, '--summary')
     assert f'a setting of {owner}' in err, err
 
 
@@ -112,7 +114,7 @@ TRAIN_FLAGS = [
 
 @pytest.mark.parametrize('flags, message', TRAIN_FLAGS)
 def test_train_flags_refuse_bad_values_in_one_line(tmp_path, capsys, flags, message):
-  err = _refused(capsys, cli.main, '--workdir', str(tmp_path / 'run'), *TINY, *flags)
+  err = _refused(capsys, train_command.main, '--workdir', str(tmp_path / 'run'), *TINY, *flags)
   assert message in err, err
   assert not (tmp_path / 'run' / 'checkpoints').exists()
 
@@ -125,7 +127,7 @@ def test_batches_the_discriminators_groups_cannot_split_are_refused(tmp_path, ca
        'not a multiple of mbstd_group 5'),
       (('--config', 'pggan', '--batch-size', '24', '--devices', '4'),
        'each of the 4 devices gets 6 samples')):
-    err = _refused(capsys, cli.main, '--workdir', str(tmp_path / 'run'), *QUIET_FLAGS, *flags)
+    err = _refused(capsys, train_command.main, '--workdir', str(tmp_path / 'run'), *QUIET_FLAGS, *flags)
     assert message in err, err
 
 
@@ -148,7 +150,7 @@ def test_train_paths_refuse_in_one_line(tmp_path, capsys):
       (('--dataset', str(pictures), '--eval-every', '10', '--inception',
         str(tmp_path / 'missing.npz')), 'missing.npz')):
     flags = ('--workdir', str(tmp_path / 'run'), *flags) if flags[0] != '--workdir' else flags
-    err = _refused(capsys, cli.main, *TINY, *flags, '--steps', '1')
+    err = _refused(capsys, train_command.main, *TINY, *flags, '--steps', '1')
     assert message in err, (flags, err)
 
 
@@ -166,66 +168,66 @@ def _tool_flags(folder):
   missing = str(folder / 'missing')
   images = str(folder / 'images.npy')
   return [
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png'), 'no checkpoints'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--num', '0'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png'), 'no checkpoints'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--num', '0'),
        'must be positive'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--seed', '-3'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--seed', '-3'),
        'must be 0 or more'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--step', 'x'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--step', 'x'),
        'expected an integer'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--truncation', 'nan'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--truncation', 'nan'),
        'finite'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--noise', 'loud'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--noise', 'loud'),
        'invalid choice'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.jpg'), 'must end in .png'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--latents', missing),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.jpg'), 'must end in .png'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--latents', missing),
        'cannot read --latents'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--latents',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--latents',
                             str(folder / 'broken.npy')), 'cannot read --latents'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--latents',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--latents',
                             str(folder / 'latents_3d.npy')), 'not (n, latent_dim)'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--rows', '1,a',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--rows', '1,a',
                             '--cols', '2'), 'comma-separated seeds'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--rows', '1',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--rows', '1',
                             '--cols', '2', '--styles', 'a-b'), '--styles'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.gif', '--interpolate', '0'),
+      (sample_command.main, ('--workdir', missing, '--out', 'x.gif', '--interpolate', '0'),
        'must be positive'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--interpolate', '2',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--interpolate', '2',
                             '--frames', '0'), 'must be positive'),
-      (jaxgan_sample.main, ('--workdir', missing, '--out', 'x.png', '--compile-cache',
+      (sample_command.main, ('--workdir', missing, '--out', 'x.png', '--compile-cache',
                             str(folder / 'images.npy' / 'x')), 'cannot write'),
-      (jaxgan_translate.main, ('--workdir', missing, '--input', missing, '--out', missing),
+      (translate_command.main, ('--workdir', missing, '--input', missing, '--out', missing),
        'does not exist'),
-      (jaxgan_translate.main, ('--workdir', missing, '--input', images, '--out', missing,
+      (translate_command.main, ('--workdir', missing, '--input', images, '--out', missing,
                                '--direction', 'up'), 'invalid choice'),
-      (jaxgan_translate.main, ('--workdir', missing, '--input', images, '--out', missing,
+      (translate_command.main, ('--workdir', missing, '--input', images, '--out', missing,
                                '--seed', '-1'), 'must be 0 or more'),
-      (jaxgan_translate.main, ('--workdir', missing, '--input', images, '--out', missing,
+      (translate_command.main, ('--workdir', missing, '--input', images, '--out', missing,
                                '--step', '-2'), 'must be 0 or more'),
-      (jaxgan_evaluate.main, ('--real', missing + '.npy', '--fake', images), 'does not exist'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', str(folder / 'broken.npy')),
+      (evaluate_command.main, ('--real', missing + '.npy', '--fake', images), 'does not exist'),
+      (evaluate_command.main, ('--real', images, '--fake', str(folder / 'broken.npy')),
        'not an .npy file'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--metrics', 'fid,magic'),
+      (evaluate_command.main, ('--real', images, '--fake', images, '--metrics', 'fid,magic'),
        "unknown metric 'magic'"),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--features', 'clip'),
+      (evaluate_command.main, ('--real', images, '--fake', images, '--features', 'clip'),
        'invalid choice'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--num', '0'),
+      (evaluate_command.main, ('--real', images, '--fake', images, '--num', '0'),
        'must be positive'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--image-size', '-1'),
+      (evaluate_command.main, ('--real', images, '--fake', images, '--image-size', '-1'),
        'must be positive'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--features', 'inception',
+      (evaluate_command.main, ('--real', images, '--fake', images, '--features', 'inception',
                               '--inception', missing), 'missing'),
-      (jaxgan_evaluate.main, ('--real', images, '--fake', images, '--json',
+      (evaluate_command.main, ('--real', images, '--fake', images, '--json',
                               str(folder / 'no' / 'r.json')), 'does not exist'),
-      (jaxgan_digits.main, ('--samples', missing), 'nor an existing folder'),
-      (jaxgan_digits.main, ('--samples', images, '--threshold', 'nan'), 'threshold'),
-      (jaxgan_digits.main, ('--samples', images, '--threshold', '1.5'), 'threshold'),
-      (convert.main, ('--generator', missing, '--out', str(folder / 'run')), 'missing'),
-      (convert.main, ('--generator', str(folder / 'broken.npy'), '--out',
+      (digits_command.main, ('--samples', missing), 'nor an existing folder'),
+      (digits_command.main, ('--samples', images, '--threshold', 'nan'), 'threshold'),
+      (digits_command.main, ('--samples', images, '--threshold', '1.5'), 'threshold'),
+      (convert_command.main, ('--generator', missing, '--out', str(folder / 'run')), 'missing'),
+      (convert_command.main, ('--generator', str(folder / 'broken.npy'), '--out',
                       str(folder / 'run')), 'cannot read'),
-      (convert.main, ('--generator', images, '--out', str(folder / 'run'), '--set', 'x=1'),
+      (convert_command.main, ('--generator', images, '--out', str(folder / 'run'), '--set', 'x=1'),
        "unknown config field 'x'"),
-      (jaxgan_inception.main, (missing, str(folder / 'w.npz')), 'missing'),
+      (inception_command.main, (missing, str(folder / 'w.npz')), 'missing'),
   ]
 
 

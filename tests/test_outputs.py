@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from jaxgan import files
-from jaxgan import sample as jaxgan_sample
 from jaxgan import translate as jaxgan_translate
-from jaxgan.evaluate import __main__ as jaxgan_evaluate
+from jaxgan.commands import evaluate as evaluate_command
+from jaxgan.commands import sample as sample_command
+from jaxgan.commands import translate as translate_command
 from runs import main_in_process
 
 
@@ -35,7 +36,7 @@ def test_translate_never_writes_over_its_inputs_or_one_output_over_another(tmp_p
   _images(inputs, ['a.png', 'a.jpg', 'b.webp', 'sub/c.png'])
   before = _digests(inputs)
   run = lambda *flags: main_in_process(capsys, '--workdir', str(tmp_path / 'no-run'),
-                                       '--input', str(inputs), *flags, main=jaxgan_translate.main)
+                                       '--input', str(inputs), *flags, main=translate_command.main)
   for flags, message in ((('--out', str(inputs)), "over the input '"),
                          (('--out', str(tmp_path / 'out')), 'over the output of the input'),
                          (('--out', str(inputs), '--keep-suffix'), None)):
@@ -47,7 +48,7 @@ def test_translate_never_writes_over_its_inputs_or_one_output_over_another(tmp_p
   # With the outputs apart, the command goes on to read the run (here: none, one line).
   code, _, err = run('--out', str(tmp_path / 'out'), '--keep-suffix')
   assert code == 2 and 'no checkpoints' in err and not (tmp_path / 'out').exists(), err
-  assert jaxgan_translate._output(tmp_path, inputs.relative_to(tmp_path) / 'a.jpg', True).name \
+  assert jaxgan_translate.output_path(tmp_path, inputs.relative_to(tmp_path) / 'a.jpg', True).name \
       == 'a.jpg.png'
 
 
@@ -85,14 +86,14 @@ def test_sample_and_evaluate_refuse_to_write_over_their_inputs(tmp_path, capsys)
   np.save(latents, np.zeros((2, 4), np.float32))
   before = latents.read_bytes()
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path), '--latents', str(latents),
-                                 '--out', str(latents), main=jaxgan_sample.main)
+                                 '--out', str(latents), main=sample_command.main)
   assert code == 2 and err.count('\n') == 1 and 'over the input' in err, err
   real = tmp_path / 'real.npy'
   np.save(real, np.zeros((8, 8, 8, 3), np.uint8))
   for json_out, message in ((real, 'over the input'),
                             (tmp_path / 'missing' / 'r.json', 'does not exist')):
     code, _, err = main_in_process(capsys, '--real', str(real), '--fake', str(real), '--json',
-                                   str(json_out), main=jaxgan_evaluate.main)
+                                   str(json_out), main=evaluate_command.main)
     assert code == 2 and err.count('\n') == 1 and message in err, err
   assert latents.read_bytes() == before and np.load(real).shape == (8, 8, 8, 3)
 
@@ -115,7 +116,7 @@ def test_interrupting_sample_leaves_whole_files_and_one_line(uninterrupted, tmp_
   monkeypatch.setattr(images.Image.Image, 'save', interrupted_save)
   out = tmp_path / 'dataset'
   code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--num', '10', '--out',
-                                 f'{out}/', main=jaxgan_sample.main)
+                                 f'{out}/', main=sample_command.main)
   assert code == 130 and err.count('\n') == 1 and 'interrupted' in err, err
   written = sorted(out.iterdir())
   assert [path.name for path in written] == ['00000.png', '00001.png', '00002.png']

@@ -305,7 +305,7 @@ def _train(capsys, workdir, *args):
 @pytest.fixture(scope='module')
 def uninterrupted(tmp_path_factory):
   """12 steps in one run (capsys is per test: train.py's main called directly)."""
-  from jaxgan.cli import main
+  from jaxgan.commands.train import main
   workdir = tmp_path_factory.mktemp('pggan')
   assert main(['--workdir', str(workdir), *TINY, '--steps', '12', '--checkpoint-every', '2',
                '--keep', '6']) == 0

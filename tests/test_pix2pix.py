@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 
 from jaxgan import configs, data, games, nets, optim, parallel
-from jaxgan import sample as jaxgan_sample
-from jaxgan import translate as jaxgan_translate
 from jaxgan.evaluate import translation
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.sample import Generator
 from jaxgan.step import to_model_range
 from jaxgan.train import GRID_STREAM
+from jaxgan.commands import sample as sample_command
+from jaxgan.commands import translate as translate_command
 from runs import (assert_trees_close, dynamic_fields, main_in_process, resumes_exactly, start,
                   step_of)
 
@@ -157,7 +157,7 @@ def test_a_run_resumes_exactly_checks_itself_and_translates_files(tmp_path, caps
     Image.fromarray(image[..., 0]).save(folder / 'sub' / f'{i}.png')
   (folder / 'broken.png').write_bytes(b'not an image')  # first in the sorted listing
   code, out, err = main_in_process(capsys, '--workdir', str(whole), '--input', str(folder),
-                                   '--out', str(tmp_path / 'out'), main=jaxgan_translate.main)
+                                   '--out', str(tmp_path / 'out'), main=translate_command.main)
   assert code == 0 and 'wrote 2 images' in out and 'skipped 1 files' in err
   for i, image in enumerate(sources):
     want = generate(generator.variables, {
@@ -171,16 +171,16 @@ def test_a_run_resumes_exactly_checks_itself_and_translates_files(tmp_path, caps
   Image.fromarray(sources[0, ..., 0]).save(suffixes / '0.webp', lossless=True)
   code, out, _ = main_in_process(capsys, '--workdir', str(whole), '--input', str(suffixes),
                                  '--out', str(tmp_path / 'kept'), '--keep-suffix',
-                                 main=jaxgan_translate.main)
+                                 main=translate_command.main)
   assert code == 0 and 'wrote 3 images' in out
   assert sorted(p.name for p in (tmp_path / 'kept').iterdir()) == ['0.png.png', '0.webp.png',
                                                                    '1.png.png']
   np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'kept' / '0.png.png')),
                                 np.asarray(Image.open(tmp_path / 'kept' / '0.webp.png')))
   for argv, main, says in (
-      (['--input', str(tmp_path / 'missing')], jaxgan_translate.main, 'does not exist'),
-      (['--input', str(folder), '--direction', 'BtoA'], jaxgan_translate.main, 'AtoB only'),
-      (['--num', '4'], jaxgan_sample.main, 'use python -m jaxgan.translate')):
+      (['--input', str(tmp_path / 'missing')], translate_command.main, 'does not exist'),
+      (['--input', str(folder), '--direction', 'BtoA'], translate_command.main, 'AtoB only'),
+      (['--num', '4'], sample_command.main, 'use python -m jaxgan.translate')):
     code, _, err = main_in_process(capsys, '--workdir', str(whole), '--out',
                                    str(tmp_path / 'x.png'), *argv, main=main)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
@@ -276,7 +276,7 @@ def test_the_check_scores_exact_outputs_perfectly_and_bicubic_as_its_own():
 
 
 def test_the_direction_flag_sets_the_source_side():
-  from jaxgan.cli import build_config, make_parser
+  from jaxgan.commands.train import build_config, make_parser
   parser = make_parser()
   assert build_config(parser.parse_args(['--config', 'pix2pix_256']), parser).direction == 'BtoA'
   config = build_config(parser.parse_args(['--config', 'pix2pix', '--direction', 'BtoA']), parser)

@@ -13,6 +13,7 @@ import pytest
 from jaxgan import data
 from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
 from jaxgan.parallel import AXIS
+from jaxgan.commands import sample as sample_command
 
 from runs import TINY as TINY_FLAGS
 from runs import (TINY_DIGITS, assert_bitwise_equal, assert_trees_close, dynamic_fields,
@@ -215,12 +216,11 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_one_be
   uninterrupted run. Sampling falls back the same way, without moving anything."""
   import shutil
 
-  from jaxgan import sample
   assert train(tmp_path, '--steps', '12', '--checkpoint-every', '4').returncode == 0
   _truncate_data(tmp_path / 'checkpoints' / '12')
   shutil.copytree(tmp_path, tmp_path.parent / 'copy')
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path.parent / 'copy'), '--out',
-                                 str(tmp_path.parent / 'x.png'), '--num', '4', main=sample.main)
+                                 str(tmp_path.parent / 'x.png'), '--num', '4', main=sample_command.main)
   assert code == 0 and err.count('\n') == 1 and 'step 12' in err and 'step 8' in err, err
   assert (tmp_path.parent / 'copy' / 'checkpoints' / '12').is_dir()  # sampling moves nothing
   result = train(tmp_path, '--steps', '24', '--checkpoint-every', '4')
@@ -376,13 +376,12 @@ def test_a_checkpoint_of_another_version_is_one_line_naming_its_fields(uninterru
   it is one line naming the field, not a TypeError."""
   import shutil
 
-  from jaxgan import sample
   shutil.copytree(uninterrupted, tmp_path / 'run')
   for metadata in (tmp_path / 'run' / 'checkpoints').glob('*/config/metadata'):
     config = json.loads(metadata.read_text())
     metadata.write_text(json.dumps({**config, 'warp_drive': 9}))
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--out',
-                                 str(tmp_path / 'x.png'), main=sample.main)
+                                 str(tmp_path / 'x.png'), main=sample_command.main)
   assert code == 2 and err.count('\n') == 1 and 'warp_drive' in err, err
   assert 'another version of jaxgan' in err and 'cannot be read' not in err, err  # not damage
   # Resuming it: the same line, and the checkpoint is not taken for a damaged one.

@@ -13,6 +13,7 @@ from PIL import Image
 from jaxgan import data, nets
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.sample import generate
+from jaxgan.commands import sample as sample_command
 
 from runs import TINY_DIGITS, final_state, main_in_process, run_tiny
 
@@ -95,7 +96,7 @@ def test_class_on_an_unconditional_run_is_one_line(uninterrupted, tmp_path, caps
 
 
 def _sample_in_process(capsys, *argv):
-  from jaxgan.sample import main
+  from jaxgan.commands.sample import main
   return main_in_process(capsys, *argv, main=main)
 
 
@@ -121,11 +122,11 @@ def test_interpolation_walks_spherically_between_latents(uninterrupted, tmp_path
   for suffix in ('npy', 'png', 'mp4'):
     code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
                                    '--frames', '4', '--seed', '2', '--out',
-                                   str(tmp_path / f'walk.{suffix}'), main=sample.main)
+                                   str(tmp_path / f'walk.{suffix}'), main=sample_command.main)
     assert code == 0, err
   np.testing.assert_allclose(np.load(tmp_path / 'walk.npy'), frames, atol=1e-6)
   assert iio.imread(tmp_path / 'walk.mp4', plugin='FFMPEG').shape[0] == 12
   code, _, err = main_in_process(capsys, '--workdir', str(uninterrupted), '--interpolate', '3',
-                                 '--out', str(tmp_path / 'walk.txt'), main=sample.main)
+                                 '--out', str(tmp_path / 'walk.txt'), main=sample_command.main)
   assert code == 2 and err.count('\n') == 1 and '.gif' in err
 

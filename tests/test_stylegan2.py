@@ -16,6 +16,8 @@ from jax import lax
 
 from jaxgan.nets import stylegan2 as sg2
 from jaxgan.nets import stylegan2_weights
+from jaxgan.commands import convert as convert_command
+from jaxgan.commands import sample as sample_command
 from runs import QUIET, jit_apply
 
 FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'stylegan2_reference.npz')
@@ -295,20 +297,19 @@ def test_reference_weights_convert_into_a_workdir_that_samples_the_references_im
   """`python -m jaxgan.convert` on the reference's state dicts (.npz), then `python -m
   jaxgan.sample --latents --noise const [--truncation]`: the reference's images (its constant
   noise, the same latents and classes), and the discriminator's logits from the workdir."""
-  from jaxgan import convert, sample
   from runs import final_state, main_in_process
   for prefix in ('G', 'D'):
     np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
   code, out, err = main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'),
                                    '--discriminator', str(tmp_path / 'D.npz'), '--out',
                                    str(tmp_path / 'run'), '--set', 'mbstd_group=2',
-                                   main=convert.main)
+                                   main=convert_command.main)
   assert code == 0 and '16x16x3' in out and '3 classes' in out, err
   np.save(tmp_path / 'z.npy', FIXTURE['z'][:3])  # classes in turn: 0, 1, 2 = the fixture's
   for psi in (1.0, 0.6):
     code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--latents',
                                    str(tmp_path / 'z.npy'), '--noise', 'const', '--truncation',
-                                   str(psi), '--out', str(tmp_path / 'x.npy'), main=sample.main)
+                                   str(psi), '--out', str(tmp_path / 'x.npy'), main=sample_command.main)
     assert code == 0, err
     want = (FIXTURE[f'images_psi{psi}'][:3] + 1) / 2  # the generator's [-1, 1] as [0, 1]
     np.testing.assert_allclose(np.load(tmp_path / 'x.npy'), want, atol=1e-5)
@@ -319,15 +320,15 @@ def test_reference_weights_convert_into_a_workdir_that_samples_the_references_im
                              FIXTURE['d_logits'][:, 0], atol=1e-5)
   # One line for what cannot be converted or drawn.
   code, _, err = main_in_process(capsys, '--generator', str(tmp_path / 'D.npz'), '--out',
-                                 str(tmp_path / 'other'), main=convert.main)
+                                 str(tmp_path / 'other'), main=convert_command.main)
   assert code == 2 and err.count('\n') == 1 and 'generator' in err
   code, _, err = main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
-                                 str(tmp_path / 'run'), main=convert.main)
+                                 str(tmp_path / 'run'), main=convert_command.main)
   assert code == 2 and 'already holds a run' in err
   np.save(tmp_path / 'bad.npy', np.zeros((2, 5), np.float32))
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--latents',
                                  str(tmp_path / 'bad.npy'), '--out', str(tmp_path / 'x.npy'),
-                                 main=sample.main)
+                                 main=sample_command.main)
   assert code == 2 and err.count('\n') == 1 and '(n, 16)' in err
 
 
@@ -342,7 +343,6 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   Shapes that differ are one line naming the tensor. (One test, so that the conditional run is
   trained once; both runs freeze the same layers and differ only in their seeds, so they run one
   compiled step: a tiny StyleGAN2 step takes 20-45 s to compile here.)"""
-  from jaxgan import convert
   from jaxgan.sample import Generator
   from jaxgan.train import run
   from runs import QUIET_FLAGS, final_state, main_in_process, one_device, start
@@ -375,7 +375,7 @@ def test_conditional_stylegan2_through_the_loop_then_fine_tuned_with_freeze_d(tm
   for prefix in ('G', 'D'):
     np.savez(tmp_path / f'{prefix}.npz', **_state_dict(prefix))
   main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out',
-                  str(tmp_path / 'converted'), main=convert.main)
+                  str(tmp_path / 'converted'), main=convert_command.main)
   code, _, err = main_in_process(capsys, *QUIET_FLAGS, '--config', 'stylegan2', '--workdir',
                                  str(tmp_path / 'other'), '--init-from',
                                  str(tmp_path / 'converted'), '--steps', '1')
@@ -387,13 +387,13 @@ def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
   """`--rows --cols --styles`: the reference's style_mixing.py figure. Cell (r, c) is the row
   seed's ws with the column seed's at the chosen layers, synthesized; all styles taken makes
   the column seed's own image; one style taken makes an image of neither."""
-  from jaxgan import convert, sample
+  from jaxgan import sample
   from runs import main_in_process
   g_dict = {k: v for k, v in _state_dict('G').items() if not k.startswith('mapping.embed')}
   g_dict['mapping.fc0.weight'] = g_dict['mapping.fc0.weight'][:, :16]  # unconditional
   np.savez(tmp_path / 'G.npz', **g_dict)
   main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out', str(tmp_path / 'run'),
-                  main=convert.main)
+                  main=convert_command.main)
   grid = lambda styles: sample.style_mixing_grid(tmp_path / 'run', [1, 2], [3, 4, 5], styles)
   every, first = grid(list(range(6))), grid([0])  # 16x16: 6 styles
   cell = lambda mosaic, r, c: mosaic[16 * r:16 * (r + 1), 16 * c:16 * (c + 1)]
@@ -404,11 +404,11 @@ def test_style_mixing_grid_is_the_references_figure(tmp_path, capsys):
   assert not np.array_equal(cell(first, 1, 1), cell(first, 1, 0))
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--rows', '1,2',
                                  '--cols', '3', '--styles', '0-3', '--out',
-                                 str(tmp_path / 'grid.png'), main=sample.main)
+                                 str(tmp_path / 'grid.png'), main=sample_command.main)
   assert code == 0 and (tmp_path / 'grid.png').exists(), err
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--rows', '1',
                                  '--cols', '3', '--styles', '0-20', '--out',
-                                 str(tmp_path / 'grid.png'), main=sample.main)
+                                 str(tmp_path / 'grid.png'), main=sample_command.main)
   assert code == 2 and err.count('\n') == 1 and 'styles' in err
 
 
@@ -419,14 +419,14 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   two keyframes' ws (not from interpolated latents); written as a .gif of K * F frames."""
   import imageio.v3 as iio
 
-  from jaxgan import convert, nets, sample
+  from jaxgan import nets, sample
   from jaxgan.sample import Generator
   from runs import main_in_process
   g_dict = {k: v for k, v in _state_dict('G').items() if not k.startswith('mapping.embed')}
   g_dict['mapping.fc0.weight'] = g_dict['mapping.fc0.weight'][:, :16]  # unconditional
   np.savez(tmp_path / 'G.npz', **g_dict)
   main_in_process(capsys, '--generator', str(tmp_path / 'G.npz'), '--out', str(tmp_path / 'run'),
-                  main=convert.main)
+                  main=convert_command.main)
   frames = sample.interpolation(tmp_path / 'run', keyframes=3, frames=4, seed=5)
   assert frames.shape == (12, 16, 16, 3)
   keyframes = sample.generate(tmp_path / 'run', 3, seed=5, noise_mode='const')
@@ -440,6 +440,6 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   np.testing.assert_allclose(frames[9], (between[0] + 1) / 2, atol=1e-5)
   code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--interpolate',
                                  '3', '--frames', '4', '--out', str(tmp_path / 'walk.gif'),
-                                 main=sample.main)
+                                 main=sample_command.main)
   assert code == 0, err
   assert iio.imread(tmp_path / 'walk.gif').shape[0] == 12

@@ -359,7 +359,7 @@ MUTATIONS = [
              'says_real=_nearer_one)',
              ('tests/test_losses.py::test_losses_match_their_formulas', RECIPES)),
     Mutation('commands-named-as-scripts', 'an installed command names itself in its messages',
-             'jaxgan/cli.py', "prog=command if command.startswith('jaxgan-') else prog",
+             'jaxgan/commands/common.py', "prog=command if command.startswith('jaxgan-') else prog",
              'prog=prog', ('tests/test_cli.py::test_each_command_names_itself_and_lists_its_flags',)),
     Mutation('hflip-target-only', 'a pair is mirrored as one', 'jaxgan/data.py',
              '        if images.ndim == 4:', "        if name == 'image':",

@@ -17,8 +17,6 @@ scikit-learn versions.
 """
 
 import functools
-import json
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -284,28 +282,3 @@ def real_digits(split: str = 'holdout') -> np.ndarray:
   ('train') or the 450 held out ('holdout')."""
   x_train, x_holdout, _, _ = _split()
   return {'train': x_train, 'holdout': x_holdout}[split].reshape(-1, 8, 8) / 16.0
-
-
-def main(argv=None):
-  from jaxgan.cli import OneLineErrorParser
-  from jaxgan.evaluate.__main__ import load_images
-  parser = OneLineErrorParser(prog='python -m jaxgan.evaluate.digits',
-                              description=__doc__.splitlines()[0])
-  parser.add_argument('--samples', required=True,
-                      help='.npy of images (n, h, w[, c]), in [0, 1] or uint8')
-  parser.add_argument('--threshold', type=float, default=0.9,
-                      help="the classifier's probability that counts a sample as confident, in "
-                           "(0, 1) (default: %(default)s)")
-  args = parser.parse_args(argv)
-  if not 0 < args.threshold < 1:
-    parser.error(f'--threshold must be in (0, 1), got {args.threshold}')
-  try:
-    report = digit_report(load_images(args.samples, sys.maxsize, 8), args.threshold)
-  except (FileNotFoundError, ValueError) as error:  # one line, exit code 2
-    parser.error(str(error).strip().splitlines()[0])
-  print(json.dumps(report))
-  return 0
-
-
-if __name__ == '__main__':
-  sys.exit(main())

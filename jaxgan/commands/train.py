@@ -8,114 +8,21 @@ one line and exit code 1.
 import argparse
 import errno
 import json
-import math
-import os
 import sys
 import textwrap
 from pathlib import Path
 
-from jaxgan import configs, parallel
-from jaxgan.data import DEFAULT_CACHE, DatasetError, check_outside
+import jax.numpy as jnp
+
+from jaxgan import configs, data, games, nets, parallel, train
+from jaxgan.checkpoint import DiskFull
+from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, coordinator_address,
+                                    exit_at_once, non_negative_int, positive_int, use_compile_cache,
+                                    writable_problem)
 from jaxgan.config import DTYPES
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-  """argparse that reports a usage error in one line (no usage dump), exit code 2. Run as one
-  of the installed commands (`jaxgan-train`, `jaxgan-sample`, ...), it names itself so."""
-
-  def __init__(self, prog: str, **kwargs):
-    command = Path(sys.argv[0]).name
-    super().__init__(prog=command if command.startswith('jaxgan-') else prog, **kwargs)
-
-  def error(self, message):
-    self.exit(2, f'{self.prog}: error: {message}\n')
-
-
-def positive_int(text: str) -> int:
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}') from None
-  if value <= 0:
-    raise argparse.ArgumentTypeError(f'must be positive, got {value}')
-  return value
-
-
-def non_negative_int(text: str) -> int:
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f'expected an integer, 0 or more, got {text!r}') from None
-  if value < 0:
-    raise argparse.ArgumentTypeError(f'must be 0 or more, got {value}')
-  return value
-
-
-def random_seed(text: str) -> int:
-  """A random seed: an integer in [0, 2**31)."""
-  value = non_negative_int(text)
-  if value >= 2 ** 31:
-    raise argparse.ArgumentTypeError(f'must be below 2**31, got {value}')
-  return value
-
-
-def finite_float(text: str) -> float:
-  try:
-    value = float(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f'expected a number, got {text!r}') from None
-  if not math.isfinite(value):
-    raise argparse.ArgumentTypeError(f'must be finite, got {text!r}')
-  return value
-
-
-def coordinator_address(text: str) -> str:
-  """'auto', or HOST:PORT with a port in 1..65535."""
-  host, _, port = text.rpartition(':')
-  if text != 'auto' and not (host and port.isdigit() and 0 < int(port) < 65536):
-    raise argparse.ArgumentTypeError(f"expected HOST:PORT (a port 1..65535) or 'auto', got "
-                                     f"{text!r}")
-  return text
-
-
-DEFAULT_COMPILE_CACHE = DEFAULT_CACHE / 'xla'  # beside the datasets' caches
-COMPILE_CACHE_LIMIT = 4 * 2 ** 30  # bytes; the least recently used programs go first
-
-
-def add_compile_cache_flag(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument('--compile-cache', metavar='DIR',
-                      help='where compiled programs are kept for later runs, or none '
-                           '(default: $JAX_COMPILATION_CACHE_DIR if set, else '
-                           f'{DEFAULT_COMPILE_CACHE})')
-
-
-def use_compile_cache(choice: str | None) -> str | None:
-  """Turns on JAX's persistent compilation cache, so that a run (or a resume) of programs an
-  earlier run compiled loads them from disk instead of compiling them again: the `stylegan2`
-  preset's step takes over a minute to compile on a 2-core CPU (README, StyleGAN2 and ADA).
-  MaxText keeps one by default too (`jax_cache_dir` in AI-Hypercomputer/maxtext's
-  `MaxText/configs/base.yml`). `choice`: a folder, 'none',
-  or None for JAX's own setting (`JAX_COMPILATION_CACHE_DIR`) when there is one, else
-  `DEFAULT_COMPILE_CACHE` (quietly off when that cannot be written). The cache is bounded by
-  `COMPILE_CACHE_LIMIT` unless JAX's `jax_compilation_cache_max_size` says otherwise; programs
-  that compile in under a second are not kept (JAX's default). A loaded program is the one a
-  compilation would give, so results do not depend on the cache. Returns why an explicit
-  `choice` cannot be used, or None."""
-  import jax
-  if choice is None and jax.config.jax_compilation_cache_dir:
-    return None
-  if choice is not None and choice.lower() == 'none':
-    jax.config.update('jax_enable_compilation_cache', False)
-    return None
-  folder = Path(choice or DEFAULT_COMPILE_CACHE).expanduser()
-  if problem := _writable(folder, '--compile-cache'):
-    return None if choice is None else problem
-  if str(folder) != jax.config.jax_compilation_cache_dir:
-    jax.config.update('jax_compilation_cache_dir', str(folder))
-  if jax.config.jax_compilation_cache_max_size == -1:
-    jax.config.update('jax_compilation_cache_max_size', COMPILE_CACHE_LIMIT)
-  return None
-
+from jaxgan.data import DatasetError, check_outside
+from jaxgan.evaluate.inception import WeightsMissing
+from jaxgan.summary import summarize
 
 def make_parser() -> argparse.ArgumentParser:
   width = max(map(len, configs.PRESETS)) + 2
@@ -199,7 +106,6 @@ def make_parser() -> argparse.ArgumentParser:
                      help='multi-process run: this process, 0..P-1 (or JAX_PROCESS_ID)')
   return parser
 
-
 def build_config(args, parser) -> 'configs.Config':
   try:
     config = configs.get(args.config)
@@ -220,7 +126,6 @@ def build_config(args, parser) -> 'configs.Config':
   except (KeyError, ValueError) as error:
     parser.error(error.args[0])
 
-
 def _check_used(config, field: str, flag: str) -> None:
   try:
     config.check_used([field])
@@ -228,14 +133,9 @@ def _check_used(config, field: str, flag: str) -> None:
     raise ValueError(f'{flag} {field}: {error}' if flag == '--set' else f'{flag}: {error}') \
         from None
 
-
 def print_summary(config, data_dir=None) -> None:
   """Both networks layer by layer; for a conditional config, first the dataset's classes; for
   progressive networks, both at each stage the run reaches."""
-  import jax.numpy as jnp
-
-  from jaxgan import data, games, nets
-  from jaxgan.summary import summarize
   if config.conditional:
     classes = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
                                  labels=True).classes
@@ -260,35 +160,9 @@ def print_summary(config, data_dir=None) -> None:
                     title=f'discriminator, {where}'))
     print()
 
-
-def _writable(folder: Path, name: str = 'workdir') -> str | None:
-  """Why `folder` cannot be written, or None."""
-  try:
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / f'.write_test.{os.getpid()}'  # every process of a multi-host run probes
-    probe.write_text('')
-    probe.unlink()
-  except OSError as error:
-    return f'cannot write to {name} {str(folder)!r}: {error.strerror or error}'
-  return None
-
-
-def _exit_at_once(code: int) -> None:
-  """Ends the process now, skipping the interpreter's shutdown: after a disk fills up, what
-  would run there can only fail on it too, each with a screen of tracebacks after the one-line
-  message. Orbax's threads for the arrays of the failed save go on writing, and Python shuts
-  its executors down under them; TensorBoard's exit hook flushes events no disk can take. What
-  was written stays: metrics.jsonl is flushed at every record, a checkpoint is complete or a
-  temporary directory that Orbax never restores, and the operating system drops the workdir's
-  lock."""
-  sys.stdout.flush()
-  sys.stderr.flush()
-  os._exit(code)
-
-
 def main(argv=None) -> int:
   """Runs the command with `argv` (default: the process's arguments) and returns its exit code.
-  As a command (no `argv`), a full disk ends the process at once (`_exit_at_once`); called from
+  As a command (no `argv`), a full disk ends the process at once (`exit_at_once`); called from
   code with `argv`, it returns 1 and leaves the caller's process running."""
   parser = make_parser()
   args = parser.parse_args(argv)
@@ -307,14 +181,11 @@ def main(argv=None) -> int:
     check_outside(config.dataset, workdir)
   except DatasetError as error:
     parser.error(str(error))
-  if problem := _writable(workdir):
+  if problem := writable_problem(workdir):
     parser.error(problem)
   if problem := use_compile_cache(args.compile_cache):
     parser.error(problem)
 
-  from jaxgan import train
-  from jaxgan.checkpoint import DiskFull
-  from jaxgan.evaluate.inception import WeightsMissing
   try:
     parallel.initialize(args.coordinator, args.num_processes, args.process_id)
     data_parallel = parallel.DataParallel(args.parallel, parallel.select_devices(args.devices))
@@ -334,7 +205,7 @@ def main(argv=None) -> int:
       raise
     print(f'{parser.prog}: {error}', file=sys.stderr)
     if argv is None:
-      _exit_at_once(1)
+      exit_at_once(1)
     return 1
   except train.Interrupted as error:
     print(f'{parser.prog}: {error}', file=sys.stderr)
