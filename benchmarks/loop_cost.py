@@ -44,7 +44,7 @@ import grain
 import jax
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jaxgan import configs, data  # noqa: E402
+from jaxgan import configs, families  # noqa: E402
 from jaxgan.parallel import DataParallel  # noqa: E402
 from jaxgan.train import _programs_for, batches_for, run  # noqa: E402
 
@@ -61,8 +61,8 @@ def timed_config(preset: str, steps: int, intervals: int):
 def as_the_run_has_them(config):
   """(devices, the run's programs, its batches), as `train.run` makes them for `config`."""
   parallel = DataParallel()
-  dataset = data.for_config(config, report=lambda line: None)
-  if config.conditional:
+  dataset = families.of(config).dataset(config, report=lambda line: None)
+  if getattr(config, 'conditional', False):
     config = config.replace(classes=dataset.classes)
   programs = _programs_for(config, None, parallel)
   return parallel, programs, batches_for(config, dataset.examples, programs.game, parallel)

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from jaxgan import families
 
 SIMULATED = '--xla_force_host_platform_device_count=8'
 
@@ -40,11 +41,11 @@ def run(args):
   import jax
   import numpy as np
 
-  from jaxgan import configs, games, parallel
+  from jaxgan import configs, parallel
   from timing import compile_and_warm_up, median, step_times
 
   config = configs.get(args.preset).replace(batch_size=args.batch_size)
-  game = games.build(config)
+  game = families.game(config)
   shape = (args.batch_size, config.image_size, config.image_size, config.channels)
   images = {'image': np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)}
   counts = [n for n in map(int, args.devices.split(',')) if n <= jax.local_device_count()]

@@ -20,7 +20,6 @@ installed is skipped with a message. Runs unchanged on GPU and TPU: JAX uses
 """
 
 import argparse
-import dataclasses
 import importlib.util
 import json
 import os
@@ -35,7 +34,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from jaxgan import configs, games
+from jaxgan import configs, families
 from jaxgan.commands.common import positive_int
 
 from flops import step_flops
@@ -107,10 +106,10 @@ def parse_case(text: str) -> tuple[str, int, int]:
 def case_spec(preset: str, batch_size: int, dtype: str, stage: int = 0):
   """(the config, the spec `worker.py` builds the step from) of one case."""
   config = configs.get(preset).replace(batch_size=batch_size, dtype=dtype)
-  if config.conditional and not config.classes:  # a run takes them from its dataset: ten here
+  if getattr(config, 'conditional', False) and not config.classes:  # a run takes them from its dataset: ten here
     config = config.replace(classes=tuple(str(digit) for digit in range(10)))
-  size = games.build(config).image_size(stage) or config.image_size
-  return config, {**dataclasses.asdict(config), 'preset': preset, 'stage': stage,
+  size = families.game(config).image_size(stage) or config.image_size
+  return config, {**config.to_dict(), 'preset': preset, 'stage': stage,
                   'image_size': size}
 
 

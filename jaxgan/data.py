@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from jaxgan.mixtures import MIXTURES
+
 EMBEDDED = ('digits', 'stacked_digits', 'ring8', 'grid25')
 STACKED = 50_000  # stacked-digit images drawn once (seed 0): the training set
 POINTS = 100_000  # samples drawn once from a 2-D mixture: its training set
@@ -75,19 +77,6 @@ class Dataset:
 
   examples: 'ArrayExamples | TfdsImages'
   classes: tuple[str, ...] = ()
-
-
-def for_config(config, data_dir: str | Path | None = None, report=print) -> 'Dataset':
-  """The examples a run of `config` (a `jaxgan.config.Config`) trains on: unpaired domains for
-  CycleGAN, pairs for pix2pix, else images (with labels when conditional) or points."""
-  if config.arch == 'cyclegan':
-    return load_unpaired(config.dataset, config.image_size, config.channels, data_dir,
-                         report=report)
-  if config.arch == 'pix2pix':
-    return load_pairs(config.dataset, config.image_size, config.channels, data_dir,
-                      report=report, direction=config.direction)
-  return load_examples(config.dataset, config.image_size, config.channels, data_dir,
-                       report=report, labels=config.conditional)
 
 
 def load_examples(spec: str, image_size: int, channels: int, data_dir: str | Path | None = None,
@@ -144,7 +133,6 @@ def load_dataset(spec: str, image_size: int, channels: int, data_dir: str | Path
   if spec == 'stacked_digits':
     return _stacked_digits(image_size, channels)
   if spec in EMBEDDED:
-    from jaxgan.evaluate.modes import MIXTURES
     return MIXTURES[spec]().sample(np.random.default_rng(0), POINTS)
   if spec.startswith('tfds:'):
     return TfdsImages(spec, image_size, channels, data_dir)

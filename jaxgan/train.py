@@ -16,18 +16,15 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from jaxgan import data, files, games
+from jaxgan import data, families, files, games
 from jaxgan.checkpoint import Checkpoints, Unreadable
 from jaxgan.config import Config, UnknownFields
-from jaxgan.evaluate import modes
 from jaxgan.evaluate.training import METRICS as EVAL_METRICS
 from jaxgan.evaluate.training import evaluation as training_evaluation
 from jaxgan.generation import in_batches
-from jaxgan.images import save_grid, save_scatter, to_uint8
 from jaxgan.logbook import Logbook
 from jaxgan.parallel import AXIS, DataParallel, peak_memory_mb
 
-DIGIT_CHECK_SAMPLES = 1000
 GRID_STREAM = 1  # fold_in id of the sample grids' inputs in the run's seed key (0: the init)
 DAMAGED_CHECKPOINTS = 'checkpoints_damaged'  # where a run moves checkpoints it cannot read
 INIT_FROM_RECORD = 'init_from.txt'  # the workdir whose weights a run started from
@@ -62,7 +59,7 @@ def run(config: Config, workdir: str | Path, progress: bool = True,
         curves: bool = True) -> dict:
   """Trains to `config.steps`, resuming from the workdir's latest checkpoint if there is one.
 
-  The game is `config`'s (`jaxgan.games.build`) unless `game` is given, the data
+  The game is `config`'s (its family's: `jaxgan.families`) unless `game` is given, the data
   `config.dataset` unless `dataset` is: any game plays in this loop, and `config` then gives
   the run's seed, steps, batch size and logging, sampling and checkpoint cadence.
 
@@ -137,9 +134,10 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   samples_dir = workdir / 'samples'
   samples_dir.mkdir(parents=True, exist_ok=True)
   report = lambda line: main_process and print(line, file=sys.stderr)
+  family = families.of(config)
   if dataset is None:
-    dataset = data.for_config(config, data_dir, report)
-  if config.conditional:
+    dataset = family.dataset(config, data_dir, report)
+  if getattr(config, 'conditional', False):
     config = config.replace(classes=dataset.classes)  # recorded with the run (config.json)
   programs = _programs_for(config, game, parallel)
   game = programs.game
@@ -164,14 +162,8 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   def save_samples(name, step, logbook):
     """samples/NAME.png, the same grid in TensorBoard, and curves.png redrawn."""
     if main_process:
-      pictures = np.asarray(game.show(grid, samples_of(grid)))
       path = samples_dir / f'{name}.png'
-      if pictures.ndim == 2:  # 2-D points, drawn over the mixture's modes when it is one
-        centers = modes.MIXTURES[config.dataset]().centers if config.dataset in modes.MIXTURES \
-            else None
-        save_scatter(pictures, path, centers)
-      else:
-        save_grid(to_uint8(pictures, game.value_range), path, columns=config.sample_grid)
+      family.draw(config, game, game.show(grid, samples_of(grid)), path)
       logbook.image('samples', step, path)
       logbook.draw_curves()
 
@@ -287,7 +279,7 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
         save_samples('final', last_step, logbook)
     if last_step < config.steps:
       return summary
-    if main_process and (check := _quality_check(config, game)):
+    if main_process and (check := family.check(config, game)):
       name, measure = check
       summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
       files.write_text(workdir / f'{name}.json', json.dumps(summary[name]) + '\n')
@@ -329,7 +321,7 @@ def _programs_for(config: Config, game: games.Game | None, parallel: DataParalle
   if key in _RECENT_PROGRAMS:
     _RECENT_PROGRAMS.move_to_end(key)
   else:
-    _RECENT_PROGRAMS[key] = _Programs(game or games.build(config), parallel)
+    _RECENT_PROGRAMS[key] = _Programs(game or families.game(config), parallel)
     while len(_RECENT_PROGRAMS) > RECENT_PROGRAMS_KEPT:
       _RECENT_PROGRAMS.popitem(last=False)
   return _RECENT_PROGRAMS[key]
@@ -367,7 +359,7 @@ def batches_for(config: Config, examples, game: games.Game,
                 parallel: DataParallel) -> data.EpochBatches:
   """The batches a run of `config` reads from `examples`: a real batch for every critic update,
   this process's rows of it, at the size each of `game`'s stages trains on."""
-  rows_per_step = config.batch_size * config.n_critic
+  rows_per_step = config.batch_size * game.batches_per_step
   return data.EpochBatches(examples, rows_per_step, config.seed, config.hflip,
                            rows=parallel.process_rows(rows_per_step),
                            image_size=_image_sizes(game, config.steps))
@@ -441,72 +433,6 @@ class _Best:
     if self._checkpoints is None:
       self._checkpoints = Checkpoints(self.directory / 'checkpoints', keep=1)
     self._checkpoints.save(step, state, generator, config)
-
-
-def _quality_check(config: Config, game: games.Game):
-  """The check a run on an embedded dataset ends with, as (name, measure(state, samples_of,
-  in_unit_range) -> report), else None: the digits', the stacked digits' and the 2-D
-  mixtures' on samples drawn from the game's inputs; a translation's on held-out data."""
-  dataset = config.dataset.partition(':')[0]
-  if config.arch == 'pix2pix' and dataset in data.PAIRED_EMBEDDED:
-    return 'translation_check', lambda state, samples_of, in_unit_range: \
-        _super_resolution_check(config, game, samples_of, in_unit_range)
-  if config.arch == 'cyclegan' and dataset in data.UNPAIRED_EMBEDDED:
-    return 'cycle_check', lambda state, samples_of, in_unit_range: \
-        _cycle_check(config, game, state, in_unit_range)
-  if game.inputs is None:
-    return None
-  if config.dataset == 'digits':
-    from jaxgan.evaluate.digits import digit_report
-    name, count = 'digits_check', DIGIT_CHECK_SAMPLES
-    report = lambda images, asked=None: digit_report(images, asked=asked)
-  elif config.dataset == 'stacked_digits':
-    from jaxgan.evaluate.digits import STACKED_SAMPLES, stacked_modes
-    name, report, count = 'stacked_check', stacked_modes, STACKED_SAMPLES
-  elif config.dataset in modes.MIXTURES:
-    mixture = modes.MIXTURES[config.dataset]()
-    name, count = 'modes_check', modes.NUM_SAMPLES
-    report = lambda points: modes.coverage(points, mixture)
-  else:
-    return None
-
-  def measure(state, samples_of, in_unit_range):
-    del state  # the samples come from `samples_of`
-    inputs = game.inputs(jax.random.key(config.seed + 1), count)
-    labels = (np.asarray(inputs['label']),) if 'label' in inputs else ()
-    return report(in_unit_range(samples_of(inputs)), *labels)
-  return name, measure
-
-
-def _super_resolution_check(config, game, samples_of, in_unit_range) -> dict:
-  """L1 and PSNR of the generator's translations of the held-out digit pairs, and of bicubic
-  upsampling of the same sources (`jaxgan.evaluate.translation`)."""
-  from jaxgan.evaluate.translation import super_resolution_report
-  from jaxgan.step import to_model_range
-  name = config.dataset.partition(':')[0]
-  pairs = data.load_pairs(f'{name}:holdout', config.image_size, config.channels).examples
-  held_out = pairs.batch(np.arange(len(pairs)))
-  sources = to_model_range(held_out['source'], game.value_range)
-  outputs = samples_of({'source': sources, 'dropout': jax.random.key(config.seed + 1)})
-  low = held_out['source'][:, ::data.SUPER_RESOLUTION, ::data.SUPER_RESOLUTION]
-  return super_resolution_report(in_unit_range(outputs), held_out['image'], low)
-
-
-def _cycle_check(config, game, state, in_unit_range) -> dict:
-  """On the held-out digits in both styles: the digits classifier's reading of the bold digits
-  translated to plain ones, and a domain classifier's on both directions' translations
-  (`jaxgan.evaluate.translation.cycle_report`)."""
-  from jaxgan import nets
-  from jaxgan.evaluate.translation import cycle_report
-  from jaxgan.step import to_model_range
-  translator = jax.jit(nets.build(config)[0].apply)
-  translate = lambda name, images: in_unit_range(in_batches(
-      lambda batch: translator(state.variables(name), batch['source']),
-      {'source': to_model_range(images, game.value_range)}, config.batch_size))
-  a, b, labels = data.digit_styles(config.image_size, config.channels, 'holdout')
-  train_a, train_b, _ = data.digit_styles(config.image_size, config.channels, 'train')
-  return cycle_report(translate('G_ab', a), translate('G_ba', b), labels, (a, b),
-                      (train_a, train_b))
 
 
 def _resume(config, checkpoints, game, run_key, parallel, init_from=None, workdir=None,
@@ -586,7 +512,7 @@ def _weights_from(source: Path, fresh) -> dict:
       source_config = Config.from_dict(checkpoints.config(step))
     except UnknownFields as error:
       raise CheckpointMismatch(f'--init-from {str(source)!r}: {error}') from None
-    source_game = games.build(source_config)
+    source_game = families.game(source_config)
     saved = checkpoints.restore_state(step, games.abstract_state(
         source_game, jax.random.key(source_config.seed), step))
   taken = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import configs, games
+from jaxgan import configs, families, games
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.config import Config
 
@@ -47,7 +47,7 @@ def final_state(workdir, game=None):
   with Checkpoints(Path(workdir) / 'checkpoints', create=False) as checkpoints:
     step = checkpoints.latest_step()
     config = Config.from_dict(checkpoints.config(step))
-    abstract = games.abstract_state(game or games.build(config), jax.random.key(config.seed),
+    abstract = games.abstract_state(game or families.game(config), jax.random.key(config.seed),
                                     step)
     return checkpoints.restore_state(step, abstract)
 
@@ -127,12 +127,12 @@ def calls_of_several_steps(monkeypatch) -> list[int]:
 
 def start(config):
   """The step-0 state of `config`'s game, as a run of it starts."""
-  return games.build(config).init(jax.random.key(config.seed))
+  return families.game(config).init(jax.random.key(config.seed))
 
 
 def step_of(config, axis_name=None):
   """`config`'s pure (not yet jitted) train step."""
-  return games.build(config).make_step(axis_name=axis_name)
+  return families.game(config).make_step(axis_name=axis_name)
 
 
 def jit_apply(module, **options):

@@ -97,7 +97,7 @@ BAD_INPUT = [
     (['--config', 'conditional', '--dataset', '{flat}'], 'labels need one subfolder per class'),
     (['--config', 'conditional', '--dataset', '{flat}', '--summary'],
      'labels need one subfolder per class'),
-    (['--config', 'mlp2d', '--set', 'conditional=true'], 'conditional networks are an option of'),
+    (['--config', 'mlp2d', '--set', 'conditional=true'], 'conditional is a setting of dcgan'),
 ]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import configs, data, nets
+from jaxgan import configs, data, families
 from jaxgan.evaluate import translation
 from jaxgan.images import to_uint8
 from jaxgan.commands import translate as translate_command
@@ -32,7 +32,7 @@ def test_a_run_resumes_exactly_with_its_pools_checks_itself_and_translates(tmp_p
   assert check['num_images'] == 450 and check['real_domain_accuracy'] > 0.98
   _, bold, _ = data.digit_styles(32, 1, 'holdout')
   Image.fromarray(bold[0, ..., 0]).save(tmp_path / 'bold.png')
-  generator, _ = nets.build(TINY)
+  generator, _ = families.networks(TINY)
   for direction, name in (('AtoB', 'G_ab'), ('BtoA', 'G_ba')):
     code, out, err = main_in_process(
         capsys, '--workdir', str(tmp_path / 'whole'), '--input', str(tmp_path / 'bold.png'),

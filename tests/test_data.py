@@ -3,7 +3,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from jaxgan import data
+from jaxgan import data, families
 
 
 def test_digits_are_the_real_sklearn_digits():
@@ -93,17 +93,17 @@ def test_grain_worker_processes_read_the_batches_of_one_reader(tmp_path):
 
 
 def test_stage_sizes_are_the_games_at_every_step():
-  from jaxgan import configs, games
+  from jaxgan import configs
   from jaxgan.train import _image_sizes
   config = configs.get('pggan').replace(image_size=16, channel_base=32, channel_max=4,
                                         batch_size=8, stage_kimg=0.04, fade_kimg=0.024)
-  game = games.build(config)
+  game = families.game(config)
   steps = 40
   sizes = _image_sizes(game, steps)
   assert [sizes(step) for step in range(steps)] == \
       [game.image_size(game.stage(step)) for step in range(steps)]
   assert len(set(sizes.sizes)) == 3
-  assert _image_sizes(games.build(configs.get('digits')), 100) is None
+  assert _image_sizes(families.game(configs.get('digits')), 100) is None
 
 
 def test_too_few_images_for_a_batch():

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import data, games
+from jaxgan import data, families
 from jaxgan.evaluate import inception, metrics
 from jaxgan.train import run
 
@@ -39,7 +39,7 @@ def test_evaluations_during_training_and_the_best_checkpoint(tmp_path):
   # The logged figure is the evaluation of the best checkpoint's generator, recomputed here.
   state = final_state(tmp_path / 'whole' / 'best', None)
   assert int(state.step) == best['step']
-  game = games.build(config)
+  game = families.game(config)
   samples = game.generate(state.variables('G', ema=True),
                           game.inputs(jax.random.key(config.seed + 2), 200))
   real = digits.digit_features(digits.real_digits('train'))
@@ -70,7 +70,7 @@ def test_inception_evaluation_during_training_on_the_runs_own_data(tmp_path, cap
   best = json.loads((tmp_path / 'run' / 'best' / 'best.json').read_text())
   assert best['metric'] == 'eval/fid'
   state = final_state(tmp_path / 'run' / 'best', None)
-  game = games.build(config)
+  game = families.game(config)
   samples = np.asarray(game.generate(state.variables('G', ema=True),
                                      game.inputs(jax.random.key(config.seed + 2), 4)))
   params = inception.load_weights(weights)

@@ -38,21 +38,23 @@ def _bad_values(field: str, kind) -> list[str]:
     bad += ['nan', 'inf', '-inf']
   else:
     bad += ['1.5']
-  name, allowed = config.RANGES.get(field, ('positive', lambda value: value > 0))
+  name, allowed = config.field_ranges().get(field, ('positive', lambda value: value > 0))
   bad += [str(value) for value in (-1, 0, 1.5, 2, 3, 2 ** 31) if not allowed(value)
           and (kind is float or float(value).is_integer())][:2]
   return bad
 
 
-FIELDS = [(field, value) for field, kind in typing.get_type_hints(config.Config).items()
-          for value in _bad_values(field, kind)]
+# Every field: the shared ones and each family's section's.
+KINDS = {**config.SHARED, **{field: kind for section in config.SECTIONS.values()
+                             for field, kind in config.section_fields(section).items()}}
+FIELDS = [(field, value) for field, kind in KINDS.items() for value in _bad_values(field, kind)]
 
 
 @pytest.mark.parametrize('field, value', FIELDS)
 def test_every_config_field_refuses_a_bad_value_in_one_line(capsys, field, value):
   """Through --set, on the preset of a family that reads the field (so that the refusal is the
   value's, not the family's)."""
-  owners = config.FIELD_OWNERS.get(field, ('dcgan',))
+  owners = config.field_owners().get(field, ('dcgan',))
   preset = {'dcgan': 'digits', 'mlp2d': 'mlp2d', 'stylegan2': 'stylegan2', 'pggan': 'pggan',
             'pix2pix': 'pix2pix', 'cyclegan': 'cyclegan'}[owners[0]]
   preset = {'drift': 'wgan_gp'}.get(field, preset)
@@ -63,11 +65,11 @@ def test_every_config_field_refuses_a_bad_value_in_one_line(capsys, field, value
 def test_the_table_covers_every_field_and_every_range():
   checked = {field for field, _ in FIELDS}
   free = {'name', 'dataset', 'classes'}  # any text: a name, a dataset spec, class names
-  assert checked == set(typing.get_type_hints(config.Config)) - free
+  assert checked == set(KINDS) - free
   for field, value in FIELDS:
-    kind = typing.get_type_hints(config.Config)[field]
+    kind = KINDS[field]
     if kind is float and value not in ('abc',):
-      assert not math.isfinite(float(value)) or field in config.RANGES
+      assert not math.isfinite(float(value)) or field in config.field_ranges()
 
 
 def test_a_field_the_family_does_not_read_is_refused_naming_who_reads_it(capsys):
@@ -75,11 +77,14 @@ def test_a_field_the_family_does_not_read_is_refused_naming_who_reads_it(capsys)
       ('digits', ('--set', 'pool_size=3'), 'cyclegan'),
       ('digits', ('--direction', 'BtoA'), 'pix2pix'),
       ('stylegan2', ('--set', 'd_dropout=0.3'), 'dcgan'),
-      ('pix2pix', ('--eval-every', '10'), 'dcgan, mlp2d, stylegan2, pggan'),
       ('wgan_gp', ('--set', 'label_noise=0.1'), 'the seed_bce loss'),
       ('digits', ('--set', 'drift=0.001'), 'the wasserstein loss')):
     err = _refused(capsys, train_command.main, '--config', preset, *flags, '--summary')
     assert f'a setting of {owner}' in err, err
+  # A translation family draws no samples from latents to evaluate during the run.
+  err = _refused(capsys, train_command.main, '--config', 'pix2pix', '--eval-every', '10',
+                 '--summary')
+  assert 'draws no samples from latents' in err, err
 
 
 TRAIN_FLAGS = [

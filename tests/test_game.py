@@ -12,7 +12,7 @@ import optax
 import pytest
 from PIL import Image
 
-from jaxgan import augment, configs, games, nets, regularizers
+from jaxgan import augment, configs, families, regularizers
 from jaxgan.nets import dcgan
 from jaxgan.regularizers import CriticView
 from runs import TINY as TINY_FLAGS
@@ -159,8 +159,8 @@ def test_composed_step_equals_the_game_written_out_by_hand(conditional):
   with every logit inside (-1, 1) its bias gradient is exactly zero by hand and rounding noise
   in the step, which no relative tolerance can compare.)"""
   config = COMPOSED.replace(conditional=True, classes=tuple('abc')) if conditional else COMPOSED
-  generator, discriminator = nets.build(config)
-  game = games.build(config)
+  generator, discriminator = families.networks(config)
+  game = families.game(config)
   state = want = start(config)
   step = jax.jit(step_of(config))
   by_hand = jax.jit(lambda state, batch: _step_written_out(state, batch, generator, discriminator,
@@ -220,7 +220,7 @@ def _shifted(image, dy, dx):
 
 def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
   config = TINY.replace(spectral_norm=True, d_widths=(8, 16), g_widths=(8, 8), image_size=16)
-  generator, discriminator = nets.build(config)
+  generator, discriminator = families.networks(config)
   state = start(config)
   assert 'batch_stats' in state.variables('D')
   step = jax.jit(step_of(config))
@@ -251,7 +251,7 @@ def test_spectral_norm_keeps_each_layer_near_unit_norm_while_training():
                          'kernel': kernel / (v @ matrix @ u.T)[0, 0]}
   # The spectrally normalized critic is the plain critic holding the normalized weights.
   images = jax.random.uniform(jax.random.key(5), (4, 16, 16, 1))
-  plain = nets.build(config.replace(spectral_norm=False))[1]
+  plain = families.networks(config.replace(spectral_norm=False))[1]
   np.testing.assert_allclose(discriminator.apply(state.variables('D'), images, train=False),
                              plain.apply({'params': normalized}, images, train=False),
                              rtol=1e-5, atol=1e-6)

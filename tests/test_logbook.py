@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import logbook
+from jaxgan import families, logbook
 from jaxgan.logbook import Logbook
 
 
@@ -100,7 +100,7 @@ def test_the_logged_learning_rate_is_the_schedule_at_the_update_count():
 
   from jaxgan import configs, games
   config = configs.get('digits').replace(lr_decay='cosine', steps=10, n_critic=2)
-  game = games.build(config)
+  game = families.game(config)
   params = {'w': jnp.zeros(3)}
   opt_state = {name: game.optimizers[name].init(params) for name in ('G', 'D')}
   for name, updates in (('G', 3), ('D', 6)):  # three steps
@@ -112,7 +112,7 @@ def test_the_logged_learning_rate_is_the_schedule_at_the_update_count():
                              cosine(config.g_lr, 2, 10), rtol=1e-6)
   np.testing.assert_allclose(games.learning_rates(game, opt_state)['lr/D'],
                              cosine(config.d_lr, 5, 20), rtol=1e-6)
-  constant = games.build(configs.get('digits'))
+  constant = families.game(configs.get('digits'))
   assert games.learning_rates(constant, opt_state) == {'lr/G': 2e-4, 'lr/D': 2e-4}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jaxgan import mixtures
 from jaxgan.evaluate import digits, metrics, modes
 
 REFERENCE = np.load(Path(__file__).parent / 'fixtures' / 'metrics_reference.npz')
@@ -143,7 +144,7 @@ def test_mode_coverage_counts_as_veegan_and_pacgan(name):
   """The protocol, on points placed by hand (distances in standard deviations): a sample is of
   high quality within 3 sigma of its nearest mode; a mode counts when a high-quality sample is
   near it; the reverse KL is of every sample's nearest-mode histogram against the uniform."""
-  mixture = modes.MIXTURES[name]()
+  mixture = mixtures.MIXTURES[name]()
   std = mixture.std
   placed = ([(0, 0.0)] * 3 + [(1, 2.9 * std)] + [(2, 3.1 * std)] * 2 + [(3, 1.0 * std)] * 4
             + [(4, 10 * std)] * 2)  # (mode, distance): 12 samples, high quality 3 + 1 + 4
@@ -164,7 +165,7 @@ def test_mode_coverage_counts_as_veegan_and_pacgan(name):
 def test_the_mixtures_and_sample_counts_are_the_protocols():
   """VEEGAN's and PacGAN's mixtures: 8 modes of std 0.01 on the unit circle, 25 of std 0.05 on
   the grid {-4, -2, 0, 2, 4}^2, scored on 2,500 samples; stacked MNIST on 26,000."""
-  ring, grid = modes.ring8(), modes.grid25()
+  ring, grid = mixtures.ring8(), mixtures.grid25()
   assert ring.std == 0.01 and grid.std == 0.05
   np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 1.0, rtol=1e-12)
   angles = np.sort(np.mod(np.arctan2(ring.centers[:, 1], ring.centers[:, 0]), 2 * np.pi))

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import configs, nets
+from jaxgan import configs, families
 from jaxgan.summary import param_count, summarize
 
 
@@ -13,7 +13,7 @@ def _params(module, *args, **kwargs):
 
 def test_dcgan64_matches_the_seed_keras_models():
   config = configs.get('dcgan64')
-  generator, discriminator = nets.build(config)
+  generator, discriminator = families.networks(config)
   g = _params(generator, jnp.zeros((1, 128)))
   d = _params(discriminator, jnp.zeros((1, 64, 64, 3)), train=False)
   # Keras summary() totals of the seed's models.
@@ -31,16 +31,16 @@ def test_dcgan64_matches_the_seed_keras_models():
 @pytest.mark.parametrize('name', list(configs.PRESETS))
 def test_presets_produce_their_sample_shape(name):
   config = configs.get(name)
-  if config.conditional:  # its classes come from the dataset when it trains
+  if getattr(config, 'conditional', False):  # its classes come from the dataset when it trains
     config = config.replace(classes=tuple('0123456789'))
-  generator, discriminator = nets.build(config)
-  g_inputs, d_inputs = nets.example_inputs(config)  # latents (and labels), or a source image
+  generator, discriminator = families.networks(config)
+  g_inputs, d_inputs = families.of(config).example_inputs(config)  # latents (and labels), or a source image
   rngs = {'params': jax.random.key(0), 'noise': jax.random.key(1),  # StyleGAN2 draws noise
           'dropout': jax.random.key(2)}  # pix2pix's generator drops out
   images = jax.eval_shape(lambda: generator.init_with_output(rngs, *g_inputs)[0])
   expected = (1, 2) if config.arch == 'mlp2d' else (1, config.image_size, config.image_size,
                                                     config.channels)
-  assert images.shape == (1, *nets.sample_shape(config)) == expected
+  assert images.shape == (1, *families.of(config).sample_shape(config)) == expected
   logits = jax.eval_shape(lambda: discriminator.init_with_output(
       jax.random.key(0), jnp.zeros(images.shape), *d_inputs[1:], train=False)[0])
   patches = config.arch in ('pix2pix', 'cyclegan')  # PatchGAN: a logit per patch
@@ -48,7 +48,7 @@ def test_presets_produce_their_sample_shape(name):
 
 
 def test_summary_lists_layers_in_call_order_with_totals():
-  generator, _ = nets.build(configs.get('dcgan64'))
+  generator, _ = families.networks(configs.get('dcgan64'))
   table = summarize(generator, jnp.zeros((1, 128)), title='generator')
   rows = [line.split()[0] for line in table.splitlines() if line[:1].isalpha()]
   assert rows[2:7] == ['Dense_0', 'PhaseConvTranspose_0', 'PhaseConvTranspose_1',

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import configs, games, losses, nets, parallel
+from jaxgan import configs, families, losses, parallel
 from jaxgan.games import adversarial
 from jaxgan.train import run as train_run
 from runs import (QUIET, assert_trees_close, calls_of_several_steps, dynamic_fields, final_state,
@@ -54,7 +54,7 @@ def _one_device_run(config=CONFIG):
 
 
 def _data_parallel_run(mode, num_devices, config=CONFIG, game=None):
-  game = game or games.build(config)
+  game = game or families.game(config)
   data_parallel = parallel.DataParallel(mode, parallel.select_devices(num_devices))
   step = data_parallel.compile(game.make_step(axis_name=parallel.AXIS))
   state = data_parallel.replicate(game.init(jax.random.key(config.seed)))
@@ -134,8 +134,8 @@ def test_each_device_draws_its_own_noise():
     return jax.random.uniform(key) + 0.0 * (real_logits.sum() + fake_logits.sum())
 
   probe = losses.GANLoss(discriminator=key_probe, generator=lambda fake, key: fake.mean())
-  game = adversarial.game(*nets.build(CONFIG), probe, games.build(CONFIG).optimizers,
-                          CONFIG.latent_dim, nets.sample_shape(CONFIG))
+  game = adversarial.game(*families.networks(CONFIG), probe, families.game(CONFIG).optimizers,
+                          CONFIG.latent_dim, families.of(CONFIG).sample_shape(CONFIG))
   data_parallel, state, metrics = _data_parallel_run('shard_map', 8, game=game)
   base = data_parallel.local(state).key
   k_d, _ = jax.random.split(jax.random.fold_in(base, STEPS - 1))

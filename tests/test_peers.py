@@ -3,7 +3,6 @@
 `pip install -e '.[bench]'` installed TensorFlow and PyTorch, and is skipped otherwise (as in
 CI). The PyTorch translation peer's networks compute what jaxgan's do on the same weights."""
 
-import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -13,7 +12,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import configs, nets
+from jaxgan import configs, families
 from jaxgan.nets.translation_weights import from_state_dict
 from runs import ROOT, start
 
@@ -59,7 +58,7 @@ def test_peer_networks_have_jaxgan_parameter_counts(framework, module, preset):
   config = configs.get(preset)
   state = start(config)
   ours = [sum(leaf.size for leaf in jax.tree.leaves(state.params[name])) for name in ('G', 'D')]
-  spec = json.dumps(dataclasses.asdict(config))
+  spec = json.dumps(config.to_dict())
   code = f'import json\nspec = json.loads({spec!r})\n{COUNT_PARAMETERS[framework]}\nprint(counts)'
   assert json.loads(_run(module, code)) == ours
 
@@ -108,10 +107,10 @@ def test_torch_translation_peer_computes_jaxgans_networks(preset, tmp_path):
   does (within twice its error: float32 rounding through a dozen normalized layers reaches
   1e-5 of the output's scale, where a misplaced layer moves it by far more)."""
   config = configs.get(preset)
-  spec = json.dumps(dataclasses.asdict(config))
+  spec = json.dumps(config.to_dict())
   _run('torch', TRANSLATION_PEER, args=[spec, str(tmp_path / 'peer.npz')])
   recorded = np.load(tmp_path / 'peer.npz')
-  generator, discriminator = nets.build(config)
+  generator, discriminator = families.networks(config)
   names = ('G', 'D') if preset == 'pix2pix' else ('G_ab', 'G_ba', 'D_a', 'D_b')
   for name in names:
     net = generator if name.startswith('G') else discriminator

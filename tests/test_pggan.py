@@ -18,7 +18,7 @@ import pytest
 from flax import linen as nn
 from jax import lax
 
-from jaxgan import configs, data, games
+from jaxgan import configs, data, families, games
 from jaxgan.games import progressive
 from jaxgan.nets import pggan
 from runs import (QUIET, ROOT, assert_trees_close, calls_of_several_steps, final_state,
@@ -187,9 +187,8 @@ def test_celebahq_networks_count_the_references_parameters():
   every other level added) count what the reference's create: 23.1M each, as its paper's
   Table 2 rounds them."""
   config = configs.get('pggan_celebahq')
-  from jaxgan import nets
   from jaxgan.summary import param_count
-  generator, discriminator = nets.build(config)
+  generator, discriminator = families.networks(config)
   g = param_count(jax.eval_shape(generator.init, jax.random.key(0), jnp.zeros((1, 512)))['params'])
   d = param_count(jax.eval_shape(discriminator.init, jax.random.key(0),
                                  jnp.zeros((1, 1024, 1024, 3)))['params'])
@@ -220,7 +219,7 @@ def test_schedule_alpha_and_resets_are_the_references():
   config = configs.get('pggan').replace(image_size=8, batch_size=8, stage_kimg=0.04,
                                         fade_kimg=0.024, channel_base=32, channel_max=4,
                                         latent_dim=4, steps=12)
-  game = games.build(config)
+  game = families.game(config)
   lod = lambda step: _reference_lod(step * 8, config.image_size, 0.04, 0.024)
   state, stage, steps = game.init(jax.random.key(0)), 0, {}
   images = np.zeros((8, 8, 8, 1), np.uint8)
@@ -249,13 +248,13 @@ def test_a_progressive_step_is_the_adversarial_step_on_faded_reals():
   batch on its own (its minibatch standard deviation over real images only)."""
   import optax
 
-  from jaxgan import losses, nets, regularizers
+  from jaxgan import losses, regularizers
   from jaxgan.games import adversarial
   from jaxgan.step import to_model_range
   config = configs.get('pggan').replace(image_size=8, channel_base=32, channel_max=4,
                                         latent_dim=4, batch_size=8, stage_kimg=0.016,
                                         fade_kimg=0.032, steps=10)
-  generator, discriminator = nets.build(config)
+  generator, discriminator = families.networks(config)
   optimizers = {name: optax.adam(1e-3, 0.0, 0.99, 1e-8) for name in ('G', 'D')}
   options = dict(loss=losses.wasserstein(0.001), optimizers=optimizers, latent_dim=4,
                  sample_shape=(8, 8, 1), value_range=(-1.0, 1.0), ema_decay=0.99,
@@ -279,7 +278,7 @@ def test_a_progressive_step_is_the_adversarial_step_on_faded_reals():
   real_logits = discriminator.clone(stage=1).apply(written.variables('D'), faded)
   np.testing.assert_allclose(float(metrics['d/real_logit']), float(real_logits.mean()),
                              rtol=1e-5)
-  built = games.build(config)  # the preset's game sees the real batch apart too
+  built = families.game(config)  # the preset's game sees the real batch apart too
   built_state = games.grown(built, built.init(jax.random.key(0)), 0, 1)
   _, built_metrics = jax.jit(built.make_step(stage=1))(built_state, {'image': images})
   alone = discriminator.clone(stage=1).apply(

@@ -10,7 +10,7 @@ import optax
 import pytest
 from PIL import Image
 
-from jaxgan import configs, data, games, nets, optim, parallel
+from jaxgan import configs, data, families, optim, parallel
 from jaxgan.evaluate import translation
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.sample import Generator
@@ -39,12 +39,12 @@ def test_the_step_is_the_references_optimize_parameters_written_out():
   + 100 |fake - B| through the updated D', G's forward pass taken again with the same dropout
   draw; every running statistic as torch leaves it (D's after its three passes)."""
   config = TINY
-  game = games.build(config)
+  game = families.game(config)
   state = start(config)
   batch = _batch(config)
   got, metrics = jax.jit(step_of(config))(state, batch)
 
-  G, D = nets.build(config)
+  G, D = families.networks(config)
 
   @jax.jit
   def by_hand(state, batch):
@@ -114,7 +114,7 @@ def test_n_devices_train_the_one_device_run_without_batch_statistics(mode='shard
   # Least squares: at initialisation the vanilla loss's gradient for D's last bias is a sum that
   # nearly cancels (sigmoid(logits) ~ 1/2 for fake and real alike), float32 noise Adam amplifies.
   config = TINY.replace(norm='none', g_dropout=False, batch_size=8, loss='least_squares')
-  game = games.build(config)
+  game = families.game(config)
   one = jax.jit(game.make_step())
   data_parallel = parallel.DataParallel(mode, parallel.select_devices(count))
   many = data_parallel.compile(game.make_step(axis_name=parallel.AXIS))

@@ -1,6 +1,6 @@
 """Each preset's recipe is its reference's: the constants and formulas the presets' docstrings
 attribute to a reference, computed by the pieces the preset itself builds (`games.recipe` and
-`games.build` of the preset, at its own settings), against the reference's computation written
+its family's `game` of the preset, at its own settings), against the reference's computation written
 out here with the reference's constants typed in from its files. Never jaxgan on both sides:
 a preset that drifts from its reference, or a piece that computes it differently, fails here.
 
@@ -21,7 +21,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxgan import augment, configs, games, nets, regularizers
+from jaxgan import augment, configs, families, games, regularizers
 from jaxgan.games import adversarial
 from runs import start, step_of
 
@@ -127,7 +127,7 @@ def _mixing_cutoffs(preset, draws):
   """The layer from which each of `draws` training passes of the preset's generator mixed in a
   second latent's ws (num_ws: none), and whether all its samples mixed from that layer."""
   config = configs.get(preset).replace(latent_dim=8, w_dim=8, channel_base=64, channel_max=8)
-  generator, _ = nets.build(config)
+  generator, _ = families.networks(config)
   z = jax.random.normal(jax.random.key(0), (3, 8))
   variables = generator.init({'params': jax.random.key(1), 'noise': jax.random.key(2)}, z)
   plain = generator.apply(variables, z, method='map')  # sampling: never mixed
@@ -185,7 +185,7 @@ def test_the_ema_moves_after_each_step_from_a_copy():
   step's updates, beta from the images before it (a copy at step 0 under a ramp)."""
   from jaxgan.step import ema_half_life
   config = configs.get('mlp2d')
-  generator, critic = nets.build(config.replace(g_widths=(8,), d_widths=(8,)))
+  generator, critic = families.networks(config.replace(g_widths=(8,), d_widths=(8,)))
   decay = ema_half_life(kimg=1e6, batch_size=8, rampup=1.0)  # beta(step) = 0.5 ** (1 / step)
   game = adversarial.game(generator, critic, games.recipe(config).loss,
                           {'G': optax.sgd(0.1), 'D': optax.sgd(0.1)}, latent_dim=2,
@@ -311,7 +311,7 @@ def test_cyclegan_losses_are_the_references_at_the_presets_weights():
   batch = {name: rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8)
            for name in ('source', 'image')}
   _, metrics = jax.jit(step_of(config))(state, batch)
-  generator, critic = nets.build(config)
+  generator, critic = families.networks(config)
   a, b = batch['source'] / 127.5 - 1, batch['image'] / 127.5 - 1
   G = lambda name, x: generator.apply(state.variables(name), x)
   D = lambda name, x: critic.apply(state.variables(name), x, train=True)

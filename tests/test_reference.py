@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import configs, games, nets
+from jaxgan import configs, families
 from jaxgan.config import Config
 from runs import assert_trees_close, step_of
 
@@ -60,8 +60,8 @@ def _recorded(prefix):
 
 def _start_state(config):
   """jaxgan's step-0 state holding the recorded weights and key, optimizers freshly initialised."""
-  generator, discriminator = nets.build(config)
-  game = games.build(config)
+  generator, discriminator = families.networks(config)
+  game = families.game(config)
   g_variables, d_variables = keras_to_jaxgan(_recorded('keras/weights/'), config)
   params = {'G': g_variables['params'], 'D': d_variables['params']}
   state = game.init(jax.random.key(config.seed))

@@ -115,8 +115,9 @@ def test_a_signal_after_the_last_step_stops_the_run_there_and_it_finishes_later(
   """Past the last step (its checkpoint written), a signal while the run draws its final sample
   grid or runs its end-of-run check stops it at once: exit 128 + signum, no digits_check.json.
   The same command again resumes at the end, trains nothing, draws and checks."""
-  from jaxgan import train
-  save_grid, quality_check = train.save_grid, train._quality_check
+  from jaxgan import families
+  from jaxgan.families import registry
+  save_grid, dcgan = registry.save_grid, families.get('dcgan')
 
   def signal_then(function):
     def signalled(*args, **kwargs):
@@ -124,18 +125,18 @@ def test_a_signal_after_the_last_step_stops_the_run_there_and_it_finishes_later(
       return function(*args, **kwargs)
     return signalled
   if moment == 'final samples':
-    monkeypatch.setattr(train, 'save_grid', lambda images, path, **kwargs: (
+    monkeypatch.setattr(registry, 'save_grid', lambda images, path, **kwargs: (
         signal_then(save_grid) if path.name == 'final.png' else save_grid)(images, path, **kwargs))
   else:
-    monkeypatch.setattr(train, '_quality_check', lambda config, game: (
-        lambda name, measure: (name, signal_then(measure)))(*quality_check(config, game)))
+    monkeypatch.setitem(families.REGISTRY, 'dcgan', dcgan._replace(check=lambda config, game: (
+        lambda name, measure: (name, signal_then(measure)))(*dcgan.check(config, game))))
   flags = ['--workdir', str(tmp_path), *TINY_FLAGS, '--steps', '4']
   code, _, err = main_in_process(capsys, *flags)
   assert code == 128 + signum, err
   assert f'stopped by {signal.Signals(signum).name} at step 4' in err and err.count('\n') == 1
   assert final_state(tmp_path).step == 4 and not (tmp_path / 'digits_check.json').exists()
-  monkeypatch.setattr(train, 'save_grid', save_grid)
-  monkeypatch.setattr(train, '_quality_check', quality_check)
+  monkeypatch.setattr(registry, 'save_grid', save_grid)
+  monkeypatch.setitem(families.REGISTRY, 'dcgan', dcgan)
   code, out, _ = main_in_process(capsys, *flags)
   assert code == 0 and json.loads(out.splitlines()[-1])['resumed_from'] == 4
   assert (tmp_path / 'digits_check.json').exists() and (tmp_path / 'samples/final.png').exists()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import data, nets
+from jaxgan import data, families
 from jaxgan.images import save_grid, to_uint8
 from jaxgan.sample import generate
 from jaxgan.commands import sample as sample_command
@@ -39,7 +39,7 @@ def test_sample_loads_the_generator_and_is_seeded(uninterrupted, tmp_path):
 def test_samples_and_the_sampling_tool_use_the_ema_generator(tmp_path):
   run_tiny(TINY_DIGITS, tmp_path)
   state = final_state(tmp_path)
-  generator = nets.build(TINY_DIGITS)[0]
+  generator = families.networks(TINY_DIGITS)[0]
 
   def grid(params):
     grid_key = jax.random.fold_in(jax.random.key(TINY_DIGITS.seed), 1)  # the run's grid latents
@@ -61,7 +61,7 @@ def test_sampling_a_class_of_a_conditional_run(tmp_path, capsys):
   config = TINY_DIGITS.replace(conditional=True, spectral_norm=True, loss='hinge', d_dropout=0.0)
   run_tiny(config, tmp_path)
   state = final_state(tmp_path)
-  generator = nets.build(config.replace(classes=tuple('0123456789')))[0]
+  generator = families.networks(config.replace(classes=tuple('0123456789')))[0]
   latents = jax.random.normal(jax.random.key(0), (4, config.latent_dim))
   for asked in ('3', 3):  # a name or an index (the digits' names are their indices)
     np.testing.assert_array_equal(

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import configs, nets
+from jaxgan import configs, families
 from jaxgan.optim import keras_adam
 from runs import start, step_of
 
@@ -61,7 +61,7 @@ def _keras_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
 
 def test_step_equals_the_seed_train_step_written_out():
   """The keras.io train_step line by line: generated=1, real=0, 0.05*U noise, D then G."""
-  generator, discriminator = nets.build(CONFIG)
+  generator, discriminator = families.networks(CONFIG)
   state = start(CONFIG)  # the networks' variables are their parameters alone
   step = jax.jit(step_of(CONFIG))
   n, latent = CONFIG.batch_size, CONFIG.latent_dim
@@ -128,7 +128,7 @@ def test_keras_adam_differs_from_optax_adam_only_by_epsilon_schedule():
 
 def test_bfloat16_step_trains_float32_parameters_with_bfloat16_compute():
   config = CONFIG.replace(dtype='bfloat16')
-  generator, _ = nets.build(config)
+  generator, _ = families.networks(config)
   initial = start(config)
   state, metrics = _train(config, 3)
   assert all(np.isfinite(float(value)) for value in metrics.values())
@@ -141,5 +141,5 @@ def test_bfloat16_step_trains_float32_parameters_with_bfloat16_compute():
   after = generator.apply(state.variables('G'), z)
   assert np.abs(after - before).max() > 1e-3  # the samples changed
   # The same parameters through float32 compute give nearly, not exactly, the same images.
-  float32_images = nets.build(CONFIG)[0].apply(state.variables('G'), z)
+  float32_images = families.networks(CONFIG)[0].apply(state.variables('G'), z)
   assert 0 < np.abs(after - float32_images).max() < 0.05

@@ -19,6 +19,7 @@ from jaxgan.nets import stylegan2_weights
 from jaxgan.commands import convert as convert_command
 from jaxgan.commands import sample as sample_command
 from runs import QUIET, jit_apply
+from jaxgan import families
 
 FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'stylegan2_reference.npz')
 
@@ -240,8 +241,8 @@ def _tiny_config():
 def test_stylegan2_cifar_networks_have_the_references_parameter_counts():
   """The reference's `--cfg cifar` networks (counted in stylegan2-ada-pytorch 2021's
   training/networks.py: G 19,947,539, D 20,720,641 parameters)."""
-  from jaxgan import configs, nets
-  generator, discriminator = nets.build(configs.get('stylegan2_cifar'))
+  from jaxgan import configs
+  generator, discriminator = families.networks(configs.get('stylegan2_cifar'))
   g = jax.eval_shape(lambda: generator.init({'params': jax.random.key(0),
                                               'noise': jax.random.key(0)}, jnp.zeros((1, 512))))
   d = jax.eval_shape(lambda: discriminator.init(jax.random.key(0), jnp.zeros((32, 32, 32, 3))))
@@ -261,17 +262,16 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   on the real batch alone (ADA's p is 0 at the start)."""
   import json
 
-  from jaxgan import data, games, nets
   from jaxgan.step import to_model_range
   from jaxgan.train import batches_for
   from runs import one_device, resumes_exactly
   config = _tiny_config()
   whole = resumes_exactly(config, tmp_path, stop=3)
   records = [json.loads(line) for line in (tmp_path / 'whole' / 'metrics.jsonl').open()]
-  game = games.build(config)
-  batches = batches_for(config, data.for_config(config).examples, game, one_device())
+  game = families.game(config)
+  batches = batches_for(config, families.of(config).dataset(config).examples, game, one_device())
   start = game.init(jax.random.key(config.seed))
-  alone = nets.build(config)[1].apply(start.variables('D'),
+  alone = families.networks(config)[1].apply(start.variables('D'),
                                       to_model_range(batches.batch(0)['image'], (-1.0, 1.0)))
   np.testing.assert_allclose(records[0]['d/real_logit'], float(alone.mean()), rtol=1e-5)
   assert [r['d/penalty'] > 0 for r in records] == [True, False] * 3  # steps 0, 2, 4 regularize
@@ -284,7 +284,7 @@ def test_stylegan2_trains_and_resumes_exactly(tmp_path):
   # The end-of-run digits check reads the samples in [0, 1], mapped from the generator's [-1, 1].
   from jaxgan.evaluate.digits import digit_report
   from jaxgan.sample import Generator
-  from jaxgan.train import DIGIT_CHECK_SAMPLES
+  from jaxgan.families.common import DIGIT_CHECK_SAMPLES
   images = Generator(tmp_path / 'whole').draw(jax.random.key(config.seed + 1),
                                               DIGIT_CHECK_SAMPLES)
   check = json.loads((tmp_path / 'whole' / 'digits_check.json').read_text())
@@ -419,7 +419,7 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   two keyframes' ws (not from interpolated latents); written as a .gif of K * F frames."""
   import imageio.v3 as iio
 
-  from jaxgan import nets, sample
+  from jaxgan import sample
   from jaxgan.sample import Generator
   from runs import main_in_process
   g_dict = {k: v for k, v in _state_dict('G').items() if not k.startswith('mapping.embed')}
@@ -432,7 +432,7 @@ def test_interpolation_walks_in_w_with_constant_noise(tmp_path, capsys):
   keyframes = sample.generate(tmp_path / 'run', 3, seed=5, noise_mode='const')
   np.testing.assert_allclose(frames[::4], keyframes, atol=1e-5)
   generator = Generator(tmp_path / 'run')
-  network, _ = nets.build(generator.config)
+  network, _ = families.networks(generator.config)
   z = generator.game.inputs(jax.random.key(5), 3)['z']
   ws = jit_apply(network, method='map')(generator.variables, z)
   between = jit_apply(network, noise_mode='const', method='synthesize')(

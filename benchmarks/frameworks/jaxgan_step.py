@@ -5,24 +5,20 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import configs, games, nets
+from jaxgan import configs, families, games
 
 VERSION = f'jax {jax.__version__}'
 
 
 def compiled_step(spec, images):
   """(the compiled step, its first state, its batch, seconds to lower and compile it)."""
+  classes = {'classes': tuple(spec['classes'])} if spec.get('classes') else {}
   config = configs.get(spec['preset']).replace(batch_size=spec['batch_size'], dtype=spec['dtype'],
-                                               classes=tuple(spec.get('classes', ())))
-  game = games.build(config)
+                                               **classes)
+  game = families.game(config)
   stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
   state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
-  batch = {nets.sample_key(config): jax.device_put(np.asarray(images))}  # images, or 2-D points
-  if config.conditional:
-    batch['label'] = jax.device_put(np.random.default_rng(0).integers(
-        0, len(config.classes), len(images), dtype=np.int32))
-  if config.arch in ('pix2pix', 'cyclegan'):  # translation: the same images as the sources
-    batch['source'] = batch['image']
+  batch = jax.device_put(families.of(config).example_batch(config, np.asarray(images)))
   step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()

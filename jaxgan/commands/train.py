@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jax.numpy as jnp
 
-from jaxgan import configs, data, games, nets, parallel, train
+from jaxgan import configs, data, families, games, parallel, train
 from jaxgan.checkpoint import DiskFull
 from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, coordinator_address,
                                     exit_at_once, non_negative_int, positive_int, use_compile_cache,
@@ -25,18 +25,18 @@ from jaxgan.evaluate.inception import WeightsMissing
 from jaxgan.summary import summarize
 
 def make_parser() -> argparse.ArgumentParser:
-  width = max(map(len, configs.PRESETS)) + 2
+  width = max(map(len, families.presets())) + 2
   presets = '\n'.join(textwrap.fill(fn.__doc__.splitlines()[0], 79,
                                     initial_indent=f'  {name:<{width}}',
                                     subsequent_indent=' ' * (width + 2))
-                      for name, fn in configs.PRESETS.items())
+                      for name, fn in families.presets().items())
   parser = OneLineErrorParser(
       prog='train.py', description='Train a GAN with jaxgan.',
       formatter_class=argparse.RawDescriptionHelpFormatter,
       epilog=f'presets (--config NAME; the first line of each preset\'s docstring in '
              f'jaxgan/configs):\n{presets}')
   parser.add_argument('--config', default=configs.DEFAULT, metavar='NAME',
-                      help=f'preset: {", ".join(configs.PRESETS)} (default: %(default)s)')
+                      help=f'preset: {", ".join(families.presets())} (default: %(default)s)')
   parser.add_argument('--dataset', metavar='SPEC',
                       help="the preset's by default; 'digits' (embedded), tfds:NAME[:SPLIT] "
                            "(prepared as array_record in --data-dir), or a folder of "
@@ -136,20 +136,21 @@ def _check_used(config, field: str, flag: str) -> None:
 def print_summary(config, data_dir=None) -> None:
   """Both networks layer by layer; for a conditional config, first the dataset's classes; for
   progressive networks, both at each stage the run reaches."""
-  if config.conditional:
+  if getattr(config, 'conditional', False):
     classes = data.load_examples(config.dataset, config.image_size, config.channels, data_dir,
                                  labels=True).classes
     config = config.replace(classes=classes)
     print(f'classes: {len(classes)} ({", ".join(classes[:20])}'
           f'{", ..." if len(classes) > 20 else ""})\n')
-  generator, discriminator = nets.build(config)
-  g_inputs, d_inputs = nets.example_inputs(config)
+  family = families.of(config)
+  generator, discriminator = family.networks(config)
+  g_inputs, d_inputs = family.example_inputs(config)
   if not hasattr(generator, 'stage'):
     print(summarize(generator, *g_inputs, title='generator'))
     print()
     print(summarize(discriminator, *d_inputs, train=True, title='discriminator'))
     return
-  game = games.build(config)
+  game = family.game(config)
   for stage in range(games.stage_after(game, config.steps) + 1):
     size = game.image_size(stage) or config.image_size
     where = f'stage {stage} ({size}x{size})'

@@ -12,7 +12,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import configs, games
+from jaxgan import configs, families
 from jaxgan.checkpoint import Checkpoints
 from jaxgan.nets import stylegan2_weights
 
@@ -66,7 +66,7 @@ def convert(generator: dict, discriminator: dict | None, workdir: str | Path,
             overrides=()) -> dict:
   """Writes the workdir; returns its config as a dict."""
   config = config_for(generator, discriminator, overrides)
-  game = games.build(config)
+  game = families.game(config)
   state = game.init(jax.random.key(config.seed))
   variables = {'G': stylegan2_weights.to_variables(generator)}
   if discriminator is not None:

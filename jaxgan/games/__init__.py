@@ -11,15 +11,19 @@ game. One file per game:
   paired.py        pix2pix: G(source) against D(image, source), with an L1 term to the target
   cycle.py         CycleGAN: two generators, two discriminators, cycle and identity losses
 
-`build(config)` turns a `jaxgan.config.Config` into its game, as `jaxgan.nets.build` turns it
-into networks. Writing a new game: see the README's "Writing a game".
+Each family builds its game from a config (`jaxgan.families`); `recipe(config)` is the loss,
+optimizers, regularizers, augmentation and EMA an adversarial config describes, `loss_of` and
+`optimizers` the parts every family shares. Writing a new game: see the README's "Writing a
+game".
 """
 
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import optax
 
+from jaxgan import ada, augment, losses, optim, regularizers, step
 from jaxgan.state import GANState
 
 
@@ -52,6 +56,8 @@ class Game(NamedTuple):
                                    side); default: the samples
   learning_rates                   {network: a number, or an optax schedule of its optimizer's
                                    update count}, as logged (`learning_rates`); optional
+  batches_per_step                 the real batches one step reads (WGAN's n_critic critic
+                                   updates each read their own), stacked row-wise
   """
 
   init: Callable[[jax.Array], GANState]
@@ -67,6 +73,7 @@ class Game(NamedTuple):
   image_size: Callable[[int], int | None] = lambda stage: None
   show: Callable[[dict, Any], Any] = lambda inputs, samples: samples
   learning_rates: dict[str, Any] = {}
+  batches_per_step: int = 1
 
 
 def learning_rates(game: Game, opt_state: dict) -> dict[str, float]:
@@ -74,7 +81,6 @@ def learning_rates(game: Game, opt_state: dict) -> dict[str, float]:
   at its optimizer's update count (which counts every update: n_critic's, a lazy regularizer's
   own steps, and restarts where progressive growing resets the optimizer). `opt_state`: the
   state's, fetched to the host."""
-  import optax
   rates = {}
   for name, rate in game.learning_rates.items():
     if callable(rate):
@@ -116,8 +122,9 @@ def merged(fresh: Any, old: Any) -> Any:
 
 
 class Recipe(NamedTuple):
-  """How a config trains its networks, built once by `recipe(config)`: what `build` hands the
-  game, and what the tests compare with the references' own constants and formulas.
+  """How an adversarial config trains its networks, built once by `recipe(config)`: what a
+  family hands `adversarial.game`, and what the tests compare with the references' own
+  constants and formulas.
 
   loss             a `jaxgan.losses.GANLoss`
   optimizers       {network: optax transformation}
@@ -136,58 +143,45 @@ class Recipe(NamedTuple):
   ema_decay: Any = 0.0
 
 
-def recipe(config) -> Recipe:
-  """The loss, optimizers, regularizers, augmentation and EMA a `jaxgan.config.Config`
-  describes; the translation families train their generators and discriminators by name
-  (pix2pix's G and D, CycleGAN's G_ab, G_ba, D_a and D_b) and have no regularizers."""
-  import optax
+def loss_of(config) -> losses.GANLoss:
+  """The config's loss: `seed_bce` with its label noise, `wasserstein` with its drift, any other
+  of `jaxgan.losses.LOSSES` as it is."""
+  if config.loss == 'seed_bce':
+    return losses.seed_bce(config.label_noise)
+  if config.loss == 'wasserstein':
+    return losses.wasserstein(config.drift)
+  return losses.LOSSES[config.loss]()
 
-  from jaxgan import ada, losses, optim, regularizers, step
-  from jaxgan.augment import adaptive, diff_augment, stateless
-  from jaxgan.games import cycle
 
-  def lazy_ratio(interval):
-    """stylegan2-ada-pytorch's correction of a network's Adam for its regularization steps
-    (`training/training_loop.py`): with `regularizer_steps`, every network gets it for its
-    interval, whether its penalty is on or not (the reference's G_reg_interval is 4 with the
-    path length off too, as in its cifar configuration)."""
-    return optim.lazy_regularization_ratio(interval) if config.regularizer_steps else 1.0
+def optimizers(config, trained: dict, regularizer_steps: bool = False) -> tuple[dict, dict]:
+  """`({name: optimizer}, {name: rate})` of the trained networks `{name: (learning rate,
+  updates[, regularization interval])}`: the config's optimizer at its rate or schedule. With
+  `regularizer_steps`, a network's constant rate and Adam's betas are corrected for its
+  regularizer's own steps (stylegan2-ada-pytorch's `training/training_loop.py`: every network
+  gets it for its interval, whether its penalty is on or not; the reference's G_reg_interval is
+  4 with the path length off too, as in its cifar configuration)."""
+  def ratio(interval):
+    return optim.lazy_regularization_ratio(interval) if regularizer_steps else 1.0
 
   def rate(learning_rate, updates, interval=1):
-    """The config's learning rate or schedule; with `regularizer_steps`, a constant rate
-    corrected for the regularizer's own steps (`optim.lazy_regularization_ratio`)."""
     if config.lr_decay == 'cosine':
       return optax.cosine_decay_schedule(learning_rate, updates)
     if config.lr_decay == 'linear':
       return optim.linear_decay_schedule(learning_rate, updates)
-    return learning_rate * lazy_ratio(interval)
+    return learning_rate * ratio(interval)
 
   def optimizer(learning_rate, updates, interval=1):
-    """The config's optimizer at `rate`, Adam's betas corrected as the rate is."""
-    ratio = lazy_ratio(interval)
+    r = ratio(interval)
     return optim.OPTIMIZERS[config.optimizer](rate(learning_rate, updates, interval),
-                                              config.adam_b1 ** ratio, config.adam_b2 ** ratio,
+                                              config.adam_b1 ** r, config.adam_b2 ** r,
                                               config.adam_eps)
+  return ({name: optimizer(*how) for name, how in trained.items()},
+          {name: rate(*how) for name, how in trained.items()})
 
-  def optimizers_and_rates(trained):
-    """`{name: optimizer}` and `{name: rate}` of the trained networks `{name: (learning rate,
-    updates[, regularization interval])}`, from one description."""
-    return ({name: optimizer(*how) for name, how in trained.items()},
-            {name: rate(*how) for name, how in trained.items()})
 
-  if config.loss == 'seed_bce':
-    loss = losses.seed_bce(config.label_noise)
-  elif config.loss == 'wasserstein':
-    loss = losses.wasserstein(config.drift)
-  else:
-    loss = losses.LOSSES[config.loss]()
-  if config.arch == 'pix2pix':
-    return Recipe(loss, *optimizers_and_rates({'G': (config.g_lr, config.steps),
-                                               'D': (config.d_lr, config.steps)}))
-  if config.arch == 'cyclegan':
-    return Recipe(loss, *optimizers_and_rates(
-        {**{name: (config.g_lr, config.steps) for name in cycle.GENERATORS},
-         **{name: (config.d_lr, config.steps) for name in cycle.DISCRIMINATORS}}))
+def recipe(config) -> Recipe:
+  """The loss, optimizers, regularizers, augmentation and EMA of an adversarial config (a
+  section with `jaxgan.families.common.Adversarial`'s fields)."""
   penalties = {}
   if config.gp_weight > 0:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
@@ -199,78 +193,24 @@ def recipe(config) -> Recipe:
     g_regularizer = regularizers.path_length(config.pl_weight, every=config.pl_every,
                                              batch_shrink=config.pl_batch_shrink)
   if config.augment.startswith('ada'):
-    augmentation = adaptive(ada.pipeline(config.augment.partition(':')[2] or 'bgc'),
-                            config.batch_size, target=config.ada_target,
-                            speed_kimg=config.ada_kimg)
+    augmentation = augment.adaptive(ada.pipeline(config.augment.partition(':')[2] or 'bgc'),
+                                    config.batch_size, target=config.ada_target,
+                                    speed_kimg=config.ada_kimg)
   else:
-    augment = diff_augment(config.augment)
-    augmentation = None if augment is None else stateless(augment)
+    policy = augment.diff_augment(config.augment)
+    augmentation = None if policy is None else augment.stateless(policy)
   ema_decay = config.ema_decay
   if config.ema_kimg > 0:
     ema_decay = step.ema_half_life(config.ema_kimg, config.batch_size, config.ema_rampup)
   interval = lambda regularizer, otherwise: otherwise if regularizer is None else regularizer.every
-  optimizers, rates = optimizers_and_rates(
-      {'G': (config.g_lr, config.steps, interval(g_regularizer, config.pl_every)),
-       'D': (config.d_lr, config.steps * config.n_critic,
-             interval(d_regularizer, config.r1_every))})
-  if config.freeze_d:
-    from jaxgan import nets
-    frozen = set(nets.stylegan2.discriminator_layers(config.image_size, config.d_architecture)
-                 [:config.freeze_d])
-    optimizers['D'] = optax.multi_transform(
-        {'train': optimizers['D'], 'frozen': optax.set_to_zero()},
-        lambda params: jax.tree.map_with_path(
-            lambda path, _: 'frozen' if tuple(str(getattr(k, 'key', k)) for k in path[:2])
-            in frozen else 'train', params))
-  return Recipe(loss, optimizers, rates, d_regularizer, g_regularizer, augmentation, ema_decay)
+  trained, rates = optimizers(
+      config, {'G': (config.g_lr, config.steps, interval(g_regularizer, config.pl_every)),
+               'D': (config.d_lr, config.steps * config.n_critic,
+                     interval(d_regularizer, config.r1_every))},
+      regularizer_steps=config.regularizer_steps)
+  return Recipe(loss_of(config), trained, rates, d_regularizer, g_regularizer, augmentation,
+                ema_decay)
 
 
-def build(config) -> Game:
-  """The game a `jaxgan.config.Config` describes: its networks and its `recipe`."""
-  from jaxgan import nets
-  from jaxgan.evaluate import modes
-  from jaxgan.games import adversarial, cycle, paired, progressive
-
-  pieces = recipe(config)
-  generator, discriminator = nets.build(config)
-  if config.arch == 'pix2pix':
-    return paired.game(generator, discriminator, optimizers=pieces.optimizers,
-                       sample_shape=nets.sample_shape(config),
-                       loss=pieces.loss, l1_weight=config.l1_weight,
-                       grid_count=config.sample_grid ** 2)._replace(
-                           learning_rates=pieces.learning_rates)
-  if config.arch == 'cyclegan':
-    return cycle.game({'G_ab': generator, 'G_ba': generator, 'D_a': discriminator,
-                       'D_b': discriminator}, optimizers=pieces.optimizers,
-                      sample_shape=nets.sample_shape(config), loss=pieces.loss,
-                      cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
-                      pool_size=config.pool_size,
-                      grid_count=config.sample_grid ** 2)._replace(
-                          learning_rates=pieces.learning_rates)
-  points = config.arch == 'mlp2d'
-  options = dict(
-      loss=pieces.loss,
-      optimizers=pieces.optimizers,
-      latent_dim=config.latent_dim, sample_shape=nets.sample_shape(config),
-      value_range=((-1.0, 1.0) if config.arch in ('stylegan2', 'pggan')
-                   else adversarial.VALUE_RANGE),
-      ema_decay=pieces.ema_decay, d_regularizer=pieces.d_regularizer,
-      g_regularizer=pieces.g_regularizer, augment=pieces.augment, n_critic=config.n_critic,
-      sample_key=nets.sample_key(config), num_classes=nets.num_classes(config),
-      grid_columns=config.sample_grid,
-      grid_count=modes.NUM_SAMPLES if points else config.sample_grid ** 2,
-      regularizer_steps=config.regularizer_steps,
-      joint_critic=config.arch not in ('stylegan2', 'pggan'))
-  if config.arch == 'pggan':
-    steps_for = lambda kimg: round(kimg * 1000 / config.batch_size)
-    return progressive.game(generator, discriminator, resolution=config.image_size,
-                            stable_steps=steps_for(config.stage_kimg),
-                            fade_steps=steps_for(config.fade_kimg),
-                            reset_optimizers=config.reset_optimizer,
-                            **options)._replace(learning_rates=pieces.learning_rates)
-  return adversarial.game(generator, discriminator, **options)._replace(
-      learning_rates=pieces.learning_rates)
-
-
-__all__ = ['Game', 'Recipe', 'abstract_state', 'build', 'grown', 'learning_rates', 'merged',
-           'recipe', 'stage_after']
+__all__ = ['Game', 'Recipe', 'abstract_state', 'grown', 'learning_rates', 'loss_of', 'merged',
+           'optimizers', 'recipe', 'stage_after']

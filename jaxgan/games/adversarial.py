@@ -314,4 +314,5 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
 
   return Game(init=init, make_step=make_step, generate=generate_samples, grid_inputs=grid_inputs,
               inputs=inputs, sampler='G', value_range=value_range, optimizers=optimizers,
-              stage=stage_of, grow=grow)
+              stage=stage_of, grow=grow,
+              batches_per_step=n_critic)

@@ -5,8 +5,9 @@ of the same size (the weight gradient of `lax.conv_transpose`, what `nn.ConvTran
 tens of times). `matmul_conv` computes a convolution as one matrix product over shifted slices,
 and `PhaseConvTranspose` a transposed convolution as one stride-1 convolution (the sub-pixel
 phase decomposition), so both passes are ordinary matrix products. `conv_for_backend` picks
-`matmul_conv` on CPU and XLA's own convolution on GPU and TPU, where it is fast. Also the
-minibatch standard deviation that StyleGAN2's and PGGAN's discriminators share.
+`matmul_conv` on CPU and XLA's own convolution on GPU and TPU, where it is fast. Also what
+several networks and pieces share: the minibatch standard deviation of StyleGAN2's and PGGAN's
+discriminators, and `upfirdn2d`, the FIR resampling of StyleGAN2's layers and of ADA's pipeline.
 """
 
 import functools
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 from jax import lax
 
@@ -171,6 +173,53 @@ _tap_sum_conv.defvjp(_tap_sum_conv_fwd, _tap_sum_conv_bwd)
 def conv_for_backend() -> Callable:
   """The convolution for the default backend: `matmul_conv` on CPU, else XLA's own."""
   return matmul_conv if jax.default_backend() == 'cpu' else lax.conv_general_dilated
+
+
+def upfirdn2d(x, f: np.ndarray, up: int = 1, down: int = 1,
+              padding: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0):
+  """Upsample (insert zeros), pad (x0, x1, y0, y1; negative crops), convolve with the FIR
+  filter `f` (a true convolution: flipped, then correlated), downsample (keep every `down`-th
+  pixel); `f` scaled by `gain`. As `upfirdn2d._upfirdn2d_ref`, on NHWC."""
+  n, h, w, c = x.shape
+  if up > 1:
+    x = x.reshape(n, h, 1, w, 1, c)
+    x = jnp.pad(x, ((0, 0), (0, 0), (0, up - 1), (0, 0), (0, up - 1), (0, 0)))
+    x = x.reshape(n, h * up, w * up, c)
+  px0, px1, py0, py1 = padding
+  x = jnp.pad(x, ((0, 0), (max(py0, 0), max(py1, 0)), (max(px0, 0), max(px1, 0)), (0, 0)))
+  x = x[:, max(-py0, 0):x.shape[1] - max(-py1, 0), max(-px0, 0):x.shape[2] - max(-px1, 0)]
+  # The filter as a sum of shifted slices (one pass per axis when it is separable): elementwise
+  # work that every backend runs and differentiates fast, where a depthwise convolution is slow
+  # on XLA:CPU.
+  kernel = np.asarray(f, np.float32)[::-1, ::-1] * gain
+  column, row = _separated(kernel)
+  if column is not None:
+    x = _shifted_sum(x, column[:, None])
+    x = _shifted_sum(x, row[None, :])
+  else:
+    x = _shifted_sum(x, kernel)
+  return x[:, ::down, ::down]
+
+
+def _separated(kernel: np.ndarray):
+  """(column, row) taps whose outer product is `kernel`, or (None, None)."""
+  u, singular, vt = np.linalg.svd(kernel.astype(np.float64))
+  if singular[1:].sum() > 1e-6 * singular[0]:
+    return None, None
+  return u[:, 0] * singular[0], vt[0]
+
+
+def _shifted_sum(x, kernel: np.ndarray):
+  """The 'valid' correlation of NHWC `x` with a small 2-D `kernel`, each channel alone."""
+  kh, kw = kernel.shape
+  out_h, out_w = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+  out = None
+  for a in range(kh):
+    for b in range(kw):
+      if kernel[a, b]:
+        term = x[:, a:a + out_h, b:b + out_w] * float(kernel[a, b])
+        out = term if out is None else out + term
+  return out
 
 
 def minibatch_stddev(x, group_size: int | None = 4, num_channels: int = 1):

@@ -18,7 +18,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import games
+from jaxgan import families, games
 from jaxgan.checkpoint import Checkpoints, Unreadable
 from jaxgan.config import Config, UnknownFields
 from jaxgan.files import written
@@ -50,7 +50,7 @@ class Generator:
         config = Config.from_dict(checkpoints.config(step))
       except UnknownFields as error:
         raise SampleError(f'the checkpoint at step {step} holds {error}') from None
-      game = games.build(config)
+      game = families.game(config)
       abstract = games.abstract_state(game, jax.random.key(config.seed), step)
       return config, game, checkpoints.restore_generator(step, jax.eval_shape(
           lambda state: state.variables(game.sampler, ema=True), abstract))
@@ -87,9 +87,10 @@ class Generator:
     [0, 1] (not clipped); 2-D points as they are. `options`: StyleGAN2's `truncation_psi` and
     `noise_mode`."""
     self.check_draws_from_latents()
-    if options and self.config.arch != 'stylegan2':
-      raise SampleError(f'--truncation and --noise are StyleGAN2\'s; this run is '
-                        f'{self.config.arch}')
+    if unknown := set(options) - set(families.of(self.config).sampling_options):
+      raise SampleError(f'{", ".join(sorted(unknown))}: this run ({self.config.arch}) samples '
+                        f'without {"it" if len(unknown) == 1 else "them"} (--truncation and '
+                        f'--noise are StyleGAN2\'s)')
     inputs = self.game.inputs(key, num, labels)
     if latents is not None:
       if latents.shape != inputs['z'].shape:
@@ -124,12 +125,12 @@ def style_mixing_grid(workdir: str | Path, rows: list[int], columns: list[int],
   numpy's RandomState(seed) per seed, ws truncated toward w_avg; the first row holds the column
   seeds' images, the first column the row seeds', and cell (r, c) the row seed's ws with the
   column seed's at `styles` (layer indices). Returns the uint8 mosaic."""
-  from jaxgan import nets
   generator = Generator(workdir, step)
   config = generator.config
-  if config.arch != 'stylegan2' or config.conditional:
-    raise SampleError('a style-mixing grid needs an unconditional StyleGAN2 run')
-  network, _ = nets.build(config)
+  network, _ = families.networks(config)
+  if not hasattr(network, 'synthesize') or getattr(config, 'conditional', False):
+    raise SampleError('a style-mixing grid needs an unconditional StyleGAN2 run (a generator '
+                      'of mapped styles)')
   seeds = list(dict.fromkeys(rows + columns))
   z = np.stack([np.random.RandomState(seed).randn(config.latent_dim) for seed in seeds])
   ws = np.asarray(network.apply(generator.variables, z.astype(np.float32),
@@ -186,11 +187,10 @@ def interpolation(workdir: str | Path, keyframes: int, frames: int = 16, seed: i
   constant by default, so that the frames do not flicker), as the reference's videos and its
   perceptual path length walk it. A conditional run walks one class (`class_`, default the
   first)."""
-  from jaxgan import nets
   generator = Generator(workdir, step)
   generator.check_draws_from_latents()
   config = generator.config
-  if len(nets.sample_shape(config)) != 3:
+  if len(families.of(config).sample_shape(config)) != 3:
     raise SampleError('an interpolation walks between images; this run makes 2-D points')
   inputs = generator.game.inputs(jax.random.key(seed), keyframes)
   z = np.asarray(inputs['z']) if latents is None else latents.astype(np.float32)
@@ -198,10 +198,10 @@ def interpolation(workdir: str | Path, keyframes: int, frames: int = 16, seed: i
     raise SampleError(f'--latents holds an array of shape {z.shape}; this generator takes (n, '
                       f'{inputs["z"].shape[1]})')
   labels = _labels(config, len(z) * frames, class_)
-  if labels is None and config.conditional:
+  if labels is None and getattr(config, 'conditional', False):
     labels = np.zeros((len(z) * frames,), np.int32)
   t = np.arange(frames) / frames
-  network, _ = nets.build(config)
+  network, _ = families.networks(config)
   if not hasattr(network, 'synthesize'):
     if truncation_psi is not None or noise_mode is not None:
       raise SampleError(f"--truncation and --noise are StyleGAN2's; this run is {config.arch}")
@@ -258,7 +258,7 @@ def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int =
   `folder`), each class from latents of its own; returns how many images were written."""
   generator = Generator(workdir, step)
   config = generator.config
-  classes = config.classes if config.conditional else ()
+  classes = config.classes if getattr(config, 'conditional', False) else ()
   count = 0
   for index, name in enumerate(classes or [None]):
     key = jax.random.fold_in(jax.random.key(seed), index)
@@ -275,7 +275,7 @@ def write_dataset(workdir: str | Path, num: int, folder: str | Path, seed: int =
 
 def _labels(config: Config, num: int, class_: str | None) -> np.ndarray | None:
   """The labels to draw: `num` of class `class_`, or None (every class in turn, or none)."""
-  classes = config.classes if config.conditional else ()
+  classes = config.classes if getattr(config, 'conditional', False) else ()
   if not classes:
     if class_ is not None:
       raise SampleError(f'--class {class_}: this run is not class-conditional')

@@ -39,13 +39,15 @@ def translate(workdir: str | Path, inputs: list[Path], step: int | None = None, 
   if generator.game.inputs is not None:
     raise SampleError(f'{str(workdir)!r} holds a {config.arch} run, which draws images from '
                       f'latents: use python -m jaxgan.sample')
-  variables, source_side = generator.variables, config.direction
-  if config.arch == 'cyclegan':  # either way: G_ab, or G_ba from the whole state
+  variables = generator.variables
+  if 'G_ba' in generator.game.optimizers:  # a generator each way (CycleGAN): G_ab, or G_ba
     source_side = direction or 'AtoB'
     if source_side == 'BtoA':
       variables = _network_variables(workdir, generator, 'G_ba')
-  elif direction is not None and direction != config.direction:
-    raise SampleError(f'this run translates {config.direction} only, not {direction}')
+  else:
+    source_side = getattr(config, 'direction', 'AtoB')
+    if direction not in (None, source_side):
+      raise SampleError(f'this run translates {source_side} only, not {direction}')
   size, channels = config.image_size, config.channels
   apply = jax.jit(generator.game.generate)  # G_ab's architecture is G_ba's
   skipped = []
