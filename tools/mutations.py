@@ -636,6 +636,15 @@ MUTATIONS = [
              '    if False:',
              ('tests/test_flags.py::test_batches_the_discriminators_groups_cannot_split_are_'
               'refused',)),
+    Mutation('import-circle-in-a-function', 'no import circle, imports inside functions counted',
+             'jaxgan/data.py', 'def digits_and_classes() -> tuple[np.ndarray, np.ndarray]:',
+             'def _circle():\n  from jaxgan import train  # noqa\n\n\n'
+             'def digits_and_classes() -> tuple[np.ndarray, np.ndarray]:',
+             ('tests/test_imports.py::test_no_import_circle',)),
+    Mutation('import-upward', 'the layers import only downward', 'jaxgan/evaluate/metrics.py',
+             'import numpy as np\n',
+             'import numpy as np\n\nfrom jaxgan.nets import layers  # noqa\n',
+             ('tests/test_imports.py::test_layers_import_only_downward',)),
 ]
 
 

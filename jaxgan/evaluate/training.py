@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from jaxgan.evaluate import cache, metrics
+from jaxgan.evaluate import cache, digits, inception, metrics
 
 METRICS = {'digits': 'eval/fd_digits', 'inception': 'eval/fid'}  # each space's distance
 REAL_FEATURES = 'eval_real_features.npz'
@@ -27,12 +27,10 @@ def evaluation(config, examples, workdir: Path, inception_weights: str | None = 
                ) -> Callable[[np.ndarray], dict]:
   """`evaluate(samples in [0, 1]) -> {METRICS[space]: distance, 'eval/precision': ...,
   'eval/recall': ...}`; `WeightsMissing` (one line) when Inception's weights are not there."""
-  if config.eval_space == 'digits':  # computed at the first evaluation: a run stopped before
-    from jaxgan.evaluate import digits  # it skips scikit-learn's import (1.4 s of its start)
+  if config.eval_space == 'digits':  # computed at the first evaluation
     real = functools.cache(lambda: digits.digit_features(digits.real_digits('train')))
     features = digits.digit_features
   else:  # loaded at once: missing weights are one line at the start, not one later
-    from jaxgan.evaluate import inception
     params = inception.load_weights(inception_weights)
     features = lambda images: inception.pool3_features(params, images)
     real_features = _real_features(config, examples, features, workdir)

@@ -10,6 +10,8 @@ nothing a fixed filter would not do.
 import numpy as np
 from PIL import Image
 
+from jaxgan.evaluate.digits import digit_report
+
 
 def pair_errors(outputs: np.ndarray, targets: np.ndarray) -> dict:
   """{'l1': mean |outputs - targets|, 'psnr': mean over images of 10 log10(1 / MSE)}; images
@@ -62,7 +64,6 @@ def cycle_report(to_b: np.ndarray, to_a: np.ndarray, labels: np.ndarray, held_ou
   and the share of each direction's translations a domain classifier (trained on the training
   split's two styles) puts in the target domain, beside its accuracy on the real held-out
   images."""
-  from jaxgan.evaluate.digits import digit_report
   predict = domain_classifier(*train)
   plain, bold = (np.asarray(images, np.float32) / 255.0 for images in held_out)
   return {

@@ -26,6 +26,7 @@ import numpy as np
 import optax
 from flax import linen as nn
 
+from jaxgan.data import DEFAULT_CACHE, digit_split_order, digits_and_classes
 from jaxgan.evaluate import cache
 
 
@@ -92,7 +93,6 @@ def _classifier(cache_dir: str | None = None) -> tuple[DigitClassifier, np.ndarr
   their cache (default: ~/.cache/jaxgan), else fitted on the other 1,347 digits with
   scikit-learn and cached; a damaged cache is fitted again. (The split is cached too: computing
   it imports `sklearn.model_selection`, 1.5 s.)"""
-  from jaxgan.data import DEFAULT_CACHE, digit_split_order
   path = Path(cache_dir or DEFAULT_CACHE) / CLASSIFIER_CACHE
   saved = cache.read(path)
   if saved is not None and {*DigitClassifier._fields, 'holdout'} <= set(saved):
@@ -107,7 +107,6 @@ def _classifier(cache_dir: str | None = None) -> tuple[DigitClassifier, np.ndarr
 @functools.cache
 def _classifier_and_holdout() -> tuple[DigitClassifier, np.ndarray]:
   """The classifier and its held-out digits' features, `(450, 64)`."""
-  from jaxgan.data import digits_and_classes
   classifier, holdout = _classifier()
   images, _ = digits_and_classes()
   return classifier, images.reshape(len(images), 64)[holdout]
@@ -175,7 +174,6 @@ def _split():
   x as 64 grey levels 0..16, as `train_test_split(load_digits().data, load_digits().target,
   test_size=450, random_state=0, stratify=load_digits().target)` gives them (without importing
   `sklearn.datasets`, which took 1 s of a run's start: `jaxgan.data.digits_and_classes`)."""
-  from jaxgan.data import digit_split_order, digits_and_classes
   images, classes = digits_and_classes()
   pixels = images.reshape(len(images), 64)
   train, holdout = digit_split_order()
@@ -232,7 +230,6 @@ def classification_accuracy_score(images: np.ndarray, labels: np.ndarray,
 def _feature_params(cache_dir: str | None = None) -> dict:
   """The feature network's parameters, trained once and cached as an .npz (default cache:
   ~/.cache/jaxgan); a damaged or missing cache is trained again."""
-  from jaxgan.data import DEFAULT_CACHE
   path = Path(cache_dir or DEFAULT_CACHE) / FEATURE_CACHE
   template = jax.eval_shape(_FeatureNet().init, jax.random.key(0), jnp.zeros((1, 64)))
   leaves, tree = jax.tree.flatten(template)
