@@ -2,6 +2,8 @@
 
 import collections
 import contextlib
+import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -10,6 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 from pathlib import Path
 
 import jax
@@ -131,9 +134,8 @@ def _workdir_lock(workdir: Path, taken: bool):
 def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception_weights,
          init_from, last_step, data_workers, steps_per_call, curves) -> dict:
   main_process = jax.process_index() == 0
-  samples_dir = workdir / 'samples'
-  samples_dir.mkdir(parents=True, exist_ok=True)
   report = lambda line: main_process and print(line, file=sys.stderr)
+  (workdir / 'samples').mkdir(parents=True, exist_ok=True)
   family = families.of(config)
   if dataset is None:
     dataset = family.dataset(config, data_dir, report)
@@ -142,148 +144,219 @@ def _run(config, workdir, progress, parallel, data_dir, game, dataset, inception
   programs = _programs_for(config, game, parallel)
   game = programs.game
   batches = batches_for(config, dataset.examples, game, parallel)
-  run_key = jax.random.key(config.seed)
-  train_step, generate = programs.train_step, programs.generate
-  grid = game.grid_inputs(jax.random.fold_in(run_key, GRID_STREAM), batches.batch(0))
-  sample_every = config.sample_every or batches.steps_per_epoch
-
-  def samples_of(inputs):
-    """The sampler's samples of `inputs`, a training batch at a time (`generation.in_batches`);
-    a signal heard between two batches stops the run (its last step is saved)."""
-    sampler = parallel.local(state.variables(game.sampler, ema=True))
-    return in_batches(lambda batch: generate(sampler, batch, stage=stage), inputs,
-                      config.batch_size, between=stop_if_asked)
-
-  def stop_if_asked():
-    """Past the steps, `Interrupted` for a signal, the last step being saved already."""
-    if stopping_after is not None and (signum := stop.signal):
-      raise Interrupted(signum, stopping_after)
-
-  def save_samples(name, step, logbook):
-    """samples/NAME.png, the same grid in TensorBoard, and curves.png redrawn."""
+  evaluated = config.eval_every and game.inputs is not None
+  evaluate = training_evaluation(config, dataset.examples, workdir, inception_weights) \
+      if evaluated and main_process else None
+  with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
+      _Best(workdir / 'best', EVAL_METRICS[config.eval_space] if evaluated else None) as best, \
+      _StopOnSignals() as stop:
+    state, first_step = _resume(config, checkpoints, game, jax.random.key(config.seed), parallel,
+                                init_from, workdir, report)
     if main_process:
-      path = samples_dir / f'{name}.png'
-      family.draw(config, game, game.show(grid, samples_of(grid)), path)
+      files.write_text(workdir / 'config.json', json.dumps(config.to_dict(), indent=2) + '\n')
+    loop = _Loop(config, workdir, parallel, programs, family.draw, batches, state, first_step,
+                 last_step, checkpoints, best, stop, evaluate)
+    with Logbook(workdir, first_step, main_process, curves) as logbook, tqdm(
+        initial=first_step, total=config.steps, disable=not (progress and main_process),
+        unit='step', mininterval=1.0) as bar, contextlib.closing(loop.batches.reads(
+            first_step, last_step, data_workers,
+            per_read=steps_per_call if steps_per_call > 1 else None)) as reads:
+      loop.train(reads, steps_per_call, logbook, bar)
+      if last_step == config.steps:
+        loop.stop_if_asked()
+        loop.save_samples('final', last_step, logbook)
+    if last_step == config.steps and main_process and (check := family.check(config, game)):
+      name, measure = check
+      loop.summary[name] = measure(parallel.local(loop.state), loop.samples_of,
+                                   loop.in_unit_range)
+      files.write_text(workdir / f'{name}.json', json.dumps(loop.summary[name]) + '\n')
+  return loop.summary
+
+
+class Action(NamedTuple):
+  """Work the loop does between calls of the step: `run(moment)` after each call that ends at a
+  count of steps `due(done)` names (a call of several steps ends there), and with `on_signal`
+  after one that a signal stops; the due actions run in their list's order."""
+  name: str
+  due: Callable[[int], bool]
+  run: Callable[['Moment'], None]
+  on_signal: bool = False
+
+
+@dataclasses.dataclass
+class Moment:
+  """The loop after a call of the step: `done` steps, the call's `metrics` on the devices,
+  `stopping`: the signal that stops the run after it (or 0), `host`: its metrics on the host
+  (fetched on the steps that log or save), `kept`: what a checkpoint keeps of the state."""
+  done: int
+  metrics: dict
+  stopping: int = 0
+  host: dict | None = None
+  kept: tuple | None = None
+
+
+class _Loop:
+  """A run's steps and the work between them (`actions`), its state and its summary. Process 0
+  logs, evaluates and draws; every process steps and saves."""
+
+  def __init__(self, config, workdir, parallel, programs, draw, batches, state, first_step,
+               last_step, checkpoints, best, stop, evaluate):
+    self.config, self.workdir, self.parallel, self.programs = config, workdir, parallel, programs
+    self.game, self.draw, self.batches = programs.game, draw, batches
+    self.state, self.first_step, self.last_step = state, first_step, last_step
+    self.checkpoints, self.best, self.stop, self.evaluate = checkpoints, best, stop, evaluate
+    self.main_process = jax.process_index() == 0
+    run_key = jax.random.key(config.seed)
+    self.grid = self.game.grid_inputs(jax.random.fold_in(run_key, GRID_STREAM),
+                                      self.batches.batch(0))
+    self.eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
+    self.sample_every = config.sample_every or self.batches.steps_per_epoch
+    self.stage = games.stage_after(self.game, first_step)
+    self.stopping_after = None  # the saved step after which `stop_if_asked` ends the run
+    self.latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
+    self.summary = {'steps': config.steps, 'batch_size': config.batch_size,
+                    'resumed_from': first_step, 'devices': parallel.num_devices,
+                    'parallel': parallel.mode}
+    self.start = time.perf_counter()
+    self.mark = (first_step, self.start)  # (step, time) from which img_per_s is measured
+
+  def train(self, reads, steps_per_call: int, logbook: Logbook, bar) -> None:
+    """The steps up to `last_step`, each call of the step followed by the actions due."""
+    actions = self.actions(logbook, bar)
+    acting_at = lambda done: any(action.due(done) for action in actions)
+    # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
+    # counts as implicit transfers; everywhere else a step transfers nothing: its batch was sent
+    # a call ahead (`_ahead`), and the actions' fetches are explicit.
+    guard = 'allow' if self.parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
+    if self.game.stage(self.first_step) != self.stage:  # resumed where a stage begins
+      self.enter_stage(self.first_step)
+    done, in_flight = self.first_step, None
+    for steps, batch in _ahead(_calls(reads, done, steps_per_call, acting_at, self.parallel)):
+      done += steps
+      with jax.transfer_guard(guard):
+        self.state, metrics = self.programs.train_step(self.stage, steps)(self.state, batch)
+        # At most this call waits behind the one running, so that a signal stops the run within
+        # a call whenever it comes; the devices still have the next call queued.
+        jax.block_until_ready(in_flight)
+        in_flight = metrics
+        # Read once (a signal may arrive at any line below), for every step the call ran.
+        stopping = max(self.stop.requested(step) for step in range(done - steps + 1, done + 1))
+      if done - steps == self.first_step:
+        jax.block_until_ready(self.state)
+        self.summary['compile_s'] = round(time.perf_counter() - self.start, 2)
+      bar.update(steps)
+      moment = Moment(done, metrics, stopping)
+      for action in actions:
+        if action.due(done) or (stopping and action.on_signal):
+          action.run(moment)
+      if done - steps == self.first_step:  # the rates measured from here: no compilation
+        self.mark = (done, time.perf_counter())
+    self.summary['train_s'] = round(time.perf_counter() - self.start, 2)
+    self.stopping_after = done  # saved: the rest only draws, and a signal ends it
+
+  def actions(self, logbook: Logbook, bar) -> list[Action]:
+    """What the loop does after the steps that bring the count to `done`, in order."""
+    config, game = self.config, self.game
+    evaluating = lambda done: bool(self.best.metric) and done % config.eval_every == 0
+    logging = lambda done: done % config.log_every == 0 or done == config.steps or \
+        evaluating(done)
+    saving = lambda done: done % config.checkpoint_every == 0 or done == self.last_step
+    return [
+        Action('fetch', lambda done: logging(done) or saving(done), self.fetch, on_signal=True),
+        Action('evaluate', evaluating, self.evaluation),
+        Action('log', logging, functools.partial(self.log, logbook=logbook, bar=bar)),
+        Action('checkpoint', saving, self.save, on_signal=True),
+        Action('best', evaluating, self.save_if_best),
+        Action('samples', lambda done: done % self.sample_every == 0,
+               lambda moment: self.save_samples(self.grid_name(moment.done), moment.done,
+                                                logbook)),
+        Action('stop', lambda done: False, self.interrupt, on_signal=True),
+        Action('stage', lambda done: done < self.last_step and
+               game.stage(done) != game.stage(done - 1),
+               lambda moment: self.enter_stage(moment.done)),
+    ]
+
+  def fetch(self, moment: Moment) -> None:
+    """The metrics to the host, and the learning rates; a diverged run stops before it saves."""
+    metrics, nonfinite_step, opt_state = jax.device_get(self.parallel.local(
+        (moment.metrics, self.state.nonfinite_step, _update_counts(self.state.opt_state))))
+    moment.host = {name: float(value) for name, value in metrics.items()}
+    if nonfinite_step:  # before any save: a diverged state is never written
+      raise TrainingDiverged(_divergence(moment.host, int(nonfinite_step), moment.done))
+    moment.host.update(games.learning_rates(self.game, opt_state))
+
+  def evaluation(self, moment: Moment) -> None:
+    if self.main_process:
+      inputs = self.game.inputs(self.eval_key, self.config.eval_samples)
+      moment.host.update(self.evaluate(self.in_unit_range(self.samples_of(inputs))))
+
+  def log(self, moment: Moment, logbook: Logbook, bar) -> None:
+    """metrics.jsonl, TensorBoard and the progress bar, with the images per second since the
+    last log and the devices' peak memory."""
+    metrics, (mark_step, mark_time), now = moment.host, self.mark, time.perf_counter()
+    metrics['img_per_s'] = round((moment.done - mark_step) * self.config.batch_size /
+                                 (now - mark_time), 1)
+    metrics['memory/peak_mb'] = peak_memory_mb(self.parallel.devices)
+    logbook.record(moment.done, metrics)
+    if self.best.metric in metrics:
+      self.latest_eval = (self.best.metric, metrics[self.best.metric])
+    bar.set_postfix(progress_fields(metrics, self.stage, self.latest_eval))
+    self.summary['final'] = metrics
+    self.mark = (moment.done, time.perf_counter())
+
+  def kept(self, moment: Moment) -> tuple:
+    """(step, state, the sampler's variables, config): what a checkpoint keeps."""
+    if moment.kept is None:
+      saved = self.parallel.global_replicated(self.state)
+      moment.kept = (moment.done, saved, saved.variables(self.game.sampler, ema=True),
+                     self.config.to_dict())
+    return moment.kept
+
+  def save(self, moment: Moment) -> None:
+    self.checkpoints.save(*self.kept(moment))
+
+  def save_if_best(self, moment: Moment) -> None:
+    if self.best.improved(moment.done, moment.host.get(self.best.metric)):
+      self.best.save(*self.kept(moment))
+
+  def interrupt(self, moment: Moment) -> None:
+    raise Interrupted(moment.stopping, moment.done)
+
+  def enter_stage(self, done: int) -> None:
+    """Grows the state into the stage step `done` (from 0) plays; its step compiles anew."""
+    grown = games.grown(self.game, self.parallel.local(self.state), self.stage,
+                        self.game.stage(done))
+    self.state, self.stage = self.parallel.replicate(grown), self.game.stage(done)
+
+  def grid_name(self, done: int) -> str:
+    return f'step_{done:07d}' if self.config.sample_every else \
+        f'epoch_{done // self.batches.steps_per_epoch:03d}'
+
+  def save_samples(self, name: str, step: int, logbook: Logbook) -> None:
+    """samples/NAME.png, the same grid in TensorBoard, and curves.png redrawn."""
+    if self.main_process:
+      path = self.workdir / 'samples' / f'{name}.png'
+      self.draw(self.config, self.game, self.game.show(self.grid, self.samples_of(self.grid)),
+                path)
       logbook.image('samples', step, path)
       logbook.draw_curves()
 
-  eval_key = jax.random.key(config.seed + 2)  # every evaluation draws the same latents
-  evaluated = config.eval_every and game.inputs is not None
+  def samples_of(self, inputs: dict):
+    """The sampler's samples of `inputs`, a training batch at a time (`generation.in_batches`);
+    a signal heard between two batches stops the run (its last step is saved)."""
+    sampler = self.parallel.local(self.state.variables(self.game.sampler, ema=True))
+    generate = lambda batch: self.programs.generate(sampler, batch, stage=self.stage)
+    return in_batches(generate, inputs, self.config.batch_size, between=self.stop_if_asked)
 
-  # What the loop does after the step that brings the count to `done`, besides the next step.
-  def evaluating_at(done):
-    return config.eval_every and done % config.eval_every == 0
+  def stop_if_asked(self) -> None:
+    """Past the steps, `Interrupted` for a signal, the last step being saved already."""
+    if self.stopping_after is not None and (signum := self.stop.signal):
+      raise Interrupted(signum, self.stopping_after)
 
-  def logging_at(done):
-    return done % config.log_every == 0 or done == config.steps or evaluating_at(done)
-
-  def saving_at(done):
-    return done % config.checkpoint_every == 0 or done == last_step
-
-  def acting_at(done):  # anything at all: a call of several steps ends there or before
-    return logging_at(done) or saving_at(done) or done % sample_every == 0 or \
-        game.stage(done) != game.stage(done - 1)
-  evaluate = training_evaluation(config, dataset.examples, workdir, inception_weights) \
-      if evaluated and main_process else None
-  best_metric = EVAL_METRICS[config.eval_space] if evaluated else None
-
-  def in_unit_range(samples):
+  def in_unit_range(self, samples):
     """Images from the generator's range to [0, 1], as the evaluations read them."""
-    lo, hi = game.value_range
+    lo, hi = self.game.value_range
     return samples if samples.ndim == 2 else (samples - lo) / (hi - lo)
-  with Checkpoints(workdir / 'checkpoints', keep=config.keep) as checkpoints, \
-      _Best(workdir / 'best', best_metric) as best, _StopOnSignals() as stop:
-    stopping_after = None  # the saved step after which `stop_if_asked` ends the run
-    state, first_step = _resume(config, checkpoints, game, run_key, parallel, init_from,
-                                workdir, report)
-    stage = games.stage_after(game, first_step)
-    if main_process:
-      files.write_text(workdir / 'config.json', json.dumps(config.to_dict(), indent=2) + '\n')
-    summary = {'steps': config.steps, 'batch_size': config.batch_size, 'resumed_from': first_step,
-               'devices': parallel.num_devices, 'parallel': parallel.mode}
-    start = mark_time = time.perf_counter()
-    mark_step = first_step
-    latest_eval = None  # (metric, value) of the latest evaluation, for the progress bar
-    with Logbook(workdir, first_step, main_process, curves) as logbook, tqdm(
-        initial=first_step, total=config.steps, disable=not (progress and main_process),
-        unit='step', mininterval=1.0) as bar, contextlib.closing(
-            batches.reads(first_step, last_step, data_workers,
-                          per_read=steps_per_call if steps_per_call > 1 else None)) as reads:
-      # Multi-process pmap moves its host-local arguments into global arrays itself, which JAX
-      # counts as implicit transfers; everywhere else a step transfers nothing.
-      guard = 'allow' if parallel.mode == 'pmap' and jax.process_count() > 1 else 'disallow'
-      on_devices = _ahead(_calls(reads, first_step, steps_per_call, acting_at, parallel))
-      done, in_flight = first_step, None
-      for steps, batch in on_devices:
-        done += steps
-        if game.stage(done - steps) != stage:  # a stage boundary: grow the state, compile anew
-          grown = games.grown(game, parallel.local(state), stage, game.stage(done - steps))
-          state, stage = parallel.replicate(grown), game.stage(done - steps)
-        # Every step's path transfers nothing implicitly: its batch was sent a step ahead, and
-        # the one fetch, on logging and checkpoint steps, is explicit. (Logging, evaluation,
-        # checkpoints and samples, below, each run on their own steps.)
-        with jax.transfer_guard(guard):
-          state, metrics = train_step(stage, steps)(state, batch)
-          # At most this call waits behind the one running, so that a signal stops the run
-          # within a call whenever it comes; the devices still have the next call queued.
-          jax.block_until_ready(in_flight)
-          in_flight = metrics
-          # Read once (a signal may arrive at any line below), for every step the call ran.
-          stopping = max(stop.requested(step) for step in range(done - steps + 1, done + 1))
-          if done - steps == first_step:
-            jax.block_until_ready(state)
-            summary['compile_s'] = round(time.perf_counter() - start, 2)
-          evaluating, logging = evaluating_at(done), logging_at(done)
-          saving = saving_at(done) or stopping
-          if logging or saving:
-            metrics, nonfinite_step, opt_state = jax.device_get(parallel.local(
-                (metrics, state.nonfinite_step, _update_counts(state.opt_state))))
-        if logging or saving:
-          metrics = {name: float(value) for name, value in metrics.items()}
-          if nonfinite_step:  # before any save: a diverged state is never written
-            raise TrainingDiverged(_divergence(metrics, int(nonfinite_step), done))
-          metrics.update(games.learning_rates(game, opt_state))
-        if logging:
-          now = time.perf_counter()
-          metrics['img_per_s'] = round((done - mark_step) * config.batch_size / (now - mark_time),
-                                       1)
-          metrics['memory/peak_mb'] = peak_memory_mb(parallel.devices)
-          if evaluating and main_process:
-            inputs = game.inputs(eval_key, config.eval_samples)
-            metrics.update(evaluate(in_unit_range(samples_of(inputs))))
-          logbook.record(done, metrics)
-          if best_metric in metrics:
-            latest_eval = (best_metric, metrics[best_metric])
-          bar.set_postfix(progress_fields(metrics, stage, latest_eval))
-          summary['final'] = metrics
-        if done - steps == first_step or logging:
-          mark_step, mark_time = done, time.perf_counter()
-        improved = evaluating and best.improved(done, metrics.get(best.metric))
-        if saving or improved:
-          saved = parallel.global_replicated(state)
-          kept = (done, saved, saved.variables(game.sampler, ema=True), config.to_dict())
-        if saving:
-          checkpoints.save(*kept)
-        if improved:
-          best.save(*kept)
-        if done % sample_every == 0:
-          save_samples(f'epoch_{done // batches.steps_per_epoch:03d}' if not config.sample_every
-                       else f'step_{done:07d}', done, logbook)
-        bar.update(steps)
-        if stopping:
-          raise Interrupted(stopping, done)
-      summary['train_s'] = round(time.perf_counter() - start, 2)
-      stopping_after = done  # saved: the rest only draws, and a signal ends it
-      if last_step == config.steps:
-        stop_if_asked()
-        save_samples('final', last_step, logbook)
-    if last_step < config.steps:
-      return summary
-    if main_process and (check := family.check(config, game)):
-      name, measure = check
-      summary[name] = measure(parallel.local(state), samples_of, in_unit_range)
-      files.write_text(workdir / f'{name}.json', json.dumps(summary[name]) + '\n')
-  return summary
 
 
 class _Programs:
