@@ -116,7 +116,9 @@ class Config:
     for field, kind in SHARED.items():
       _check_value(field, kind, getattr(self, field), RANGES)
     if self.arch not in SECTIONS:
-      raise ValueError(f'unknown arch {self.arch!r}; known: {", ".join(SECTIONS)}')
+      raise ValueError(f'unknown arch {self.arch!r}; known: {", ".join(SECTIONS)} (a family of '
+                       f'your own is known once registered: the commands import those '
+                       f'$JAXGAN_FAMILIES names)')
     section = SECTIONS[self.arch]
     if self.family is None:
       object.__setattr__(self, 'family', section())
@@ -221,7 +223,8 @@ class Config:
     if arch not in SECTIONS:
       raise UnknownFields(f'a config of the family {arch!r}, which this process does not know '
                           f'(known: {", ".join(SECTIONS)}); a family of your own must be '
-                          f'registered (jaxgan.families.register) before its runs are read')
+                          f'registered (jaxgan.families.register) before its runs are read: '
+                          f'the commands import those $JAXGAN_FAMILIES names')
     own = section_fields(SECTIONS[arch])
     known = set(SHARED) | {field for section in SECTIONS.values()
                            for field in section_fields(section)}

@@ -362,8 +362,10 @@ MUTATIONS = [
              'says_real=_nearer_one)',
              ('tests/test_losses.py::test_losses_match_their_formulas', RECIPES)),
     Mutation('commands-named-as-scripts', 'an installed command names itself in its messages',
-             'jaxgan/commands/common.py', "prog=command if command.startswith('jaxgan-') else prog",
-             'prog=prog', ('tests/test_cli.py::test_each_command_names_itself_and_lists_its_flags',)),
+             'jaxgan/commands/common.py',
+             "return command if command.startswith('jaxgan-') else prog",
+             'return prog', ('tests/test_cli.py::test_each_command_names_itself_and_lists_its_'
+                             'flags',)),
     Mutation('hflip-target-only', 'a pair is mirrored as one', 'jaxgan/data.py',
              '        if images.ndim == 4:', "        if name == 'image':",
              ('tests/test_pix2pix.py::test_hflip_mirrors_source_and_target_together',)),
@@ -645,6 +647,23 @@ MUTATIONS = [
              'import numpy as np\n',
              'import numpy as np\n\nfrom jaxgan.nets import layers  # noqa\n',
              ('tests/test_imports.py::test_layers_import_only_downward',)),
+    Mutation('plugins-not-loaded', 'the commands run a family of one\'s own',
+             'jaxgan/commands/sample.py',
+             "  load_family_plugins(command_name('python -m jaxgan.sample'))\n", '',
+             ('tests/test_plugin_family.py::test_the_commands_run_a_family_named_in_jaxgan_'
+              'families',)),
+    Mutation('register-forgets-the-section', 'a registered family\'s fields are a config\'s',
+             'jaxgan/families/registry.py',
+             '  config_module.SECTIONS[family.name] = family.section\n', '',
+             ('tests/test_plugin_family.py',)),
+    Mutation('former-loss-name-unread', "a workdir of the previous version resumes",
+             'jaxgan/config.py', "RENAMED_LOSSES = {'seed_bce': 'keras_bce'}",
+             'RENAMED_LOSSES = {}',
+             ('tests/test_resume.py::test_a_workdir_of_the_previous_version_resumes',)),
+    Mutation('previous-steps-not-todays', "today's first steps are the previous version's",
+             'jaxgan/games/adversarial.py', 'k_d, k_g = jax.random.split(key)',
+             'k_g, k_d = jax.random.split(key)',
+             ('tests/test_resume.py::test_a_workdir_of_the_previous_version_resumes',)),
 ]
 
 

@@ -22,6 +22,7 @@ from jaxgan import configs
 from jaxgan.commands.common import OneLineErrorParser
 from jaxgan.convert import convert, read_state_dict
 
+
 def main(argv=None) -> int:
   parser = OneLineErrorParser(prog='python -m jaxgan.convert',
                               description=__doc__.splitlines()[0])

@@ -8,6 +8,7 @@ from jaxgan.commands.common import OneLineErrorParser
 from jaxgan.commands.evaluate import load_images
 from jaxgan.evaluate.digits import digit_report
 
+
 def main(argv=None):
   parser = OneLineErrorParser(prog='python -m jaxgan.evaluate.digits',
                               description=__doc__.splitlines()[0])

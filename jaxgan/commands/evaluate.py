@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from jaxgan import data
-from jaxgan.commands.common import OneLineErrorParser, positive_int
+from jaxgan.commands.common import (OneLineErrorParser, command_name, load_family_plugins,
+                                    positive_int)
 from jaxgan.evaluate import digits, inception, metrics
 from jaxgan.files import OutputCollision, check_outputs, read_npy, write_text
 from jaxgan.sample import generate
@@ -32,6 +33,7 @@ from jaxgan.sample import generate
 METRICS = ('fid', 'kid', 'pr', 'dc', 'is', 'cas')
 
 DEFAULT_METRICS = ('fid', 'kid', 'pr', 'dc')
+
 
 def conditional_digit_labels(spec: str, num: int) -> np.ndarray | None:
   """The labels of `num` samples of a class-conditional digits workdir (classes in turn), else
@@ -43,6 +45,7 @@ def conditional_digit_labels(spec: str, num: int) -> np.ndarray | None:
   if not config.get('conditional') or tuple(config.get('classes', ())) != tuple('0123456789'):
     return None
   return np.arange(num) % 10
+
 
 def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
   """Images in [0, 1], `(n, h, w, c)` (at most `num` of them), from a SPEC (see above)."""
@@ -66,13 +69,16 @@ def load_images(spec: str, num: int, image_size: int) -> np.ndarray:
   images = np.asarray(images[:num], np.float32)
   return images[..., None] if images.ndim == 3 else images
 
+
 def features(images: np.ndarray, kind: str, inception_params: dict | None = None) -> np.ndarray:
   """The `kind` features of images in [0, 1]."""
   if kind == 'digits':
     return digits.digit_features(images)
   return inception.pool3_features(inception_params, images)
 
+
 def main(argv=None) -> int:
+  load_family_plugins(command_name('python -m jaxgan.evaluate'))
   parser = OneLineErrorParser(prog='python -m jaxgan.evaluate',
                               description=__doc__.splitlines()[0])
   parser.add_argument('--real', required=True, metavar='SPEC')

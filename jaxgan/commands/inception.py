@@ -7,8 +7,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from jaxgan.evaluate.inception import (WEIGHTS_FILE, FIDInception, from_state_dict,
-                                       save_weights)
+from jaxgan.evaluate.inception import WEIGHTS_FILE, FIDInception, from_state_dict, save_weights
+
 
 def main(argv=None) -> int:
   """Converts pytorch-fid's state dict into the .npz jaxgan reads."""

@@ -26,14 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, finite_float,
-                                    non_negative_int, positive_int, random_seed, use_compile_cache)
+from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, command_name,
+                                    finite_float, load_family_plugins, non_negative_int,
+                                    positive_int, random_seed, use_compile_cache)
 from jaxgan.files import OutputCollision, check_outputs, read_npy, written
 from jaxgan.images import save_grid, save_image, save_scatter, to_uint8
 from jaxgan.sample import (SampleError, generate, interpolation, style_mixing_grid, write_dataset,
                            write_frames)
 
+
 def main(argv=None) -> int:
+  load_family_plugins(command_name('python -m jaxgan.sample'))
   parser = OneLineErrorParser(prog='python -m jaxgan.sample',
                               description=__doc__.splitlines()[0])
   parser.add_argument('--workdir', required=True, metavar='DIR')
@@ -78,6 +81,7 @@ def main(argv=None) -> int:
     print(f'{parser.prog}: interrupted; no file was left half-written', file=sys.stderr)
     return 130
 
+
 def _sample(parser, args) -> int:
   if args.rows or args.cols:
     return _style_mixing(parser, args)
@@ -121,6 +125,7 @@ def _sample(parser, args) -> int:
     parser.error(f'cannot write {str(out)!r}: {error.strerror or error}')
   return 0
 
+
 def _interpolation(parser, args) -> int:
   out = Path(args.out)
   if out.suffix not in ('.gif', '.mp4', '.png', '.npy'):
@@ -142,6 +147,7 @@ def _interpolation(parser, args) -> int:
   print(f'wrote {len(frames)} frames to {out}')
   return 0
 
+
 def _read_latents(parser, path: str | None) -> np.ndarray | None:
   """The (n, latent_dim) array of an .npy --latents file, or None without one."""
   if not path:
@@ -153,6 +159,7 @@ def _read_latents(parser, path: str | None) -> np.ndarray | None:
   if latents.ndim != 2:
     parser.error(f'--latents holds an array of shape {latents.shape}, not (n, latent_dim)')
   return latents
+
 
 def _style_mixing(parser, args) -> int:
   def seeds(text, flag):

@@ -16,13 +16,15 @@ import jax.numpy as jnp
 
 from jaxgan import configs, data, families, games, parallel, train
 from jaxgan.checkpoint import DiskFull
-from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, coordinator_address,
-                                    exit_at_once, non_negative_int, positive_int, use_compile_cache,
+from jaxgan.commands.common import (OneLineErrorParser, add_compile_cache_flag, command_name,
+                                    coordinator_address, exit_at_once, load_family_plugins,
+                                    non_negative_int, positive_int, use_compile_cache,
                                     writable_problem)
 from jaxgan.config import DTYPES
 from jaxgan.data import DatasetError, check_outside
 from jaxgan.evaluate.inception import WeightsMissing
 from jaxgan.summary import summarize
+
 
 def make_parser() -> argparse.ArgumentParser:
   width = max(map(len, families.presets())) + 2
@@ -33,8 +35,8 @@ def make_parser() -> argparse.ArgumentParser:
   parser = OneLineErrorParser(
       prog='train.py', description='Train a GAN with jaxgan.',
       formatter_class=argparse.RawDescriptionHelpFormatter,
-      epilog=f'presets (--config NAME; the first line of each preset\'s docstring in '
-             f'jaxgan/configs):\n{presets}')
+      epilog=f'presets (--config NAME; the first line of each preset\'s docstring, in its '
+             f'family\'s module, jaxgan/families/):\n{presets}')
   parser.add_argument('--config', default=configs.DEFAULT, metavar='NAME',
                       help=f'preset: {", ".join(families.presets())} (default: %(default)s)')
   parser.add_argument('--dataset', metavar='SPEC',
@@ -106,6 +108,7 @@ def make_parser() -> argparse.ArgumentParser:
                      help='multi-process run: this process, 0..P-1 (or JAX_PROCESS_ID)')
   return parser
 
+
 def build_config(args, parser) -> 'configs.Config':
   try:
     config = configs.get(args.config)
@@ -126,12 +129,14 @@ def build_config(args, parser) -> 'configs.Config':
   except (KeyError, ValueError) as error:
     parser.error(error.args[0])
 
+
 def _check_used(config, field: str, flag: str) -> None:
   try:
     config.check_used([field])
   except ValueError as error:
     raise ValueError(f'{flag} {field}: {error}' if flag == '--set' else f'{flag}: {error}') \
         from None
+
 
 def print_summary(config, data_dir=None) -> None:
   """Both networks layer by layer; for a conditional config, first the dataset's classes; for
@@ -161,10 +166,12 @@ def print_summary(config, data_dir=None) -> None:
                     title=f'discriminator, {where}'))
     print()
 
+
 def main(argv=None) -> int:
   """Runs the command with `argv` (default: the process's arguments) and returns its exit code.
   As a command (no `argv`), a full disk ends the process at once (`exit_at_once`); called from
   code with `argv`, it returns 1 and leaves the caller's process running."""
+  load_family_plugins(command_name('train.py'))  # before the parser: it lists their presets
   parser = make_parser()
   args = parser.parse_args(argv)
   if None not in (args.process_id, args.num_processes) and args.process_id >= args.num_processes:

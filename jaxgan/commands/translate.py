@@ -20,13 +20,16 @@ import sys
 from pathlib import Path
 
 from jaxgan import data
-from jaxgan.commands.common import OneLineErrorParser, non_negative_int, random_seed
+from jaxgan.commands.common import (OneLineErrorParser, command_name, load_family_plugins,
+                                    non_negative_int, random_seed)
 from jaxgan.files import OutputCollision, check_outputs
 from jaxgan.images import save_image
 from jaxgan.sample import SampleError
 from jaxgan.translate import inputs_of, output_path, translate
 
+
 def main(argv=None) -> int:
+  load_family_plugins(command_name('python -m jaxgan.translate'))
   parser = OneLineErrorParser(prog='python -m jaxgan.translate',
                               description=__doc__.splitlines()[0])
   parser.add_argument('--workdir', required=True, metavar='DIR', help="a translation run's")
