@@ -3,7 +3,7 @@
 A multiply-add is 2 FLOPs, and only products with real input pixels count: not those with
 'same' padding, nor with the zeros a transposed convolution inserts between pixels. That is how
 XLA's cost analysis counts `nn.Conv`, `nn.ConvTranspose` and `nn.Dense`, and
-`tests/test_benchmarks.py` checks every layer against it. The step is the seed's: the
+`tests/test_benchmarks.py` checks every layer against it. The step is the keras.io example's: the
 discriminator trains on B fakes and B reals (forward, weight and input gradients; no input
 gradient at the images), the generator on B fresh fakes (forward of both networks, input
 gradients through the discriminator, weight and input gradients of the generator but not at the

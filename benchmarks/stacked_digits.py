@@ -32,7 +32,8 @@ RESULTS = ROOT / 'benchmarks' / 'results'
 BASE = configs.get('digits').replace(dataset='stacked_digits', channels=3, eval_every=0,
                                      log_every=500, checkpoint_every=10_000)
 RECIPES = {
-    # The seed's DCGAN recipe as the digits preset trains it, without the EMA: the baseline.
+    # The keras.io example's DCGAN recipe as the digits preset trains it, without the EMA: the
+    # baseline.
     'dcgan': BASE.replace(name='stacked_dcgan', ema_decay=0.0),
     # jaxgan's recipe: the non-saturating loss with R1 (gamma 0.1), DiffAugment's translation,
     # and samples from the generator's EMA.

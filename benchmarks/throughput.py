@@ -1,4 +1,4 @@
-"""Train-step throughput: jaxgan against the seed's Keras code and PyTorch, side by side.
+"""Train-step throughput: jaxgan against the keras.io example's Keras code and PyTorch.
 
   python benchmarks/throughput.py [--cases dcgan64:8,dcgan64:32,dcgan32:32,pggan:64@2]
       [--dtypes float32,bfloat16] [--frameworks jaxgan,keras,torch] [--rounds 4]
@@ -41,8 +41,8 @@ from flops import step_flops
 
 HERE = Path(__file__).parent
 PEERS = {'keras': 'tensorflow', 'torch': 'torch'}  # framework -> the module it needs
-# framework -> the architectures its peer implements: Keras the seed's DCGAN, PyTorch also the
-# reference's pix2pix and CycleGAN (`frameworks/torch_translation.py`)
+# framework -> the architectures its peer implements: Keras the keras.io example's DCGAN, PyTorch
+# also the reference's pix2pix and CycleGAN (`frameworks/torch_translation.py`)
 PEER_ARCHS = {'keras': ('dcgan',), 'torch': ('dcgan', 'pix2pix', 'cyclegan')}
 FRAMEWORKS = {'jaxgan', *PEERS}
 

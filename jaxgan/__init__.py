@@ -11,7 +11,7 @@ CycleGAN, or your own) turns a `Config` into its networks, its game and its data
 from jaxgan import augment, configs, families, games, losses, nets, regularizers
 from jaxgan.config import Config
 from jaxgan.games import Game
-from jaxgan.losses import GANLoss, seed_bce
+from jaxgan.losses import GANLoss, keras_bce
 from jaxgan.nets.layers import PhaseConvTranspose
 from jaxgan.optim import keras_adam
 from jaxgan.parallel import DataParallel
@@ -21,4 +21,4 @@ from jaxgan.step import Context
 
 __all__ = ['Config', 'Context', 'DataParallel', 'GANLoss', 'GANState', 'Game',
            'PhaseConvTranspose', 'Regularizer', 'augment', 'configs', 'families', 'games',
-           'keras_adam', 'losses', 'nets', 'regularizers', 'seed_bce']
+           'keras_adam', 'losses', 'nets', 'regularizers', 'keras_bce']

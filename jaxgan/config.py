@@ -85,8 +85,8 @@ class Config:
   arch: str = 'dcgan'
   dtype: str = 'float32'  # compute dtype, 'float32' or 'bfloat16' (parameters stay float32)
   # the loss and the optimizers
-  loss: str = 'seed_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
-  label_noise: float = 0.05  # seed_bce only
+  loss: str = 'keras_bce'  # see jaxgan.losses.LOSSES (f_kl, f_jensen_shannon, ...: f-GAN)
+  label_noise: float = 0.05  # keras_bce only
   drift: float = 0.0  # wasserstein only: drift * E[D(real)^2] in the critic's loss (PGGAN's)
   optimizer: str = 'keras_adam'  # or 'adam' (optax's)
   g_lr: float = 1e-4
@@ -233,6 +233,7 @@ class Config:
                           f'{"s" if len(unknown) > 1 else ""} this version does not know: '
                           f'{", ".join(unknown)}')
     read = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    read['loss'] = RENAMED_LOSSES.get(read.get('loss'), read.get('loss', Config.loss))
     return cls(**{k: v for k, v in read.items() if k in SHARED},
                family=SECTIONS[arch](**{k: v for k, v in read.items() if k in own}))
 
@@ -262,7 +263,9 @@ SHARED = {field.name: typing.get_type_hints(Config)[field.name]
 CHOICES = {'dtype': DTYPES, 'eval_features': ('auto', 'digits', 'inception'),
            'lr_decay': ('constant', 'cosine', 'linear')}
 # Fields one loss reads.
-LOSS_FIELDS = {'label_noise': 'seed_bce', 'drift': 'wasserstein'}
+# Losses by their earlier names, as configs saved by earlier versions name them.
+RENAMED_LOSSES = {'seed_bce': 'keras_bce'}
+LOSS_FIELDS = {'label_noise': 'keras_bce', 'drift': 'wasserstein'}
 
 # The values a numeric field can take, beyond its type (every float must be finite): the fields
 # not named here (or in a section's RANGES) are positive integers.

@@ -54,8 +54,8 @@ def _nearer_one(outputs: jax.Array) -> jax.Array:
   return outputs > 0.5
 
 
-def seed_bce(label_noise: float = 0.05) -> GANLoss:
-  """The seed's recipe: binary cross-entropy where the logit says "generated".
+def keras_bce(label_noise: float = 0.05) -> GANLoss:
+  """The keras.io example's recipe: binary cross-entropy where the logit says "generated".
 
   As in the keras.io example: generated images are labelled 1 and real ones 0, and
   `label_noise * U(0, 1)` is added to every discriminator label; the generator is trained toward
@@ -186,9 +186,9 @@ def f_gan(divergence: str) -> GANLoss:
       says_real=lambda logits: row.activation(logits) > jax.grad(row.f)(1.0))
 
 
-# Config names -> factories; `seed_bce` takes the config's label_noise, `wasserstein` its drift,
+# Config names -> factories; `keras_bce` takes the config's label_noise, `wasserstein` its drift,
 # the others nothing.
-LOSSES = {'seed_bce': seed_bce, 'non_saturating': non_saturating, 'minimax': minimax,
+LOSSES = {'keras_bce': keras_bce, 'non_saturating': non_saturating, 'minimax': minimax,
           'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares,
           'lsgan': lsgan,
           **{f'f_{name}': functools.partial(f_gan, name) for name in F_DIVERGENCES}}

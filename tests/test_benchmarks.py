@@ -49,7 +49,7 @@ def test_layer_flops_equal_xla_cost_analysis_of_the_reference_layers(config):
 
 
 class _Generator(nn.Module):
-  """The seed's generator from Flax's own layers (the reference for XLA's count)."""
+  """The keras.io example's generator from Flax's own layers (the reference for XLA's count)."""
   config: object
 
   @nn.compact
@@ -73,9 +73,9 @@ class _Discriminator(nn.Module):
 
 
 @pytest.mark.parametrize('preset', ['dcgan32', 'digits'])
-def test_step_flops_equal_xla_cost_analysis_of_the_seed_step(preset):
-  """`step_flops` against XLA's count of the seed's step written with Flax's reference layers:
-  the critic's gradient on B fakes and B reals, the generator's through the critic. XLA also
+def test_step_flops_equal_xla_cost_analysis_of_the_keras_step(preset):
+  """`step_flops` against XLA's count of the keras.io example's step written with Flax's reference
+  layers: the critic's gradient on B fakes and B reals, the generator's through the critic. XLA also
   counts elementwise work (biases, activations, the loss), under 1% here."""
   config = configs.get(preset).replace(batch_size=4)
   generator, critic = _Generator(config), _Discriminator(config)
@@ -84,7 +84,7 @@ def test_step_flops_equal_xla_cost_analysis_of_the_seed_step(preset):
   g_params = generator.init(jax.random.key(0), z)
   d_params = critic.init(jax.random.key(1), real)
 
-  def step(g_params, d_params, z_d, z_g, real):  # two latent batches, as the seed draws
+  def step(g_params, d_params, z_d, z_g, real):  # two latent batches, as the keras.io example draws
     fake = generator.apply(g_params, z_d)
     d_loss = lambda d: jax.nn.softplus(critic.apply(d, jnp.concatenate([fake, real]))).mean()
     g_loss = lambda g: jax.nn.softplus(-critic.apply(d_params, generator.apply(g, z_g))).mean()

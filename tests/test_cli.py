@@ -69,7 +69,7 @@ def test_default_recipe_trains_digits_and_writes_the_workdir(tmp_path):
   assert json.loads(result.stdout.splitlines()[-1])['digits_check'] == check
 
 
-def test_summary_prints_the_seed_parameter_counts(capsys):
+def test_summary_prints_the_keras_example_parameter_counts(capsys):
   code, stdout, stderr = main_in_process(capsys, '--config', 'dcgan64', '--summary')
   assert code == 0, stderr
   assert 'Total params: 3,979,651' in stdout

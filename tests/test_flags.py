@@ -77,7 +77,7 @@ def test_a_field_the_family_does_not_read_is_refused_naming_who_reads_it(capsys)
       ('digits', ('--set', 'pool_size=3'), 'cyclegan'),
       ('digits', ('--direction', 'BtoA'), 'pix2pix'),
       ('stylegan2', ('--set', 'd_dropout=0.3'), 'dcgan'),
-      ('wgan_gp', ('--set', 'label_noise=0.1'), 'the seed_bce loss'),
+      ('wgan_gp', ('--set', 'label_noise=0.1'), 'the keras_bce loss'),
       ('digits', ('--set', 'drift=0.001'), 'the wasserstein loss')):
     err = _refused(capsys, train_command.main, '--config', preset, *flags, '--summary')
     assert f'a setting of {owner}' in err, err

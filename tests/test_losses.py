@@ -120,7 +120,7 @@ def test_the_accuracy_calls_real_what_the_optimal_discriminator_would(name):
   generated ones (density ratio p/q > 1) the loss's optimal output is called "real", where they
   are rarer "generated". The optimum of p * (loss on a real sample) + q * (loss on a generated
   one) is found on a fine grid of outputs; WGAN's critic has no such optimum, and no accuracy."""
-  loss = losses.LOSSES[name](label_noise=0.0) if name == 'seed_bce' else losses.LOSSES[name]()
+  loss = losses.LOSSES[name](label_noise=0.0) if name == 'keras_bce' else losses.LOSSES[name]()
   outputs = jnp.linspace(-6.0, 6.0, 24_001)
   if loss.says_real is None:
     assert name == 'wasserstein'

@@ -11,12 +11,12 @@ def _params(module, *args, **kwargs):
   return jax.eval_shape(lambda: module.init(jax.random.key(0), *args, **kwargs))['params']
 
 
-def test_dcgan64_matches_the_seed_keras_models():
+def test_dcgan64_matches_the_keras_example_models():
   config = configs.get('dcgan64')
   generator, discriminator = families.networks(config)
   g = _params(generator, jnp.zeros((1, 128)))
   d = _params(discriminator, jnp.zeros((1, 64, 64, 3)), train=False)
-  # Keras summary() totals of the seed's models.
+  # Keras summary() totals of the keras.io example's models.
   assert param_count(g) == 3_979_651
   assert param_count(d) == 404_801
   # Layer by layer: Dense 128->8192, three 4x4 transposed convs, the 5x5 output conv.

@@ -1,4 +1,4 @@
-"""The throughput benchmark's peers build what jaxgan builds, and Keras runs the seed's
+"""The throughput benchmark's peers build what jaxgan builds, and Keras runs the keras.io example's
 `train_step` as the `dcgan64` preset assumes. Each check runs in its own process where
 `pip install -e '.[bench]'` installed TensorFlow and PyTorch, and is skipped otherwise (as in
 CI). The PyTorch translation peer's networks compute what jaxgan's do on the same weights."""
@@ -23,7 +23,7 @@ COUNT_PARAMETERS = {
              'counts = [sum(p.numel() for p in net.parameters()) for net in peer.networks(spec)]',
 }
 
-# A model whose train_step calls a Dropout(0.5) network the way the seed's calls its
+# A model whose train_step calls a Dropout(0.5) network the way the keras.io example's calls its
 # discriminator (no `training` argument), trained by `fit`; it reports the zeroed fraction.
 SEED_DROPOUT = """
 import keras, numpy as np, tensorflow as tf
@@ -63,7 +63,7 @@ def test_peer_networks_have_jaxgan_parameter_counts(framework, module, preset):
   assert json.loads(_run(module, code)) == ours
 
 
-def test_keras_keeps_dropout_inactive_in_a_train_step_like_the_seeds():
+def test_keras_keeps_dropout_inactive_in_a_train_step_like_the_examples():
   assert float(_run('tensorflow', SEED_DROPOUT.format(training=''))) == 0.0
   assert float(_run('tensorflow', SEED_DROPOUT.format(training=', training=True'))) > 0.3
 

@@ -1,12 +1,12 @@
-"""jaxgan's DCGAN equals the seed's Keras model, output for output and step for step, and the
-PyTorch peer of the throughput benchmark on the same weights.
+"""jaxgan's DCGAN equals the keras.io example's Keras model, output for output and step for step,
+and the PyTorch peer of the throughput benchmark on the same weights.
 
-`fixtures/seed_reference.npz` was recorded by `tools/record_reference.py` (TensorFlow,
-Keras and PyTorch; the versions are stored in the file). It holds the seed's networks at a reduced
-width with fixed weights, their outputs, and one step of the seed's `train_step` (run by Keras'
-`fit`, as the seed runs it) and of the PyTorch peer's step, both fed the random draws jaxgan's
-step makes from the recorded key. Here the weights are loaded into jaxgan's networks and the
-real jaxgan step runs once: no TensorFlow or PyTorch is needed.
+`fixtures/keras_reference.npz` was recorded by `tools/record_reference.py` (TensorFlow,
+Keras and PyTorch; the versions are stored in the file). It holds the keras.io example's networks at
+a reduced width with fixed weights, their outputs, and one step of the keras.io example's
+`train_step` (run by Keras' `fit`, as the keras.io example runs it) and of the PyTorch peer's step,
+both fed the random draws jaxgan's step makes from the recorded key. Here the weights are loaded
+into jaxgan's networks and the real jaxgan step runs once: no TensorFlow or PyTorch is needed.
 
 Tolerances: outputs to 2e-6 of their scale (float32 convolutions summed in other orders); the
 step's parameter updates to 2e-3 of each leaf's update scale (measured: 6e-5 against Keras,
@@ -27,7 +27,7 @@ from jaxgan import configs, families
 from jaxgan.config import Config
 from runs import assert_trees_close, step_of
 
-FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'seed_reference.npz')
+FIXTURE = np.load(Path(__file__).parent / 'fixtures' / 'keras_reference.npz')
 VERSIONS = json.loads(str(FIXTURE['versions']))
 CONFIG = Config.from_dict(VERSIONS['config'])
 # The PyTorch peer uses torch.optim.Adam: epsilon outside the bias correction, as optax's Adam.
@@ -35,10 +35,10 @@ CONFIGS = {'keras': CONFIG, 'torch': CONFIG.replace(optimizer='adam')}
 
 
 def keras_to_jaxgan(weights: dict, config: Config) -> tuple[dict, dict]:
-  """Keras weights of the seed's `Sequential` models (`G/i`, `D/i` in `get_weights()` order) as
-  jaxgan's generator and discriminator variables. Kernels keep Keras' layout (h, w, in, out),
-  except Conv2DTranspose's (h, w, out, in): it computes the gradient of a convolution, which is
-  `nn.ConvTranspose` with the kernel flipped in space and its channel axes swapped."""
+  """Keras weights of the keras.io example's `Sequential` models (`G/i`, `D/i` in `get_weights()`
+  order) as jaxgan's generator and discriminator variables. Kernels keep Keras' layout (h, w, in,
+  out), except Conv2DTranspose's (h, w, out, in): it computes the gradient of a convolution, which
+  is `nn.ConvTranspose` with the kernel flipped in space and its channel axes swapped."""
   def layer(prefix, i, transpose=False):
     kernel = weights[f'{prefix}/{2 * i}']
     if transpose:
@@ -72,13 +72,13 @@ def _start_state(config):
 
 def test_fixture_is_the_dcgan64_preset_at_a_reduced_width():
   """Every field but the sizes and the learning rates (raised so that one step moves the
-  weights well above rounding) is `dcgan64`'s: the seed's recipe as the preset trains it,
-  its discriminator's dropout inactive included."""
+  weights well above rounding) is `dcgan64`'s: the keras.io example's recipe as the preset trains
+  it, its discriminator's dropout inactive included."""
   reduced = ('image_size', 'g_base', 'g_dense_features', 'g_widths', 'd_widths', 'latent_dim',
              'batch_size', 'g_lr', 'd_lr')
   preset = configs.get('dcgan64')
   assert CONFIG == preset.replace(**{field: getattr(CONFIG, field) for field in reduced})
-  assert CONFIG.d_dropout == 0.0 and CONFIG.label_noise == 0.05 and CONFIG.loss == 'seed_bce'
+  assert CONFIG.d_dropout == 0.0 and CONFIG.label_noise == 0.05 and CONFIG.loss == 'keras_bce'
   assert {'tensorflow', 'keras', 'torch'} <= set(VERSIONS)
 
 
@@ -94,8 +94,8 @@ def test_networks_equal_the_peer_output_for_output(peer):
 
 @pytest.mark.parametrize('peer', ['keras', 'torch'])
 def test_train_step_equals_the_peer_step(peer):
-  """One jaxgan step from the recorded weights and key == the seed's `train_step` under `fit`
-  (dropout inactive, as there) or the PyTorch peer's step, fed the same draws."""
+  """One jaxgan step from the recorded weights and key == the keras.io example's `train_step` under
+  `fit` (dropout inactive, as there) or the PyTorch peer's step, fed the same draws."""
   config = CONFIGS[peer]
   generator, discriminator, state = _start_state(config)
   k_d, k_g = jax.random.split(jax.random.fold_in(state.key, 0))  # the draws the peers were fed

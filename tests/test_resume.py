@@ -2,16 +2,20 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
 from jaxgan import data
+from jaxgan import train as loop
 from jaxgan.checkpoint import SAVE_PAUSE_ANNOUNCEMENT, SAVE_PAUSE_VARIABLE
+from jaxgan.config import Config
 from jaxgan.parallel import AXIS
 from jaxgan.commands import sample as sample_command
 
@@ -438,3 +442,34 @@ def test_unfinished_reads_of_a_damaged_checkpoint_report_nothing_at_exit(monkeyp
   other = unraisable(ValueError('a bug of its own'), '/my/code.py')
   sys.unraisablehook(other)
   assert seen == [other]
+
+
+def test_a_workdir_of_the_previous_version_resumes(tmp_path):
+  """A workdir written before the families became plug-ins (tests/fixtures/workdir_07f28b7: a
+  flat config of every family's fields, the loss by its former name, stopped after step 2) is
+  read by today's code, and resumes to the end. Its two steps are today's: the same losses, and
+  each network's weights and EMA the same as a whole, to float rounding (it was written with
+  XLA's default flags, these tests compile with others: a leaf of near-zero values, whose Adam
+  steps take the sign of near-zero gradients, may differ more)."""
+  old = tmp_path / 'old'
+  shutil.copytree(Path(__file__).parent / 'fixtures' / 'workdir_07f28b7', old)
+  config = Config.from_dict(json.loads((old / 'config.json').read_text()))
+  assert config.loss == 'keras_bce' and config.steps == 4
+  loop.run(config, tmp_path / 'today', progress=False, curves=False, until=2,
+           parallel=one_device())
+  logged = [[json.loads(line) for line in (workdir / 'metrics.jsonl').open()]
+            for workdir in (old, tmp_path / 'today')]
+  for name in ('d/loss', 'g/loss', 'd/real_logit', 'd/fake_logit'):
+    np.testing.assert_allclose(*([record[name] for record in run] for run in logged), rtol=1e-4)
+  written, today = final_state(old), final_state(tmp_path / 'today')
+  for part in ('params', 'ema'):
+    for network in getattr(today, part):
+      flat = [np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(getattr(state, part)[
+          network])]) for state in (written, today)]
+      assert np.linalg.norm(flat[0] - flat[1]) <= 1e-5 * np.linalg.norm(flat[1]), (part, network)
+  assert loop.run(config, old, progress=False, curves=False,
+                  parallel=one_device())['resumed_from'] == 2
+  assert final_state(old).step == 4
+  assert [json.loads(line)['step'] for line in (old / 'metrics.jsonl').open()] == [1, 2, 3, 4]
+  assert Config.from_dict(json.loads((old / 'config.json').read_text())) == config
+  assert set(json.loads((old / 'config.json').read_text())) == set(config.to_dict())  # today's

@@ -1,4 +1,5 @@
-"""The jitted step is pure, deterministic, and computes exactly the seed's Keras train_step."""
+"""The jitted step is pure, deterministic, and computes exactly the keras.io example's
+train_step."""
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +10,8 @@ from jaxgan import configs, families
 from jaxgan.optim import keras_adam
 from runs import start, step_of
 
-# A small member of the seed's family; no dropout, so the reference below needs no Flax RNG.
+# A small member of the keras.io example's family; no dropout, so the reference below needs no
+# Flax RNG.
 CONFIG = configs.get('digits').replace(image_size=8, g_base=4, g_widths=(8,), d_widths=(8,),
                                        g_dense_features=8, latent_dim=4, d_dropout=0.0,
                                        batch_size=6, ema_decay=0.0, g_lr=1e-3, d_lr=2e-3,
@@ -59,7 +61,7 @@ def _keras_adam(params, grads, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-7):
   return params, m, v
 
 
-def test_step_equals_the_seed_train_step_written_out():
+def test_step_equals_the_keras_example_train_step_written_out():
   """The keras.io train_step line by line: generated=1, real=0, 0.05*U noise, D then G."""
   generator, discriminator = families.networks(CONFIG)
   state = start(CONFIG)  # the networks' variables are their parameters alone
@@ -67,7 +69,7 @@ def test_step_equals_the_seed_train_step_written_out():
   n, latent = CONFIG.batch_size, CONFIG.latent_dim
 
   @jax.jit
-  def seed_train_step(key, t, images, g, d, g_m, g_v, d_m, d_v):
+  def keras_train_step(key, t, images, g, d, g_m, g_v, d_m, d_v):
     # The documented derivation: fold_in(key, step) -> (critic, generator); critic update 0 uses
     # fold_in(k_d, 0); each splits into (latents, dropout, loss, augment, regularizer).
     k_d, k_g = jax.random.split(jax.random.fold_in(key, t - 1))
@@ -101,7 +103,7 @@ def test_step_equals_the_seed_train_step_written_out():
   d_m = d_v = jax.tree.map(jnp.zeros_like, d)
   for t in range(1, 4):
     images = _images(t)
-    d_loss_value, g_loss_value, g, d, g_m, g_v, d_m, d_v = seed_train_step(
+    d_loss_value, g_loss_value, g, d, g_m, g_v, d_m, d_v = keras_train_step(
         state.key, t, images, g, d, g_m, g_v, d_m, d_v)
     state, metrics = step(state, {'image': images})
     np.testing.assert_allclose(metrics['d/loss'], d_loss_value, rtol=1e-5)

@@ -29,7 +29,7 @@ EMA_SAMPLES = 'tests/test_sample.py::test_samples_and_the_sampling_tool_use_the_
 DTYPES = 'tests/test_resume.py::test_a_checkpoint_resumes_under_the_other_dtype'
 SPECTRAL_NORM = 'tests/test_game.py::test_spectral_norm_keeps_each_layer_near_unit_norm_while_training'
 COLOR = 'tests/test_game.py::test_color_is_brightness_saturation_and_contrast_drawn_per_image'
-FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_seed_step'
+FLOPS = 'tests/test_benchmarks.py::test_step_flops_equal_xla_cost_analysis_of_the_keras_step'
 SEAMS = 'tests/test_seams.py'
 INCEPTION = 'tests/test_inception.py'
 METRICS = 'tests/test_metrics.py'
@@ -112,7 +112,7 @@ MUTATIONS = [
              'jaxgan/families/dcgan.py', 'dtype = jnp.dtype(config.dtype)',
              "dtype = jnp.dtype('float32')",
              (DTYPES,)),
-    Mutation('seed-dropout-active', "dcgan64 keeps the seed's dropout inactive",
+    Mutation('keras-dropout-active', "dcgan64 keeps the keras.io example's dropout inactive",
              'jaxgan/families/dcgan.py', 'family=DCGAN(d_dropout=0.0))',
              'family=DCGAN(d_dropout=0.2))',
              ('tests/test_reference.py',)),
@@ -121,7 +121,7 @@ MUTATIONS = [
              'updates = jax.tree.map(lambda m, v: alpha * m / (jnp.sqrt(v) + eps / jnp.sqrt(1 - b2 '
              '** t)), mu, nu)',
              ('tests/test_reference.py',)),
-    Mutation('label-noise-ignored', "the seed's label noise", 'jaxgan/losses.py',
+    Mutation('label-noise-ignored', "the keras.io example's label noise", 'jaxgan/losses.py',
              'labels = labels + label_noise * jax.random.uniform(key, labels.shape)',
              'labels = labels + 0.0 * jax.random.uniform(key, labels.shape)',
              ('tests/test_reference.py',)),

@@ -1,21 +1,22 @@
-"""Records the seed's DCGAN, in Keras and in the PyTorch peer, for `tests/test_reference.py`.
+"""Records the keras.io example's DCGAN, in Keras and in the PyTorch peer, for
+`tests/test_reference.py`.
 
   pip install -e '.[bench]' && python tools/record_reference.py
 
-Builds the seed's networks at a reduced width (`SPEC`, 16x16x3) with fixed weights (Keras'
-initializers, seeded, and random biases so that their mapping is checked too), then records in
-`tests/fixtures/seed_reference.npz`:
+Builds the keras.io example's networks at a reduced width (`SPEC`, 16x16x3) with fixed weights
+(Keras' initializers, seeded, and random biases so that their mapping is checked too), then records
+in `tests/fixtures/keras_reference.npz`:
 
   keras/*      the weights in Keras' layout, the latents and uint8 images fed in, G(z) and D(x)
-               (the seed's sigmoid output), and one step of the seed's `GAN` class (the
-               throughput benchmark's `keras_step.SeedGAN`), run by `fit` exactly as the seed
-               runs it, with the updated weights and the two losses;
+               (the keras.io example's sigmoid output), and one step of the keras.io example's `GAN`
+               class (the throughput benchmark's `keras_step.KerasExampleGAN`), run by `fit` exactly
+               as the keras.io example runs it, with the updated weights and the two losses;
   torch/*      G(z), D(x) and one step of `benchmarks/frameworks/torch_step.py` on the same
                weights (converted to PyTorch's layout here) and the same draws;
   draws/*      the step's three random draws (latents for the discriminator's update, the label
                noise, latents for the generator's update) and the key jaxgan's step draws them
-               from. The peers' own random calls are replaced by these, in the order the seed
-               makes them, so both frameworks and jaxgan see the same numbers.
+               from. The peers' own random calls are replaced by these, in the order the keras.io
+               example makes them, so both frameworks and jaxgan see the same numbers.
 
 The CI test loads the Keras-layout weights into jaxgan's networks and compares outputs and the
 step; TensorFlow and PyTorch are needed only here. The versions that made the file are stored
@@ -42,8 +43,9 @@ import torch_step  # noqa: E402
 from jaxgan import configs  # noqa: E402
 
 PEER_NETWORKS = torch_step.networks  # make_step below is handed ours instead
-OUT = ROOT / 'tests' / 'fixtures' / 'seed_reference.npz'
-# The seed's family (dcgan64's recipe: dropout inactive, label noise 0.05, Adam 1e-4) at 16x16x3.
+OUT = ROOT / 'tests' / 'fixtures' / 'keras_reference.npz'
+# The keras.io example's family (dcgan64's recipe: dropout inactive, label noise 0.05, Adam 1e-4)
+# at 16x16x3.
 CONFIG = configs.get('dcgan64').replace(image_size=16, g_base=2, g_dense_features=8,
                                         g_widths=(8, 8, 4), d_widths=(4, 8, 8), latent_dim=8,
                                         batch_size=4, g_lr=1e-3, d_lr=2e-3)
@@ -165,11 +167,11 @@ def main():
             'inputs/z': z, 'inputs/images': images,
             **{f'keras/weights/{name}': w for name, w in weights.items()}}
 
-  # Keras: outputs, then one step of the seed's train_step run by fit.
-  x = images.astype(np.float32) / 255.0  # the seed's pipeline rescales by 1/255
+  # Keras: outputs, then one step of the keras.io example's train_step run by fit.
+  x = images.astype(np.float32) / 255.0  # the keras.io example's pipeline rescales by 1/255
   record['keras/G(z)'] = np.asarray(generator(z))
   record['keras/D(x)'] = np.asarray(discriminator(x))[:, 0]
-  gan = keras_step.SeedGAN(discriminator, generator, latent)
+  gan = keras_step.KerasExampleGAN(discriminator, generator, latent)
   gan.compile(d_optimizer=keras.optimizers.Adam(CONFIG.d_lr),
               g_optimizer=keras.optimizers.Adam(CONFIG.g_lr),
               loss_fn=keras.losses.BinaryCrossentropy())

@@ -1,10 +1,10 @@
-"""The seed's DCGAN in Keras on TensorFlow, as the seed trains it: its `GAN` class as the
-keras.io example writes it (`SeedGAN`, metrics included), whose `train_step` (`tf.GradientTape`)
-runs inside a `tf.function`, which is what `fit` runs on a CPU-only machine.
+"""The keras.io example's DCGAN in Keras on TensorFlow, as the example trains it: its `GAN` class
+as the example writes it (`KerasExampleGAN`, metrics included), whose `train_step`
+(`tf.GradientTape`) runs inside a `tf.function`, which is what `fit` runs on a CPU-only machine.
 
-The networks follow the seed's `keras.Sequential` models, with the sizes of the jaxgan preset
-being compared. As in the seed, `train_step` calls the discriminator without `training=True`, so
-Keras keeps its Dropout inactive.
+The networks follow the keras.io example's `keras.Sequential` models, with the sizes of the jaxgan
+preset being compared. As in the keras.io example, `train_step` calls the discriminator without
+`training=True`, so Keras keeps its Dropout inactive.
 """
 
 import os
@@ -42,8 +42,8 @@ def networks(spec):
   return generator, discriminator
 
 
-class SeedGAN(keras.Model):
-  """The seed's `GAN` class as the keras.io example writes it (metrics included)."""
+class KerasExampleGAN(keras.Model):
+  """The keras.io example's `GAN` class as it writes it (metrics included)."""
 
   def __init__(self, discriminator, generator, latent_dim):
     super().__init__()
@@ -92,13 +92,13 @@ def make_step(spec, images):
   if spec['dtype'] == 'bfloat16':  # variables float32, compute bfloat16, as jaxgan's option
     keras.mixed_precision.set_global_policy('mixed_bfloat16')
   if spec['label_noise'] != 0.05:
-    raise ValueError(f"the seed's train_step adds 0.05 * U(0, 1) label noise, not "
+    raise ValueError(f"the keras.io example's train_step adds 0.05 * U(0, 1) label noise, not "
                      f"{spec['label_noise']}")
   generator, discriminator = networks(spec)
-  gan = SeedGAN(discriminator, generator, spec['latent_dim'])
+  gan = KerasExampleGAN(discriminator, generator, spec['latent_dim'])
   gan.compile(d_optimizer=keras.optimizers.Adam(spec['d_lr']),
               g_optimizer=keras.optimizers.Adam(spec['g_lr']),
               loss_fn=keras.losses.BinaryCrossentropy())
-  batch = tf.constant(images, tf.float32) / 255.0  # the seed rescales in its tf.data pipeline
+  batch = tf.constant(images, tf.float32) / 255.0  # the example rescales in its tf.data pipeline
   train_step = tf.function(gan.train_step)
   return lambda: [loss.numpy() for loss in train_step(batch).values()], {}

@@ -1,9 +1,10 @@
-"""The seed's DCGAN and recipe in PyTorch, channels-last: what a PyTorch user would write. The
-translation presets (pix2pix, CycleGAN) come from `torch_translation.py`.
+"""The keras.io example's DCGAN and recipe in PyTorch, channels-last: what a PyTorch user would
+write. The translation presets (pix2pix, CycleGAN) come from `torch_translation.py`.
 
-'same' padding of the seed's 4x4 stride-2 layers is padding 1; its 5x5 output conv, padding 2.
-Adam with Keras' epsilon, binary cross-entropy on logits with the seed's label noise, and no
-active dropout (the seed's `train_step` keeps Keras' Dropout inactive).
+'same' padding of the keras.io example's 4x4 stride-2 layers is padding 1; its 5x5 output conv,
+padding 2. Adam with Keras' epsilon, binary cross-entropy on logits with the keras.io example's
+label noise, and no active dropout (the keras.io example's `train_step` keeps Keras' Dropout
+inactive).
 """
 
 import torch

@@ -144,10 +144,10 @@ class Recipe(NamedTuple):
 
 
 def loss_of(config) -> losses.GANLoss:
-  """The config's loss: `seed_bce` with its label noise, `wasserstein` with its drift, any other
+  """The config's loss: `keras_bce` with its label noise, `wasserstein` with its drift, any other
   of `jaxgan.losses.LOSSES` as it is."""
-  if config.loss == 'seed_bce':
-    return losses.seed_bce(config.label_noise)
+  if config.loss == 'keras_bce':
+    return losses.keras_bce(config.label_noise)
   if config.loss == 'wasserstein':
     return losses.wasserstein(config.drift)
   return losses.LOSSES[config.loss]()

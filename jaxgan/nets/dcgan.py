@@ -1,8 +1,9 @@
-"""The DCGAN family of the keras.io example `dcgan_overriding_train_step` (the seed).
+"""The DCGAN family of the keras.io example `dcgan_overriding_train_step` ("the keras.io example").
 
-Defaults are the seed's 64x64 networks layer for layer: Keras initializers (Glorot uniform
-kernels, zero biases), 'same' padding, LeakyReLU 0.2, dropout 0.2. The discriminator returns the
-logit of its final Dense unit; the seed's sigmoid is applied inside the loss, where it is stable.
+Defaults are the keras.io example's 64x64 networks layer for layer: Keras initializers (Glorot
+uniform kernels, zero biases), 'same' padding, LeakyReLU 0.2, dropout 0.2. The discriminator returns
+the logit of its final Dense unit; the keras.io example's sigmoid is applied inside the loss, where
+it is stable.
 """
 
 from collections.abc import Sequence
