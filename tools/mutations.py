@@ -654,7 +654,9 @@ MUTATIONS = [
               'families',)),
     Mutation('register-forgets-the-section', 'a registered family\'s fields are a config\'s',
              'jaxgan/families/registry.py',
-             '  config_module.SECTIONS[family.name] = family.section\n', '',
+             '  config_module.SECTIONS[family.name] = family.section\n',
+             "  if family.section.__module__.startswith('jaxgan.'):\n"
+             '    config_module.SECTIONS[family.name] = family.section\n',
              ('tests/test_plugin_family.py',)),
     Mutation('former-loss-name-unread', "a workdir of the previous version resumes",
              'jaxgan/config.py', "RENAMED_LOSSES = {'seed_bce': 'keras_bce'}",
