@@ -23,10 +23,14 @@ import optax
 
 class GANLoss(NamedTuple):
   discriminator: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
-  generator: Callable[[jax.Array, jax.Array], jax.Array]
+  # (fake_logits, key), or for a loss of pairs (fake_logits, key, real_logits)
+  generator: Callable[..., jax.Array]
   # logits -> bool: the samples the discriminator classifies as real; None for a critic whose
   # score has no decision boundary (WGAN's)
   says_real: Callable[[jax.Array], jax.Array] | None = None
+  # a relativistic loss: the i-th generated sample is judged against the i-th real one, on both
+  # sides, so the generator's loss takes the critic's logits of a real batch too
+  pairs: bool = False
 
 
 def equilibrium(loss: GANLoss, real_logits: jax.Array, fake_logits: jax.Array,
@@ -42,6 +46,8 @@ def equilibrium(loss: GANLoss, real_logits: jax.Array, fake_logits: jax.Array,
     fraction_real = lambda logits: loss.says_real(logits).mean(dtype=jnp.float32)
     metrics[f'{prefix}/real_accuracy'] = fraction_real(real_logits)
     metrics[f'{prefix}/fake_accuracy'] = 1.0 - fraction_real(fake_logits)
+  if loss.pairs:  # the fraction of pairs the critic orders right (R3GAN's Loss/signs/real)
+    metrics[f'{prefix}/pair_accuracy'] = (real_logits > fake_logits).mean(dtype=jnp.float32)
   return metrics
 
 
@@ -134,6 +140,20 @@ def lsgan() -> GANLoss:
       generator=lambda fake, key: jnp.square(fake - 1).mean(), says_real=_nearer_one)
 
 
+def relativistic() -> GANLoss:
+  """RpGAN, the relativistic pairing loss (Jolicoeur-Martineau 2019) that R3GAN trains with
+  (brownvc/R3GAN, `R3GAN/Trainer.py`, `AdversarialTraining`): the critic is asked how much more
+  real the i-th real sample looks than the i-th generated one, `softplus(-(D(real) - D(fake)))`,
+  and the generator the mirror, `softplus(-(D(fake) - D(real)))`, with the real logits those of
+  the critic as it stands (no gradient reaches it through them). With R1 and R2 on the critic
+  (`jaxgan.regularizers`) the game converges locally (Huang et al. 2024). The logits are scores
+  of pairs: no decision boundary of one sample; `d/pair_accuracy` is the fraction ordered
+  right."""
+  return GANLoss(
+      discriminator=lambda real, fake, key: jax.nn.softplus(fake - real).mean(),
+      generator=lambda fake, key, real: jax.nn.softplus(real - fake).mean(), pairs=True)
+
+
 class FDivergence(NamedTuple):
   """One row of the f-GAN table (Nowozin, Cseke & Tomioka 2016, Tables 1 and 2).
 
@@ -190,5 +210,5 @@ def f_gan(divergence: str) -> GANLoss:
 # the others nothing.
 LOSSES = {'keras_bce': keras_bce, 'non_saturating': non_saturating, 'minimax': minimax,
           'hinge': hinge, 'wasserstein': wasserstein, 'least_squares': least_squares,
-          'lsgan': lsgan,
+          'lsgan': lsgan, 'relativistic': relativistic,
           **{f'f_{name}': functools.partial(f_gan, name) for name in F_DIVERGENCES}}

@@ -119,12 +119,15 @@ def test_the_accuracy_calls_real_what_the_optimal_discriminator_would(name):
   """`says_real` is the Bayes decision each loss implies: where real samples are denser than
   generated ones (density ratio p/q > 1) the loss's optimal output is called "real", where they
   are rarer "generated". The optimum of p * (loss on a real sample) + q * (loss on a generated
-  one) is found on a fine grid of outputs; WGAN's critic has no such optimum, and no accuracy."""
+  one) is found on a fine grid of outputs; WGAN's critic has no such optimum, and no accuracy;
+  the relativistic critic scores pairs, and its accuracy is of pairs (`test_r3gan.py`)."""
   loss = losses.LOSSES[name](label_noise=0.0) if name == 'keras_bce' else losses.LOSSES[name]()
   outputs = jnp.linspace(-6.0, 6.0, 24_001)
   if loss.says_real is None:
-    assert name == 'wasserstein'
-    assert set(losses.equilibrium(loss, outputs, outputs)) == {'d/real_logit', 'd/fake_logit'}
+    assert name in ('wasserstein', 'relativistic')
+    pairs = {'d/pair_accuracy'} if loss.pairs else set()
+    assert set(losses.equilibrium(loss, outputs, outputs)) == {'d/real_logit', 'd/fake_logit',
+                                                                *pairs}
     return
   key, anchor = jax.random.key(0), jnp.zeros(1)
   on_real = jax.vmap(lambda v: loss.discriminator(v[None], anchor, key))(outputs)

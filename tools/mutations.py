@@ -38,6 +38,7 @@ OUTPUTS = 'tests/test_outputs.py'
 FLAGS = 'tests/test_flags.py'
 PHASES = 'tests/test_seams.py::test_regularizers_as_their_own_optimizer_steps_equal_the_phases_written_out'
 STYLEGAN2 = 'tests/test_stylegan2.py'
+R3GAN = 'tests/test_r3gan.py'
 ADA = 'tests/test_ada.py::test_each_transformation_equals_the_references'
 PGGAN = 'tests/test_pggan.py'
 LOGBOOK = 'tests/test_logbook.py'
@@ -666,6 +667,17 @@ MUTATIONS = [
              'jaxgan/games/adversarial.py', 'k_d, k_g = jax.random.split(key)',
              'k_g, k_d = jax.random.split(key)',
              ('tests/test_resume.py::test_a_workdir_of_the_previous_version_resumes',)),
+    Mutation('r2-on-real-samples', "R2 is the penalty at the generated samples",
+             'jaxgan/regularizers.py', "return zero_centred(gamma, 'fake', every)",
+             "return zero_centred(gamma, 'real', every)", (R3GAN,)),
+    Mutation('relativistic-generator-as-critic', "the generator's relativistic loss mirrors D's",
+             'jaxgan/losses.py', 'generator=lambda fake, key, real: jax.nn.softplus(real - fake)',
+             'generator=lambda fake, key, real: jax.nn.softplus(fake - real)', (R3GAN,)),
+    Mutation('pairs-generator-on-the-critics-batch',
+             "a loss of pairs gives the generator a real batch of its own",
+             'jaxgan/games/adversarial.py',
+             'state, g_metrics = generator_update(play, state, k_g, n, rows, real[rules.n_critic])',
+             'state, g_metrics = generator_update(play, state, k_g, n, rows, real[0])', (R3GAN,)),
 ]
 
 

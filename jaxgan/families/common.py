@@ -37,7 +37,8 @@ class Adversarial(FamilySection):
   n_critic: int = 1  # discriminator updates per generator update
   gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0: none)
   r1_gamma: float = 0.0  # R1 penalty weight (0: none)
-  r1_every: int = 1  # lazy R1: every N steps, scaled by N
+  r2_gamma: float = 0.0  # R2 penalty weight, on generated samples (0: none)
+  r1_every: int = 1  # lazy R1 and R2: every N steps, scaled by N
   pl_weight: float = 0.0  # StyleGAN2's path length penalty (0: none)
   pl_every: int = 4  # lazy: every N steps, scaled by N
   pl_batch_shrink: int = 2  # the path length on batch // N samples
@@ -55,10 +56,10 @@ class Adversarial(FamilySection):
       'ema_decay': BELOW_1, 'ada_kimg': POSITIVE,
       # E[sign(D(real))] lies in [-1, 1] (stylegan2-ada-pytorch's command line takes [0, 1])
       'ada_target': ('in [-1, 1]', lambda value: -1 <= value <= 1),
-      **{field: AT_LEAST_0 for field in ('gp_weight', 'r1_gamma', 'pl_weight', 'ema_kimg',
-                                         'ema_rampup')}}
+      **{field: AT_LEAST_0 for field in ('gp_weight', 'r1_gamma', 'r2_gamma', 'pl_weight',
+                                         'ema_kimg', 'ema_rampup')}}
   STRUCTURE = ('latent_dim',)
-  IN_USE = ('ema_decay', 'gp_weight', 'r1_gamma', 'pl_weight', 'ema_kimg')
+  IN_USE = ('ema_decay', 'gp_weight', 'r1_gamma', 'r2_gamma', 'pl_weight', 'ema_kimg')
 
   def check(self, config: Config) -> None:
     super().check(config)
@@ -92,6 +93,9 @@ class Translation(FamilySection):
     super().check(config)
     if self.norm not in ('batch', 'instance', 'none'):
       raise ValueError(f"norm must be batch, instance or none, got {self.norm!r}")
+    if losses.LOSSES[config.loss]().pairs:
+      raise ValueError(f'loss {config.loss} judges pairs of a real and a generated sample, which '
+                       f'a {config.arch} run does not form; choose another loss')
     if config.eval_every:
       raise ValueError(f'eval_every: a {config.arch} run translates images and draws no '
                        f'samples from latents to evaluate; its check on held-out data comes at '

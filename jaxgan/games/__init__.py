@@ -187,6 +187,8 @@ def recipe(config) -> Recipe:
     penalties['gradient_penalty'] = regularizers.gradient_penalty(config.gp_weight)
   if config.r1_gamma > 0:
     penalties['r1'] = regularizers.r1(config.r1_gamma, config.r1_every)
+  if config.r2_gamma > 0:
+    penalties['r2'] = regularizers.r2(config.r2_gamma, config.r1_every)
   d_regularizer = regularizers.chain(**penalties) if penalties else None
   g_regularizer = None
   if config.pl_weight > 0:

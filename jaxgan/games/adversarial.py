@@ -94,8 +94,9 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
          joint_critic: bool = True) -> Game:
   """The `Game` of `generator` against `discriminator`.
 
-  `optimizers`: `{'G': ..., 'D': ...}`. `batch[sample_key]` holds the real samples, `n *
-  n_critic` rows (row `i * n_critic + k`: the i-th of critic update k); uint8 images are mapped
+  `optimizers`: `{'G': ..., 'D': ...}`. `batch[sample_key]` holds the real samples, `n * b`
+  rows for `b = batches_per_step(...)` (row `i * b + k`: the i-th of critic update k, or for
+  k = n_critic of a loss of pairs, of the generator's update); uint8 images are mapped
   to `value_range`, float samples (2-D points) used as they are. `ema_decay` > 0 keeps an EMA of
   G to sample with; a function of the step gives a schedule (`jaxgan.step.ema_half_life`).
   Piece state lives in `state.pieces` as 'augment', 'd_regularizer', 'g_regularizer'.
@@ -136,21 +137,28 @@ def game(generator: nn.Module, discriminator: nn.Module, loss: GANLoss, optimize
               grid_inputs=functools.partial(grid_inputs, rules),
               inputs=functools.partial(inputs, rules), sampler='G', value_range=value_range,
               optimizers=optimizers, stage=lambda step: bisect.bisect_right(stages, step),
-              grow=grow, batches_per_step=n_critic)
+              grow=grow, batches_per_step=batches_per_step(rules))
 
 
 # The step, as the reference's loss reads: the critic's update on generated and real samples,
 # then the generator's through the updated critic.
 
+def batches_per_step(rules: Rules) -> int:
+  """The real batches one step reads: one per critic update, and with a loss of pairs one more
+  for the generator's update (as R3GAN's `training/training_loop.py` draws one per phase)."""
+  return rules.n_critic + rules.loss.pairs
+
+
 def train_step(play: Play, state: GANState, batch: dict) -> tuple[GANState, dict]:
-  """`n_critic` critic updates, each on its own real batch, then one generator update, then the
-  generator's EMA."""
+  """`n_critic` critic updates, each on its own real batch, then one generator update (with a
+  loss of pairs, on a real batch of its own), then the generator's EMA."""
   rules = play.rules
   key = jax.random.fold_in(state.key, state.step)
   k_d, k_g = jax.random.split(key)
-  n = batch[rules.sample_key].shape[0] // rules.n_critic
-  per_update = lambda rows: jnp.swapaxes(rows.reshape(n, rules.n_critic, *rows.shape[1:]), 0, 1)
-  updates = jax.tree.map(per_update, batch)  # each entry: (n_critic, n, ...)
+  batches = batches_per_step(rules)
+  n = batch[rules.sample_key].shape[0] // batches
+  per_update = lambda rows: jnp.swapaxes(rows.reshape(n, batches, *rows.shape[1:]), 0, 1)
+  updates = jax.tree.map(per_update, batch)  # each entry: (batches, n, ...)
   real = to_model_range(updates[rules.sample_key], rules.value_range)
   # A Python loop, not lax.scan: XLA:CPU runs the convolutions inside a while loop about
   # 10x slower (wgan_gp's step: 4.2 s as a scan, 0.42 s unrolled).
@@ -159,7 +167,11 @@ def train_step(play: Play, state: GANState, batch: dict) -> tuple[GANState, dict
     state, metrics = critic_update(play, state, real[i],
                                    rows['label'] if rules.num_classes else None, rows,
                                    jax.random.fold_in(k_d, i))  # the last update's
-  state, g_metrics = generator_update(play, state, k_g, n, rows)
+  if rules.loss.pairs:
+    rows = jax.tree.map(lambda entry: entry[rules.n_critic], updates)
+    state, g_metrics = generator_update(play, state, k_g, n, rows, real[rules.n_critic])
+  else:
+    state, g_metrics = generator_update(play, state, k_g, n, rows)
   ema_decay = rules.ema_decay
   decay = ema_decay(state.step) if callable(ema_decay) else ema_decay
   return play.ctx.finish(Context.update_ema(state, decay), {**metrics, **g_metrics})
@@ -217,11 +229,16 @@ def critic_penalty(play: Play, state: GANState, real, fake, labels, rows: dict, 
                                         state.step)
 
 
-def generator_update(play: Play, state: GANState, key, n: int, rows: dict):
-  """One update of G through the critic (augmented as D's inputs are), and its regularizer."""
+def generator_update(play: Play, state: GANState, key, n: int, rows: dict, real=None):
+  """One update of G through the critic (augmented as D's inputs are), and its regularizer;
+  `real`: the real samples of `rows`, which a loss of pairs judges the generated ones against."""
   keys = play.ctx.named_keys(key, KEY_NAMES, shared=('z',))
   labels, z, noise = fake_labels(play, key, n), latents(play, keys['z'], n), noise_key(play, key)
-  loss_fn = functools.partial(generator_loss, play, state, z, labels, noise, keys)
+  if real is None:
+    loss_fn = functools.partial(generator_loss, play, state, z, labels, noise, keys)
+  else:
+    loss_fn = functools.partial(generator_loss_of_pairs, play, state, z, labels, noise, keys,
+                                real, rows.get('label'))
   penalty_fn = functools.partial(generator_penalty, play, state, z, labels, noise, rows, keys)
   state, (g_loss, collections), penalty, piece = regularized(
       play, state, 'G', play.rules.g_regularizer, loss_fn, penalty_fn)
@@ -239,6 +256,20 @@ def generator_loss(play: Play, state: GANState, z, labels, noise, keys: dict, pa
   seen = augmented(play.rules, state, keys['augment'], fake)  # as D's inputs are
   logits, _ = critic(play, state, state.params['D'], seen, labels, keys['drop'])
   g_loss = play.rules.loss.generator(logits, keys['loss'])
+  return g_loss, (g_loss, collections)
+
+
+def generator_loss_of_pairs(play: Play, state: GANState, z, labels, noise, keys: dict, real,
+                            real_labels, params):
+  """G's loss of pairs: the critic's verdict on its samples against `real` ones, both seen as
+  D's inputs are (as R3GAN's `AccumulateGeneratorGradients` runs D on both)."""
+  fake, collections = generate(play, state, params, z, labels, noise, update=True)
+  both = augmented(play.rules, state, keys['augment'], jnp.concatenate([fake, real]))
+  both_labels = None if labels is None else jnp.concatenate([labels, real_labels])
+  logits, _ = critic_of_both(play, state, state.params['D'], both, both_labels, keys['drop'],
+                             update=False)
+  n = fake.shape[0]
+  g_loss = play.rules.loss.generator(logits[:n], keys['loss'], logits[n:])
   return g_loss, (g_loss, collections)
 
 
@@ -363,16 +394,17 @@ def critic(play: Play, state: GANState, params, samples, labels, key, update=Fal
                      update=update, train=True, update_stats=update, rngs={'dropout': key})
 
 
-def critic_of_both(play: Play, state: GANState, params, both, labels, key):
+def critic_of_both(play: Play, state: GANState, params, both, labels, key, update=True):
   """The critic's logits of the generated and real samples `both` (concatenated), and its
-  collections as updated: one batch (`joint_critic`), or two, each its own batch (vmapped: one
-  traced network), for a critic whose output for one sample depends on the others."""
+  collections (as updated, with `update`): one batch (`joint_critic`), or two, each its own
+  batch (vmapped: one traced network), for a critic whose output for one sample depends on the
+  others."""
   if play.rules.joint_critic:
-    return critic(play, state, params, both, labels, key, update=True)
+    return critic(play, state, params, both, labels, key, update=update)
   halves = lambda x: None if x is None else x.reshape(2, x.shape[0] // 2, *x.shape[1:])
   logits, collections = jax.vmap(
       lambda samples, labels, key: critic(play, state, params, samples, labels, key,
-                                          update=True),
+                                          update=update),
       out_axes=(0, None))(halves(both), halves(labels), jax.random.split(key))
   return logits.reshape(-1), collections
 
