@@ -12,6 +12,7 @@ import optax
 import pytest
 
 from jaxgan import configs, families, losses, regularizers
+from jaxgan.nets import r3gan
 from jaxgan.regularizers import CriticView
 from runs import assert_trees_close, dynamic_fields, start, step_of
 
@@ -151,3 +152,78 @@ def test_dirac_gan_converges_with_the_zero_centred_penalties_and_circles_without
   assert distances['non-saturating'][-200:].min() > 0.2
   np.testing.assert_allclose(distances['wasserstein'][-200:], start, rtol=0.1)
 
+
+FIXTURE = Path(__file__).resolve().parent / 'fixtures' / 'r3gan_reference.npz'
+
+
+def _reference(conditional: bool):
+  """The recording's networks (`tools/record_r3gan.py`) as jaxgan's, with its weights."""
+  recorded = np.load(FIXTURE)
+  prefix = 'conditional/' if conditional else ''
+  classes = 3 if conditional else 0
+  generator = r3gan.Generator((16, 12, 8), (2, 4, 2), (1, 2, 1), num_classes=classes,
+                              embedding=8 if conditional else 0)
+  discriminator = r3gan.Discriminator((8, 12, 16), (2, 4, 2), (1, 2, 1), num_classes=classes,
+                                      embedding=16 if conditional else 0)
+  weights = {name: r3gan.params_from_state_dict(
+      {key[len(prefix) + 2:]: recorded[key] for key in recorded.files
+       if key.startswith(f'{prefix}{name}/')}) for name in 'GD'}
+  return recorded, prefix, generator, discriminator, weights
+
+
+@pytest.mark.parametrize('conditional', [False, True])
+def test_r3gan_networks_are_the_reference_on_its_weights(conditional):
+  """Images, logits and every gradient of the reference's networks (`R3GAN/Networks.py`, every
+  parameter random, the fix-up's zeros included) on the same weights: the layout of each
+  parameter is the state dict's, its name the state dict's."""
+  recorded, prefix, generator, discriminator, weights = _reference(conditional)
+  np.testing.assert_allclose(recorded[f'{prefix}G/MainLayers.1.Layers.0.Resampler.Kernel'],
+                             r3gan.setup_filter(r3gan.lowpass_taps()), rtol=1e-6)
+  labels = (jnp.asarray(recorded['labels']),) if conditional else ()
+  z, images = jnp.asarray(recorded['z']), jnp.asarray(recorded['images'])
+  for network, inputs, name in ((generator, z, 'G'), (discriminator, images, 'D')):
+    initialised = network.init(jax.random.key(0), inputs, *labels)['params']
+    assert (jax.tree.map(jnp.shape, initialised) == jax.tree.map(jnp.shape, weights[name])), name
+
+  def logits(g, d, images):
+    fake = generator.apply({'params': g}, z, *labels)
+    fake_logits = discriminator.apply({'params': d}, fake, *labels)
+    given_logits = discriminator.apply({'params': d}, images, *labels)
+    return fake_logits.sum() + given_logits.sum(), (fake, fake_logits, given_logits)
+
+  grads, (fake, fake_logits, given_logits) = jax.jit(jax.grad(logits, argnums=(0, 1, 2),
+                                                              has_aux=True))(
+      weights['G'], weights['D'], images)
+  np.testing.assert_allclose(fake, recorded[f'{prefix}fake'], rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(fake_logits, recorded[f'{prefix}fake_logits'], rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(given_logits, recorded[f'{prefix}given_logits'], rtol=1e-4,
+                             atol=1e-4)
+  want = {name: r3gan.params_from_state_dict(
+      {key[len(prefix) + 7:]: recorded[key] for key in recorded.files
+       if key.startswith(f'{prefix}grad/{name}/')}) for name in 'GD'}
+  assert_trees_close(grads[0], want['G'], rtol=1e-4)
+  assert_trees_close(grads[1], want['D'], rtol=1e-4)
+  assert_trees_close(grads[2], recorded[f'{prefix}grad/images'], rtol=1e-4)
+
+
+def test_r3gan_initialisation_is_the_reference_fix_up():
+  """`MSRInitializer` at the reference's gains, written out: in each residual block the widening
+  and grouped convolutions N(0, g / sqrt(fan_in)) with g = sqrt(2 / (1 + 0.2^2)) * L^(-1/4) for
+  L blocks in all, the last convolution zero, the biases zero; the generator's basis N(0, 1)."""
+  generator = r3gan.Generator((64, 64), (4, 4), (2, 1), channels=1)
+  params = generator.init(jax.random.key(0), jnp.zeros((1, 32)))['params']
+  gain = np.sqrt(2 / (1 + 0.2 ** 2)) * 3 ** -0.25
+  block = params['MainLayers_0']['Layers_1']
+  for layer, fan_in in (('LinearLayer1', 64), ('LinearLayer2', 128 // 4 * 9)):
+    np.testing.assert_allclose(np.std(block[layer]['Layer']['weight']), gain / np.sqrt(fan_in),
+                               rtol=0.05, err_msg=layer)
+  assert not np.any(block['LinearLayer3']['Layer']['weight'])
+  assert not np.any(block['NonLinearity1']['Bias'])
+  np.testing.assert_allclose(np.std(params['MainLayers_0']['Layers_0']['Basis']), 1.0, rtol=0.1)
+  np.testing.assert_allclose(np.std(params['AggregationLayer']['Layer']['weight']),
+                             1 / np.sqrt(64), rtol=0.15)
+  # The conditional critic's label embedding: gain 1 / sqrt(embedding), fan-in the classes.
+  discriminator = r3gan.Discriminator((8, 8), (2, 2), (1, 1), num_classes=100, embedding=64)
+  embedding = discriminator.init(jax.random.key(1), jnp.zeros((1, 8, 8, 3)),
+                                 jnp.zeros((1,), jnp.int32))['params']['EmbeddingLayer']['weight']
+  np.testing.assert_allclose(np.std(embedding), 1 / np.sqrt(64) / np.sqrt(100), rtol=0.05)

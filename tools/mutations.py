@@ -678,6 +678,19 @@ MUTATIONS = [
              'jaxgan/games/adversarial.py',
              'state, g_metrics = generator_update(play, state, k_g, n, rows, real[rules.n_critic])',
              'state, g_metrics = generator_update(play, state, k_g, n, rows, real[0])', (R3GAN,)),
+    Mutation('r3gan-lowpass-without-hold', "R3GAN resamples with [1, 2, 1] after the hold",
+             'jaxgan/nets/r3gan.py', '  return tuple(out)\n',
+             '  return tuple(float(tap) for tap in taps)\n', (R3GAN,)),
+    Mutation('r3gan-slope', "R3GAN's leaky ReLU has slope 0.2", 'jaxgan/nets/r3gan.py',
+             'LRELU_SLOPE = 0.2', 'LRELU_SLOPE = 0.1', (R3GAN,)),
+    Mutation('r3gan-fix-up-exponent', "the fix-up scales by L^(-1/4)", 'jaxgan/nets/r3gan.py',
+             'self.blocks ** (-1 / (2 * LINEAR_LAYERS_PER_BLOCK - 2))', 'self.blocks ** -0.5',
+             (R3GAN,)),
+    Mutation('r3gan-embedding-gain', "the critic's label embedding has gain 1 / sqrt(E)",
+             'jaxgan/nets/r3gan.py', '1 / math.sqrt(self.embedding),', '1.0,', (R3GAN,)),
+    Mutation('r3gan-grouped-as-dense', "R3GAN's middle convolution is grouped",
+             'jaxgan/nets/r3gan.py', 'Convolution(expanded, self.kernel, self.cardinality, gain,',
+             'Convolution(expanded, self.kernel, 1, gain,', (R3GAN,)),
 ]
 
 
