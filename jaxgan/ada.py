@@ -19,7 +19,10 @@ Departures: the random draws come from JAX keys (the reference's come from torch
 generator in its order); the padding is the largest the reference may use (size - 1 per side)
 for static shapes, where the reference computes the smallest that covers the transformed image
 (the same output wherever the reference's padding is uncapped: it covers every sample taken).
-The reference's image-space filtering, noise and cutout ('f', 'n', 'c') are not here yet.
+  cutout a square of half the image's side zeroed at a uniform centre (after the colours)
+A transformation's multiplier scales its probability: R3GAN's pipeline ('r3gan', its train.py)
+applies the colour ones at p / 2. The reference's image-space filtering and noise ('f', 'n') are
+not here yet.
 """
 
 import math
@@ -41,7 +44,11 @@ SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.04
 BLIT = ('xflip', 'rotate90', 'xint')
 GEOM = ('scale', 'rotate', 'aniso', 'xfrac')
 COLOR = ('brightness', 'contrast', 'lumaflip', 'hue', 'saturation')
-SPECS = {'blit': BLIT, 'geom': GEOM, 'color': COLOR, 'bg': BLIT + GEOM, 'bgc': BLIT + GEOM + COLOR}
+SPECS = {'blit': BLIT, 'geom': GEOM, 'color': COLOR, 'bg': BLIT + GEOM, 'bgc': BLIT + GEOM + COLOR,
+         # brownvc/R3GAN's train.py (augment_kwargs): every geometric one, the colour ones at
+         # multiplier 0.5, cutout
+         'r3gan': {**dict.fromkeys(BLIT + GEOM, 1.0), **dict.fromkeys(COLOR, 0.5), 'cutout': 1.0}}
+CUTOUT_SIZE = 0.5
 
 # The reference's AugmentPipe defaults.
 XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
@@ -129,62 +136,73 @@ def _draws(key, n: int, percentile: float | None):
   return uniform, normal, lambda probability, shape=(n,): choice(shape) < probability
 
 
+def _strengths(enabled) -> dict[str, float]:
+  """{transformation: multiplier} from names (multiplier 1) or such a mapping."""
+  return dict(enabled) if isinstance(enabled, dict) else dict.fromkeys(enabled, 1.0)
+
+
 def geometric_matrix(key, n: int, height: int, width: int, p, enabled=BLIT + GEOM,
                      percentile: float | None = None):
   """Each image's inverse transform G_inv (output pixel -> input pixel), [n, 3, 3], with the
-  `enabled` transformations drawn as the reference draws them (`percentile`: every value fixed
-  as the reference's `debug_percentile` fixes it; whether each applies is still drawn)."""
-  uniform, normal, chosen = _draws(key, n, percentile)
+  `enabled` transformations (names, or {name: multiplier of p}) drawn as the reference draws
+  them (`percentile`: every value fixed as the reference's `debug_percentile` fixes it; whether
+  each applies is still drawn)."""
+  uniform, normal, draw = _draws(key, n, percentile)
+  enabled = _strengths(enabled)
+  chosen = lambda probability, shape=(n,), name=None: draw(probability * enabled[name], shape)
   g = jnp.broadcast_to(jnp.eye(3), (n, 3, 3))
   if 'xflip' in enabled:
-    i = jnp.where(chosen(p), jnp.floor(uniform() * 2), 0.0)
+    i = jnp.where(chosen(p, name='xflip'), jnp.floor(uniform() * 2), 0.0)
     g = g @ scale2d(1 / (1 - 2 * i), 1, n)
   if 'rotate90' in enabled:
-    i = jnp.where(chosen(p), jnp.floor(uniform() * 4), 0.0)
+    i = jnp.where(chosen(p, name='rotate90'), jnp.floor(uniform() * 4), 0.0)
     g = g @ rotate2d(np.pi / 2 * i, n)  # rotate2d_inv(-pi/2 i)
   if 'xint' in enabled:
-    t = jnp.where(chosen(p, (n, 1)), (uniform((n, 2)) * 2 - 1) * XINT_MAX, 0.0)
+    t = jnp.where(chosen(p, (n, 1), 'xint'), (uniform((n, 2)) * 2 - 1) * XINT_MAX, 0.0)
     g = g @ translate2d(-jnp.round(t[:, 0] * width), -jnp.round(t[:, 1] * height), n)
   if 'scale' in enabled:
-    s = jnp.where(chosen(p), jnp.exp2(normal() * SCALE_STD), 1.0)
+    s = jnp.where(chosen(p, name='scale'), jnp.exp2(normal() * SCALE_STD), 1.0)
     g = g @ scale2d(1 / s, 1 / s, n)
-  p_rot = 1 - jnp.sqrt(jnp.clip(1 - p, 0, 1))  # P(pre or post rotation) = p
+  # P(pre or post rotation) = p times the rotation's multiplier
+  p_rot = 1 - jnp.sqrt(jnp.clip(1 - p * enabled.get('rotate', 1.0), 0, 1))
   if 'rotate' in enabled:
-    theta = jnp.where(chosen(p_rot), (uniform() * 2 - 1) * np.pi * ROTATE_MAX, 0.0)
+    theta = jnp.where(draw(p_rot), (uniform() * 2 - 1) * np.pi * ROTATE_MAX, 0.0)
     g = g @ rotate2d(theta, n)  # rotate2d_inv(-theta)
   if 'aniso' in enabled:
-    s = jnp.where(chosen(p), jnp.exp2(normal() * ANISO_STD), 1.0)
+    s = jnp.where(chosen(p, name='aniso'), jnp.exp2(normal() * ANISO_STD), 1.0)
     g = g @ scale2d(1 / s, s, n)
   if 'rotate' in enabled:
-    theta = jnp.where(chosen(p_rot), (uniform() * 2 - 1) * np.pi * ROTATE_MAX, 0.0)
+    theta = jnp.where(draw(p_rot), (uniform() * 2 - 1) * np.pi * ROTATE_MAX, 0.0)
     g = g @ rotate2d(theta if percentile is None else jnp.zeros(n), n)
   if 'xfrac' in enabled:
-    t = jnp.where(chosen(p, (n, 1)), normal((n, 2)) * XFRAC_STD, 0.0)
+    t = jnp.where(chosen(p, (n, 1), 'xfrac'), normal((n, 2)) * XFRAC_STD, 0.0)
     g = g @ translate2d(-t[:, 0] * width, -t[:, 1] * height, n)
   return g
 
 
 def color_matrix(key, n: int, channels: int, p, enabled=COLOR, percentile: float | None = None):
-  """Each image's colour transform C (color_in -> color_out, homogeneous), [n, 4, 4]."""
+  """Each image's colour transform C (color_in -> color_out, homogeneous), [n, 4, 4], of the
+  `enabled` transformations (names, or {name: multiplier of p})."""
   uniform, normal, choice = _draws(key, n, percentile)
-  chosen = lambda: choice(p)
+  enabled = _strengths(enabled)
+  chosen = lambda name: choice(p * enabled[name])
   v = jnp.asarray(LUMA_AXIS)
   vv = jnp.outer(v, v)
   c = jnp.broadcast_to(jnp.eye(4), (n, 4, 4))
   if 'brightness' in enabled:
-    b = jnp.where(chosen(), normal() * BRIGHTNESS_STD, 0.0)
+    b = jnp.where(chosen('brightness'), normal() * BRIGHTNESS_STD, 0.0)
     c = translate3d(b, n) @ c
   if 'contrast' in enabled:
-    s = jnp.where(chosen(), jnp.exp2(normal() * CONTRAST_STD), 1.0)
+    s = jnp.where(chosen('contrast'), jnp.exp2(normal() * CONTRAST_STD), 1.0)
     c = scale3d(s, n) @ c
   if 'lumaflip' in enabled:
-    i = jnp.where(chosen(), jnp.floor(uniform() * 2), 0.0)
+    i = jnp.where(chosen('lumaflip'), jnp.floor(uniform() * 2), 0.0)
     c = (jnp.eye(4) - 2 * vv * i[:, None, None]) @ c  # Householder reflection
   if 'hue' in enabled and channels > 1:
-    theta = jnp.where(chosen(), (uniform() * 2 - 1) * np.pi * HUE_MAX, 0.0)
+    theta = jnp.where(chosen('hue'), (uniform() * 2 - 1) * np.pi * HUE_MAX, 0.0)
     c = rotate3d(LUMA_AXIS, theta, n) @ c
   if 'saturation' in enabled and channels > 1:
-    s = jnp.where(chosen(), jnp.exp2(normal() * SATURATION_STD), 1.0)
+    s = jnp.where(chosen('saturation'), jnp.exp2(normal() * SATURATION_STD), 1.0)
     c = (vv + (jnp.eye(4) - vv) * s[:, None, None]) @ c
   return c
 
@@ -255,13 +273,28 @@ def apply_color(images, c):
   raise ValueError(f'ADA takes RGB or grey images, not {images.shape[-1]} channels')
 
 
+def cutout(key, images, p, percentile: float | None = None):
+  """`AugmentPipe`'s cutout: with probability p, each image's square of side CUTOUT_SIZE times
+  its size, centred at a uniform point (`percentile`: at that fraction of each side), set to
+  zero; pixels are inside where their centre's distance to it is below half the side."""
+  n, h, w, _ = images.shape
+  k_apply, k_centre = jax.random.split(key)
+  applied = jax.random.uniform(k_apply, (n, 1, 1)) < p
+  size = jnp.where(applied, CUTOUT_SIZE, 0.0)
+  centre = (jax.random.uniform(k_centre, (n, 2, 1, 1)) if percentile is None else
+            jnp.full((n, 2, 1, 1), percentile, jnp.float32))
+  outside_x = jnp.abs((jnp.arange(w) + 0.5)[None, None, :] / w - centre[:, 0]) >= size / 2
+  outside_y = jnp.abs((jnp.arange(h) + 0.5)[None, :, None] / h - centre[:, 1]) >= size / 2
+  return images * (outside_x | outside_y).astype(images.dtype)[..., None]
+
+
 def pipeline(spec: str | tuple[str, ...] = 'bgc', percentile: float | None = None
              ) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
-  """`augment(key, images, p)`: the reference's pipeline `spec` (one of SPECS, or a tuple of
-  transformation names) at strength p; `percentile` fixes every value (tests)."""
+  """`augment(key, images, p)`: the reference's pipeline `spec` (one of SPECS, or transformation
+  names, or {name: multiplier of p}) at strength p; `percentile` fixes every value (tests)."""
   if isinstance(spec, str) and spec not in SPECS:
     raise ValueError(f'unknown ADA pipeline {spec!r}; known: {", ".join(SPECS)}')
-  enabled = SPECS[spec] if isinstance(spec, str) else tuple(spec)
+  enabled = _strengths(SPECS[spec] if isinstance(spec, str) else spec)
 
   def augment(key, images, p):
     n, h, w, c = images.shape
@@ -272,5 +305,7 @@ def pipeline(spec: str | tuple[str, ...] = 'bgc', percentile: float | None = Non
       images = apply_geometric(images, geometric_matrix(k_geom, n, h, w, p, enabled, percentile))
     if any(name in enabled for name in COLOR):
       images = apply_color(images, color_matrix(k_color, n, c, p, enabled, percentile))
+    if 'cutout' in enabled:
+      images = cutout(jax.random.fold_in(key, 2), images, p * enabled['cutout'], percentile)
     return images.astype(dtype)
   return augment

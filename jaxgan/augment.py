@@ -89,6 +89,18 @@ def adaptive(augment: Callable[[jax.Array, jax.Array, jax.Array], jax.Array], ba
   return Augmentation(init, apply, observe, report=lambda state: {'augment/p': state['p']})
 
 
+def scheduled(augment: Callable[[jax.Array, jax.Array, jax.Array], jax.Array],
+              probability: Callable[[jax.Array], jax.Array]) -> Augmentation:
+  """`augment(key, images, p)` at p = `probability(step)`: a schedule of the step, not a
+  controller (R3GAN's `aug_scheduler`, `training/training_loop.py`). State `{'p'}`: the p of the
+  coming step, set after each update."""
+  return Augmentation(
+      init=lambda: {'p': jnp.asarray(probability(jnp.zeros((), jnp.int32)), jnp.float32)},
+      apply=lambda state, key, images: augment(key, images, state['p']),
+      observe=lambda state, outputs, step: {'p': jnp.asarray(probability(step + 1), jnp.float32)},
+      report=lambda state: {'augment/p': state['p']})
+
+
 def compose(*augments: Augment) -> Augment:
   """Applies `augments` in order, each with its own key."""
   def apply(key, images):

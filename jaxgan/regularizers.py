@@ -111,26 +111,28 @@ def gradient_penalty(weight: float = 10.0, target: float = 1.0) -> Regularizer:
   return stateless(penalty)
 
 
-def zero_centred(gamma: float, on: str, every: int = 1) -> Regularizer:
-  """gamma/2 * E[|grad D(x)|^2] over the `on` samples of the view ('real': R1, 'fake': R2).
-  Lazy (StyleGAN2) when `every` > 1: computed only on steps divisible by `every`, scaled by
-  `every` to keep its weight."""
+def zero_centred(gamma: float | Callable[[jax.Array], jax.Array], on: str,
+                 every: int = 1) -> Regularizer:
+  """gamma/2 * E[|grad D(x)|^2] over the `on` samples of the view ('real': R1, 'fake': R2);
+  `gamma` a number or a function of the step (R3GAN's schedule). Lazy (StyleGAN2) when `every`
+  > 1: computed only on steps divisible by `every`, scaled by `every` to keep its weight."""
   def penalty(view: CriticView, key, step):
     del key
     samples = getattr(view, on)
+    weight = gamma(step) if callable(gamma) else gamma
     def value():  # inside `lazy`'s cond: computed only on the steps that use it
-      return 0.5 * gamma * jnp.mean(_squared_norms(_input_gradients(view.critic, samples))), ()
+      return 0.5 * weight * jnp.mean(_squared_norms(_input_gradients(view.critic, samples))), ()
     return lazy(value, every, step)[0]
   return stateless(penalty, every)
 
 
-def r1(gamma: float = 10.0, every: int = 1) -> Regularizer:
+def r1(gamma: float | Callable[[jax.Array], jax.Array] = 10.0, every: int = 1) -> Regularizer:
   """R1 (Mescheder et al. 2018): the zero-centred penalty on the real samples,
   gamma/2 * E[|grad D(real)|^2]; lazy every `every` steps (`zero_centred`)."""
   return zero_centred(gamma, 'real', every)
 
 
-def r2(gamma: float = 10.0, every: int = 1) -> Regularizer:
+def r2(gamma: float | Callable[[jax.Array], jax.Array] = 10.0, every: int = 1) -> Regularizer:
   """R2: the zero-centred penalty on the generated samples, gamma/2 * E[|grad D(fake)|^2]
   (Mescheder et al. 2018; with R1, R3GAN's pair: brownvc/R3GAN `R3GAN/Trainer.py`, which weighs
   both by gamma/2); lazy every `every` steps (`zero_centred`)."""

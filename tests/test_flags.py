@@ -56,7 +56,7 @@ def test_every_config_field_refuses_a_bad_value_in_one_line(capsys, field, value
   value's, not the family's)."""
   owners = config.field_owners().get(field, ('dcgan',))
   preset = {'dcgan': 'digits', 'mlp2d': 'mlp2d', 'stylegan2': 'stylegan2', 'pggan': 'pggan',
-            'pix2pix': 'pix2pix', 'cyclegan': 'cyclegan'}[owners[0]]
+            'pix2pix': 'pix2pix', 'cyclegan': 'cyclegan', 'r3gan': 'r3gan_cifar10'}[owners[0]]
   preset = {'drift': 'wgan_gp'}.get(field, preset)
   err = _refused(capsys, train_command.main, '--config', preset, '--set', f'{field}={value}', '--summary')
   assert field in err, err

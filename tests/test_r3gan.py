@@ -1,6 +1,8 @@
-"""R3GAN's pieces against the reference's own computation (brownvc/R3GAN): the relativistic
-pairing loss and the R1 + R2 penalties as `R3GAN/Trainer.py` computes them, through the real
-step of the adversarial game."""
+"""R3GAN against the reference's own computation (brownvc/R3GAN): the relativistic pairing loss
+and the R1 + R2 penalties as `R3GAN/Trainer.py` computes them, through the real step of the
+adversarial game; the Dirac-GAN's equilibrium; the networks, the augmentation and the parameter
+counts recorded from the reference (`tools/record_r3gan.py`); the schedules of its training loop;
+the family's one-line refusals."""
 
 import sys
 from pathlib import Path
@@ -11,10 +13,11 @@ import numpy as np
 import optax
 import pytest
 
-from jaxgan import configs, families, losses, regularizers
+from jaxgan import ada, configs, families, losses, regularizers
+from jaxgan.commands import train as train_command
 from jaxgan.nets import r3gan
 from jaxgan.regularizers import CriticView
-from runs import assert_trees_close, dynamic_fields, start, step_of
+from runs import assert_trees_close, dynamic_fields, main_in_process, start, step_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
 import dirac_gan  # noqa: E402
@@ -160,11 +163,11 @@ def _reference(conditional: bool):
   """The recording's networks (`tools/record_r3gan.py`) as jaxgan's, with its weights."""
   recorded = np.load(FIXTURE)
   prefix = 'conditional/' if conditional else ''
-  classes = 3 if conditional else 0
-  generator = r3gan.Generator((16, 12, 8), (2, 4, 2), (1, 2, 1), num_classes=classes,
-                              embedding=8 if conditional else 0)
-  discriminator = r3gan.Discriminator((8, 12, 16), (2, 4, 2), (1, 2, 1), num_classes=classes,
-                                      embedding=16 if conditional else 0)
+  # the recorder's ARCH as the family builds it (the critic's stages reversed, the embeddings)
+  config = configs.get('r3gan_cifar10').replace(
+      image_size=16, latent_dim=8, widths=(16, 12, 8), cardinalities=(2, 4, 2), blocks=(1, 2, 1),
+      bfloat16_stages=0, conditional=conditional, classes=('a', 'b', 'c') if conditional else ())
+  generator, discriminator = families.networks(config)
   weights = {name: r3gan.params_from_state_dict(
       {key[len(prefix) + 2:]: recorded[key] for key in recorded.files
        if key.startswith(f'{prefix}{name}/')}) for name in 'GD'}
@@ -227,3 +230,180 @@ def test_r3gan_initialisation_is_the_reference_fix_up():
   embedding = discriminator.init(jax.random.key(1), jnp.zeros((1, 8, 8, 3)),
                                  jnp.zeros((1,), jnp.int32))['params']['EmbeddingLayer']['weight']
   np.testing.assert_allclose(np.std(embedding), 1 / np.sqrt(64) / np.sqrt(100), rtol=0.05)
+
+
+@pytest.mark.parametrize('name', ['r3gan', 'cutout'])
+def test_r3gan_augmentation_is_the_references(name):
+  """R3GAN's `AugmentPipe` (its train.py's arguments: the colour transformations at half p,
+  cutout) at p = 2, where each transformation's probability p times its multiplier reaches 1,
+  and cutout alone at p = 1, every value fixed at a percentile, on RGB and grey images."""
+  recorded = np.load(FIXTURE)
+  spec, p = ('r3gan', 2.0) if name == 'r3gan' else (('cutout',), 1.0)
+  for percentile in (0.8, 0.3):
+    augment = jax.jit(ada.pipeline(spec, percentile=percentile))
+    for kind in ('rgb', 'grey'):
+      images = recorded[f'augment/{kind}']
+      want = recorded[f'augment/{name}/{percentile}/{kind}']
+      got = augment(jax.random.key(0), jnp.asarray(images), p)
+      np.testing.assert_allclose(got, want, atol=1e-4, err_msg=f'{percentile} {kind}')
+      assert np.abs(want - images).max() > 0.05
+
+
+def test_a_multiplier_scales_the_probability_of_its_transformation():
+  """At p = 1: x-flip at multiplier 0.5 flips (itself a coin) a quarter of the images,
+  brightness at 0.5 shifts half of them."""
+  images = jax.random.uniform(jax.random.key(0), (800, 8, 8, 1))
+  for spec, share in (({'xflip': 0.5}, 0.25), ({'brightness': 0.5}, 0.5)):
+    out = jax.jit(ada.pipeline(spec))(jax.random.key(3), images, 1.0)
+    changed = np.abs(np.asarray(out - images)).reshape(800, -1).max(1) > 1e-3
+    assert share - 0.05 < changed.mean() < share + 0.05, (spec, changed.mean())
+
+
+def _reference_cosine(cur_nimg, base_value, total_nimg, final_value):
+  """R3GAN's `training_loop.cosine_decay_with_warmup` without warm-up or hold, as written
+  there."""
+  decay = 0.5 * (1 + np.cos(np.pi * cur_nimg / float(total_nimg)))
+  cur_value = base_value + (1 - decay) * (final_value - base_value)
+  return float(np.where(cur_nimg > total_nimg, final_value, cur_value))
+
+
+# The CIFAR10 preset with schedules 6 steps of 4 images long, so that 8 steps cross their end.
+SCHEDULED = configs.get('r3gan_cifar10').replace(batch_size=4, decay_kimg=0.024,
+                                                 classes=tuple('0123456789'))
+
+
+def test_r3gan_schedules_are_the_references_on_the_images_seen():
+  """Before step s the reference sets the learning rate, Adam's beta2, gamma, the EMA's
+  half-life and the augmentation's p from cur_nimg = s x batch (train.py's CIFAR10 values);
+  jaxgan's recipe uses the same numbers, and Adam's update with beta1 0 and the scheduled beta2
+  is torch's Adam written out (bias correction with the current beta2)."""
+  config, total = SCHEDULED, 24
+  pieces = families.r3gan.recipe(config)
+  at = lambda s, base, final: _reference_cosine(s * config.batch_size, base, total, final)
+  # the learning rates and Adam on a parameter of 3 values, 8 updates
+  param, grads = jnp.array([0.3, -1.0, 2.0]), [jnp.array([0.5, -2.0, 1.0]) * (i + 1) % 3 - 1
+                                              for i in range(8)]
+  state, value = pieces.optimizers['G'].init(param), param
+  v, want = np.zeros(3), np.asarray(param, np.float64)
+  for s, g in enumerate(grads):
+    lr, b2 = at(s, 2e-4, 5e-5), at(s, 0.9, 0.99)
+    np.testing.assert_allclose(pieces.learning_rates['G'](s), lr, rtol=1e-6)
+    updates, state = pieces.optimizers['G'].update(g, state, value)
+    value = optax.apply_updates(value, updates)
+    g = np.asarray(g, np.float64)
+    v = b2 * v + (1 - b2) * g ** 2
+    want = want - lr * g / (np.sqrt(v / (1 - b2 ** (s + 1))) + 1e-8)
+  np.testing.assert_allclose(value, want, rtol=1e-5)
+  # gamma: R1 + R2 of a linear critic D(x) = w . x is gamma / 2 (|w|^2 + |w|^2)
+  w = jnp.array([0.5, -1.0]).reshape(1, 2, 1, 1)  # one 2x1x1 "image" of weights
+  critic = lambda x: jnp.sum(x * w, axis=(1, 2, 3))
+  view = CriticView(critic, jnp.ones((3, 2, 1, 1)), jnp.zeros((3, 2, 1, 1)), {}, jnp.mean)
+  for s in range(8):
+    penalty, _ = pieces.d_regularizer.apply(pieces.d_regularizer.init(), view,
+                                            jax.random.key(0), jnp.int32(s))
+    np.testing.assert_allclose(penalty, at(s, 0.05, 0.005) / 2 * 2 * 1.25, rtol=1e-5)
+    # the EMA: 0.5 ** (batch / max(half-life images, 1e-8)), the half-life 0 -> 5M images
+    np.testing.assert_allclose(pieces.ema_decay(jnp.int32(s)),
+                               0.5 ** (4 / max(at(s, 0, 5_000_000), 1e-8)), rtol=1e-5)
+  # the augmentation's p before each step: 0 at the start, then the schedule to 0.55
+  state = pieces.augment.init()
+  for s in range(8):
+    np.testing.assert_allclose(state['p'], at(s, 0.0, 0.55), atol=1e-7)
+    state = pieces.augment.observe(state, None, jnp.int32(s))
+
+
+def test_r3gan_cifar10_networks_have_the_references_parameter_counts():
+  recorded = np.load(FIXTURE)['cifar10/parameters']
+  config = configs.get('r3gan_cifar10').replace(classes=tuple('0123456789'))
+  g_inputs, d_inputs = families.of(config).example_inputs(config)
+  counts = [sum(leaf.size for leaf in jax.tree.leaves(jax.eval_shape(
+      lambda: network.init(jax.random.key(0), *inputs))))
+      for network, inputs in zip(families.networks(config), (g_inputs, d_inputs))]
+  assert counts == list(recorded) == [20_781_952, 21_280_512]
+
+
+def test_grouped_convolution_algorithms_agree_to_second_order():
+  """The CPU's block-diagonal and tap-sum forms of a grouped convolution equal XLA's: the
+  output, both gradients, and the gradient of the squared input-gradient norm (R1's and R2's
+  double backpropagation) with respect to the weight."""
+  x = jax.random.normal(jax.random.key(0), (3, 7, 6, 8))
+  weight = jax.random.normal(jax.random.key(1), (12, 2, 3, 3)) / 4
+
+  def penalty(weight, x, algorithm):
+    gradient = jax.grad(lambda x: jnp.sum(jnp.tanh(r3gan.conv2d(x, weight, 4, 1, algorithm))))(x)
+    return jnp.sum(gradient ** 2)
+
+  outputs = {}
+  for algorithm in ('xla', 'dense', 'taps'):
+    conv = lambda weight, x: jnp.sum(jnp.sin(r3gan.conv2d(x, weight, 4, 1, algorithm)))
+    outputs[algorithm] = (r3gan.conv2d(x, weight, 4, 1, algorithm),
+                          *jax.grad(conv, (0, 1))(weight, x),
+                          jax.grad(penalty)(weight, x, algorithm))
+  for algorithm in ('dense', 'taps'):
+    for got, want in zip(outputs[algorithm], outputs['xla']):
+      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(jnp.abs(want).max()))
+  with pytest.raises(ValueError, match="unknown algorithm 'fft'"):
+    r3gan.conv2d(x, weight, 4, 1, 'fft')
+
+
+@pytest.mark.parametrize('flags, message', [
+    (('--set', 'widths=64,64'), 'widths, cardinalities and blocks give one value per stage'),
+    (('--set', 'image_size=64'), 'makes 32x32 images (a stage per doubling from 4x4), not 64'),
+    (('--set', 'cardinalities=96,96,96,100'), 'cannot be split into 100 groups'),
+    (('--set', 'bfloat16_stages=5'), 'bfloat16_stages 5: there are 4 stages'),
+    (('--dtype', 'bfloat16'), 'use --set bfloat16_stages=N'),
+    (('--set', 'optimizer=keras_adam'), 'r3gan trains with optimizer adam'),
+    (('--set', 'b2_final=1'), 'b2_final must be in [0, 1)'),
+    (('--set', 'augment_p=2'), 'augment_p must be in [0, 1]'),
+    (('--set', 'pl_weight=2'), 'pl_weight'),
+])
+def test_r3gan_refuses_what_it_cannot_train_in_one_line(tmp_path, capsys, flags, message):
+  code, _, err = main_in_process(capsys, '--workdir', str(tmp_path / 'run'), '--config',
+                                 'r3gan_cifar10', *flags, main=train_command.main)
+  assert code == 2 and err.count('\n') == 1 and message in err, err
+
+
+# R3GAN at its smallest: two stages (8x8), the schedules 6 steps long, augmentation on.
+TINY_R3GAN = configs.get('r3gan_cifar10').replace(
+    image_size=8, channels=1, hflip=False, conditional=False, bfloat16_stages=0, widths=(8, 8),
+    cardinalities=(2, 2), blocks=(1, 1), latent_dim=4, batch_size=8, decay_kimg=0.048,
+    augment_p=0.5, ema_kimg=0.02, gamma=0.1, steps=6, log_every=2, checkpoint_every=3,
+    sample_every=3)
+
+
+@pytest.mark.parametrize('mode, count, conditional', [('shard_map', 4, False),
+                                                      ('pmap', 2, True)])
+def test_r3gan_on_n_devices_trains_the_one_device_run(mode, count, conditional):
+  """Two steps on N devices equal one device's (the augmentation, drawn per device, off),
+  the generator's own real batch and the pairs included; to 1e-4 of each leaf's scale, as the
+  devices' gradients are summed in another order and Adam with beta1 0 divides each gradient
+  by its own magnitude (1e-5 relative noise on a bias whose gradient is near zero)."""
+  from jaxgan import parallel
+  config = TINY_R3GAN.replace(augment_p=0.0, conditional=conditional,
+                              classes=tuple('0123456789') if conditional else ())
+  game = families.game(config)
+  rows = config.batch_size * game.batches_per_step
+  batches = [{'image': np.random.default_rng(i).integers(0, 256, (rows, 8, 8, 1), np.uint8),
+              **({'label': np.arange(rows, dtype=np.int32) % 10} if conditional else {})}
+             for i in range(2)]
+  one, step = game.init(jax.random.key(0)), jax.jit(game.make_step())
+  data_parallel = parallel.DataParallel(mode, parallel.select_devices(count))
+  many = data_parallel.replicate(game.init(jax.random.key(0)))
+  many_step = data_parallel.compile(game.make_step(axis_name=parallel.AXIS))
+  for batch in batches:
+    one, _ = step(one, batch)
+    many, _ = many_step(many, data_parallel.shard_batch(batch))
+  assert_trees_close(_without_the_critics_last_bias(dynamic_fields(data_parallel.local(many))),
+                     _without_the_critics_last_bias(dynamic_fields(one)), rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_r3gan_trains_and_resumes_exactly(tmp_path):
+  """Through the loop with every scheduled piece moving (learning rate, beta2, gamma, the EMA's
+  half-life, the augmentation's p): stopped at step 3 and resumed, it ends bit for bit where one
+  run of 6 steps ends; the samples and the digits check are written."""
+  from runs import resumes_exactly
+  whole = resumes_exactly(TINY_R3GAN.replace(dataset='digits'), tmp_path, stop=3)
+  assert int(whole.step) == 6
+  assert (tmp_path / 'whole' / 'digits_check.json').exists()
+  assert any((tmp_path / 'whole' / 'samples').iterdir())

@@ -10,8 +10,8 @@ unconditional and once class-conditional, every parameter random (the fix-up's z
 convolutions and the zero biases included, so that a misplaced one shows), in float32; writes
 their state dicts under the reference's names with, on fixed inputs, the generator's images, the
 discriminator's logits of those images and of given ones, and the gradients of the sum of the
-logits of G(z) with respect to every parameter and to the given images, to
-tests/fixtures/r3gan_reference.npz.
+logits of G(z) with respect to every parameter and to the given images; and its augmentation
+pipeline with R3GAN's arguments (`record_augmentation`); to tests/fixtures/r3gan_reference.npz.
 """
 
 import argparse
@@ -50,13 +50,41 @@ def networks(torch, Generator, Discriminator, conditional: bool):
   return G, D
 
 
+# train.py's augment_kwargs: every geometric transformation, the colour ones at half p, cutout.
+AUGMENT = dict(xflip=1, rotate90=1, xint=1, scale=1, rotate=1, aniso=1, xfrac=1, brightness=0.5,
+               contrast=0.5, lumaflip=0.5, hue=0.5, saturation=0.5, cutout=1)
+
+
+def record_augmentation(torch, out):
+  """The reference's `AugmentPipe` with R3GAN's arguments at p = 2 (so that every
+  transformation applies: each one's probability is p times its multiplier) and with cutout
+  alone at p = 1, every random value fixed by `debug_percentile`, on RGB and grey images."""
+  from training.augment import AugmentPipe
+  rng = np.random.default_rng(1)
+  images = {'rgb': rng.uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32),
+            'grey': rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32)}
+  for name, kwargs, p in (('r3gan', AUGMENT, 2.0), ('cutout', dict(cutout=1), 1.0)):
+    pipe = AugmentPipe(**kwargs)
+    pipe.p.copy_(torch.full([], p))
+    for percentile in (0.8, 0.3):
+      for kind, value in images.items():
+        with torch.no_grad():
+          augmented = pipe(torch.from_numpy(value.transpose(0, 3, 1, 2)),
+                           debug_percentile=percentile)
+        out[f'augment/{name}/{percentile}/{kind}'] = augmented.numpy().transpose(0, 2, 3, 1)
+  for kind, value in images.items():
+    out[f'augment/{kind}'] = value
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--reference', required=True, type=Path)
   args = parser.parse_args()
   sys.path.insert(0, str(args.reference))
   if importlib.util.find_spec('pkg_resources') is None:  # setuptools >= 81 dropped it; the
-    from packaging.version import parse  # reference's conv2d_gradfix needs only parse_version
+    from packaging.version import (
+      parse,  # reference's conv2d_gradfix needs only parse_version
+    )
     sys.modules['pkg_resources'] = types.SimpleNamespace(parse_version=parse)
   import torch
   from training.networks import Discriminator, Generator
@@ -87,6 +115,17 @@ def main():
     for name, network in (('G', G), ('D', D)):
       for key, value in network.named_parameters():
         out[f'{prefix}grad/{name}/{key.removeprefix("Model.")}'] = value.grad.numpy()
+  record_augmentation(torch, out)
+  # The CIFAR10 preset's networks (train.py --preset=CIFAR10 --cond=1): their parameter counts.
+  widths, groups, blocks = [768] * 4, [96] * 4, [2] * 4
+  G = Generator(NoiseDimension=64, WidthPerStage=widths, CardinalityPerStage=groups,
+                BlocksPerStage=blocks, ExpansionFactor=2, FP16Stages=[-1, -2, -3], c_dim=10,
+                img_resolution=32, ConditionEmbeddingDimension=64)
+  D = Discriminator(WidthPerStage=widths, CardinalityPerStage=groups, BlocksPerStage=blocks,
+                    ExpansionFactor=2, FP16Stages=[0, 1, 2], c_dim=10, img_resolution=32,
+                    ConditionEmbeddingDimension=768)
+  out['cifar10/parameters'] = np.array([sum(p.numel() for p in network.parameters())
+                                        for network in (G, D)])
   out['versions'] = np.array(f'torch {torch.__version__}; R3GAN {args.reference}')
   FIXTURE.parent.mkdir(exist_ok=True)
   np.savez_compressed(FIXTURE, **out)

@@ -18,7 +18,9 @@ def compiled_step(spec, images):
   game = families.game(config)
   stage = spec.get('stage', 0)  # a progressive game's stage: its state grown to it
   state = games.grown(game, game.init(jax.random.key(config.seed)), 0, stage)
-  batch = jax.device_put(families.of(config).example_batch(config, np.asarray(images)))
+  # a real batch for every update that reads one (WGAN's n_critic, a loss of pairs' generator)
+  rows = np.concatenate([np.asarray(images)] * game.batches_per_step)
+  batch = jax.device_put(families.of(config).example_batch(config, rows))
   step = jax.jit(game.make_step(stage=stage), donate_argnums=0)
   start = time.perf_counter()
   compiled = step.lower(state, batch).compile()

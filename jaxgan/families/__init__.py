@@ -12,11 +12,13 @@ check it as any other.
   pggan       progressive growing (pggan, pggan_celebahq)
   pix2pix     paired translation (pix2pix, pix2pix_256)
   cyclegan    unpaired translation (cyclegan, cyclegan_256)
+  r3gan       R3GAN: the relativistic loss with R1 and R2, its modern ConvNet (r3gan, r3gan_cifar10)
   common      what the built-in families share; registry: `Family`, `register`, `of`
 """
 
 from jaxgan.families.registry import (REGISTRY, Family, game, get, networks, of, presets,
                                       register)
-from jaxgan.families import cyclegan, dcgan, mlp2d, pggan, pix2pix, stylegan2  # noqa: E402,F401
+from jaxgan.families import (cyclegan, dcgan, mlp2d, pggan, pix2pix, r3gan,  # noqa: E402,F401
+                             stylegan2)
 
 __all__ = ['Family', 'REGISTRY', 'game', 'get', 'networks', 'of', 'presets', 'register']

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 from jax import lax
 
-from jaxgan.nets.layers import upfirdn2d
+from jaxgan.nets.layers import matmul_conv, upfirdn2d
 from jaxgan.nets.stylegan2 import setup_filter, upsample2d
 
 LRELU_SLOPE = 0.2
@@ -72,11 +72,45 @@ class Weight(nn.Module):
     return self.param('weight', msr_normal(self.gain, self.fan_in), self.shape)
 
 
-def conv2d(x, weight, groups: int = 1, padding: int = 0):
-  """torch's `conv2d` (a correlation) on NHWC `x` with an [out, in / groups, k, k] weight."""
-  return lax.conv_general_dilated(x, weight.astype(x.dtype), (1, 1), [(padding, padding)] * 2,
-                                  dimension_numbers=('NHWC', 'OIHW', 'NHWC'),
-                                  feature_group_count=groups)
+CPU_DENSE_GROUPS = 8  # on CPU, grouped convolutions of at most this many groups run dense
+
+
+def conv2d(x, weight, groups: int = 1, padding: int = 0, algorithm: str = 'auto'):
+  """torch's `conv2d` (a correlation, stride 1) on NHWC `x` with an [out, in / groups, k, k]
+  weight, by `algorithm`:
+    'xla'    XLA's grouped convolution (what 'auto' picks on GPU and TPU);
+    'dense'  one ordinary convolution with the groups' weights on a block diagonal (`groups`
+             times the multiplications, as `jaxgan.nets.layers.matmul_conv`'s matrix products);
+    'taps'   a sum over the kernel's taps of shifted inputs times each group's matrix;
+    'auto'   on CPU 'dense' up to CPU_DENSE_GROUPS groups, else 'taps': XLA:CPU runs its own
+             grouped convolution, and differentiates it twice for R1 and R2, many times slower.
+  """
+  weight = weight.astype(x.dtype)
+  if algorithm == 'auto':
+    algorithm = ('xla' if jax.default_backend() != 'cpu' else
+                 'dense' if groups <= CPU_DENSE_GROUPS else 'taps')
+  out_channels, group_in, k, _ = weight.shape
+  by_group = weight.reshape(groups, out_channels // groups, group_in, k, k)
+  if algorithm == 'xla':
+    return lax.conv_general_dilated(x, weight, (1, 1), [(padding, padding)] * 2,
+                                    dimension_numbers=('NHWC', 'OIHW', 'NHWC'),
+                                    feature_group_count=groups)
+  if algorithm == 'dense':
+    hwio = jnp.einsum('goikl,gh->klgiho', by_group, jnp.eye(groups, dtype=weight.dtype))
+    return matmul_conv(x, hwio.reshape(k, k, groups * group_in, out_channels), (1, 1),
+                       [(padding, padding)] * 2, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  if algorithm != 'taps':
+    raise ValueError(f"unknown algorithm {algorithm!r}: 'auto', 'xla', 'dense' or 'taps'")
+  n, h, w, _ = x.shape
+  out_h, out_w = h + 2 * padding - k + 1, w + 2 * padding - k + 1
+  x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+  out = 0.0
+  for i in range(k):
+    for j in range(k):
+      taps = x[:, i:i + out_h, j:j + out_w].reshape(n, out_h, out_w, groups, group_in)
+      out = out + jnp.einsum('nhwgc,goc->nhwgo', taps, by_group[..., i, j],
+                             preferred_element_type=jnp.float32)
+  return out.reshape(n, out_h, out_w, out_channels).astype(x.dtype)
 
 
 def linear(x, weight):
