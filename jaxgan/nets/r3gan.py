@@ -214,53 +214,36 @@ def _stage_dtypes(count: int, bfloat16_stages: Sequence[int]) -> list:
   return [jnp.bfloat16 if i in chosen else jnp.float32 for i in range(count)]
 
 
-class GeneratorStage(nn.Module):
-  """`Networks.GeneratorStage`: its transition (the basis for the first stage, else the
-  upsampling), then `blocks` residual blocks, computed in `dtype`."""
+class Stage(nn.Module):
+  """`Networks.GeneratorStage` (`up`: its transition first, the basis for the first stage, else
+  2x up, then `blocks` residual blocks) or `Networks.DiscriminatorStage` (the blocks, then 2x down
+  or, for the last stage, the basis), computed in `dtype`; the layers named as the reference's
+  `Layers` list."""
   features: int
   cardinality: int
   blocks: int
   expansion: int
   kernel: int
   total_blocks: int
-  first: bool
+  up: bool
+  basis: bool
   dtype: jnp.dtype = jnp.float32
   taps: tuple[int, ...] = RESAMPLING_FILTER
 
   @nn.compact
   def __call__(self, x):
     x = x.astype(self.dtype)
-    x = (GenerativeBasis(self.features, name='Layers_0') if self.first else
-         Resample(self.features, up=True, taps=self.taps, name='Layers_0'))(x)
-    for i in range(self.blocks):
-      x = ResidualBlock(self.cardinality, self.expansion, self.kernel, self.total_blocks,
-                        name=f'Layers_{i + 1}')(x)
+    at = 0 if self.up else self.blocks  # the transition's place in the list
+    if self.basis:
+      transition = (GenerativeBasis if self.up else DiscriminativeBasis)(self.features,
+                                                                         name=f'Layers_{at}')
+    else:
+      transition = Resample(self.features, up=self.up, taps=self.taps, name=f'Layers_{at}')
+    blocks = [ResidualBlock(self.cardinality, self.expansion, self.kernel, self.total_blocks,
+                            name=f'Layers_{i + self.up}') for i in range(self.blocks)]
+    for layer in [transition, *blocks] if self.up else [*blocks, transition]:
+      x = layer(x)
     return x
-
-
-class DiscriminatorStage(nn.Module):
-  """`Networks.DiscriminatorStage`: `blocks` residual blocks, then its transition (the
-  downsampling, or for the last stage the basis), computed in `dtype`."""
-  features: int
-  cardinality: int
-  blocks: int
-  expansion: int
-  kernel: int
-  total_blocks: int
-  last: bool
-  dtype: jnp.dtype = jnp.float32
-  taps: tuple[int, ...] = RESAMPLING_FILTER
-
-  @nn.compact
-  def __call__(self, x):
-    x = x.astype(self.dtype)
-    for i in range(self.blocks):
-      x = ResidualBlock(self.cardinality, self.expansion, self.kernel, self.total_blocks,
-                        name=f'Layers_{i}')(x)
-    transition = (DiscriminativeBasis(self.features, name=f'Layers_{self.blocks}') if self.last
-                  else Resample(self.features, up=False, taps=self.taps,
-                                name=f'Layers_{self.blocks}'))
-    return transition(x)
 
 
 class Generator(nn.Module):
@@ -290,9 +273,9 @@ class Generator(nn.Module):
       x = jnp.concatenate([x, linear(one_hot, embed)], axis=1)
     dtypes = _stage_dtypes(len(self.widths), self.bfloat16_stages)
     for i, width in enumerate(self.widths):
-      x = GeneratorStage(width, self.cardinalities[i], self.blocks[i], self.expansion,
-                         self.kernel, sum(self.blocks), first=i == 0, dtype=dtypes[i],
-                         taps=tuple(self.taps), name=f'MainLayers_{i}')(x)
+      x = Stage(width, self.cardinalities[i], self.blocks[i], self.expansion, self.kernel,
+                sum(self.blocks), up=True, basis=i == 0, dtype=dtypes[i], taps=tuple(self.taps),
+                name=f'MainLayers_{i}')(x)
     return Convolution(self.channels, 1, name='AggregationLayer')(x).astype(jnp.float32)
 
 
@@ -322,9 +305,9 @@ class Discriminator(nn.Module):
     for i in range(count):
       last = i == count - 1
       features = (self.embedding if self.num_classes else 1) if last else self.widths[i + 1]
-      x = DiscriminatorStage(features, self.cardinalities[i], self.blocks[i], self.expansion,
-                             self.kernel, sum(self.blocks), last=last, dtype=dtypes[i],
-                             taps=tuple(self.taps), name=f'MainLayers_{i}')(x)
+      x = Stage(features, self.cardinalities[i], self.blocks[i], self.expansion, self.kernel,
+                sum(self.blocks), up=False, basis=last, dtype=dtypes[i], taps=tuple(self.taps),
+                name=f'MainLayers_{i}')(x)
     x = x.astype(jnp.float32)
     if self.num_classes:
       embed = Weight((self.embedding, self.num_classes), 1 / math.sqrt(self.embedding),
